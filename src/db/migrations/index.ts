@@ -1,0 +1,4 @@
+// Migrations in order; listed explicitly so tsx and tsc builds find them without globbing.
+import { Migration20261122000001 } from './Migration20261122000001.js';
+
+export const migrationsList = [{ name: 'Migration20261122000001', class: Migration20261122000001 }];

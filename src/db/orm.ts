@@ -1,0 +1,39 @@
+// MikroORM over PostgreSQL: a real server (DATABASE_URL) or the embedded one; same migrations.
+import { MikroORM } from '@mikro-orm/postgresql';
+import { Migrator } from '@mikro-orm/migrations';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import { startEmbeddedDatabase } from './embedded.js';
+import { entities } from './entities.js';
+import { migrationsList } from './migrations/index.js';
+
+export interface Database {
+  orm: MikroORM;
+  embedded: boolean;
+  close(): Promise<void>;
+}
+
+export async function openDatabase(config: Config, log: Logger): Promise<Database> {
+  const embedded = config.databaseUrl ? undefined : await startEmbeddedDatabase(config.dataDir);
+  const orm = await MikroORM.init({
+    clientUrl: config.databaseUrl ?? embedded!.url,
+    entities,
+    extensions: [Migrator],
+    migrations: { migrationsList, transactional: true, allOrNothing: true, silent: true },
+    // PGlite runs one statement at a time: one connection avoids queueing inside the socket server.
+    pool: embedded ? { min: 1, max: 1 } : { min: 1, max: 10 },
+    debug: false,
+    allowGlobalContext: false,
+    forceUtcTimezone: true,
+  });
+  await orm.migrator.up();
+  log.info({ embedded: !!embedded }, embedded ? `embedded database in ${config.dataDir}` : 'connected to PostgreSQL');
+  return {
+    orm,
+    embedded: !!embedded,
+    async close() {
+      await orm.close(true);
+      await embedded?.stop();
+    },
+  };
+}

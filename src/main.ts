@@ -1,0 +1,41 @@
+// config → deps → listen → graceful shutdown.
+import { ConfigError, loadConfig } from './config.js';
+import { createDeps } from './deps.js';
+import { createLogger } from './log.js';
+import { listen } from './server.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(`latchkey: invalid configuration: ${e.message}`);
+      process.exit(2);
+    }
+    throw e;
+  }
+  const log = createLogger(config.logLevel);
+  const started = Date.now();
+  const deps = await createDeps(config, log);
+  const server = await listen(deps);
+  log.info({ url: server.url, ms: Date.now() - started }, `latchkey listening on ${server.url} (gRPC, gRPC-web, Connect, REST)`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    await server.close();
+    await deps.close();
+    log.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((e) => {
+  console.error('latchkey: failed to start:', e);
+  process.exit(1);
+});

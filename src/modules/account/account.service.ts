@@ -1,0 +1,68 @@
+// Accounts: sign-up provisions the user, a default organization and its root_admin membership.
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import { randomBytes } from 'node:crypto';
+import { conflict, invalid, notFound } from '../common/errors.js';
+import type { Organization } from '../org/organization.entity.js';
+import type { OrgService } from '../org/org.service.js';
+import { checkPassword, type PasswordHasher } from './password.js';
+import { User } from './user.entity.js';
+
+const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+export function normalizeEmail(field: string, raw: string): string {
+  const email = raw.trim().toLowerCase();
+  if (!email) throw invalid(field, 'is required');
+  if (email.length > 320 || !EMAIL_RE.test(email)) throw invalid(field, 'is not a valid email address');
+  return email;
+}
+
+function handleFor(email: string): string {
+  const local = email.split('@')[0].replace(/[^a-z0-9]+/g, '').slice(0, 40) || 'user';
+  return `${local}-${randomBytes(3).toString('hex')}`;
+}
+
+export interface SignUpInput {
+  email: string;
+  password: string;
+  name: string;
+}
+
+export class AccountService {
+  constructor(
+    private readonly em: EntityManager,
+    private readonly passwords: PasswordHasher,
+    private readonly orgs: OrgService,
+  ) {}
+
+  async signUp(input: SignUpInput): Promise<{ user: User; organization: Organization }> {
+    const email = normalizeEmail('email', input.email);
+    checkPassword('password', input.password);
+    const name = input.name.trim();
+    if (name.length > 200) throw invalid('name', 'must be at most 200 characters');
+    if (await this.em.count(User, { email })) throw conflict('An account with this email already exists');
+    // Hash before the transaction: the embedded database runs one transaction at a time.
+    const passwordHash = await this.passwords.hash(input.password);
+    try {
+      return await this.em.transactional(async (tx) => {
+        const user = tx.create(User, { email, passwordHash, fullName: name, handle: handleFor(email), verifiedAt: null, isActive: true, lastLoginAt: null });
+        const organization = this.orgs.createWithOwner(tx, user.id, name ? `${name}'s organization` : 'My organization', 'personal');
+        return { user, organization };
+      });
+    } catch (e) {
+      if (e instanceof UniqueConstraintViolationException) throw conflict('An account with this email already exists');
+      throw e;
+    }
+  }
+
+  async get(userId: string): Promise<User> {
+    const user = await this.em.findOne(User, { id: userId });
+    if (!user) throw notFound('User');
+    return user;
+  }
+
+  /** The user with their password hash, by email; null when unknown. */
+  findWithPassword(email: string): Promise<User | null> {
+    return this.em.findOne(User, { email }, { populate: ['passwordHash'] });
+  }
+}

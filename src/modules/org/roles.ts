@@ -1,0 +1,30 @@
+// Roles inside an organization and Latchkey's own scopes.
+export const ROLES = ['member', 'admin', 'root_admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const isRole = (s: string): s is Role => (ROLES as readonly string[]).includes(s);
+export const roleRank = (r: Role): number => ROLES.indexOf(r);
+export const roleAtLeast = (r: Role, min: Role): boolean => roleRank(r) >= roleRank(min);
+
+export const READ_SCOPES = ['user:read', 'orgs:read', 'members:read', 'api-keys:read', 'audit:read'] as const;
+export const WRITE_SCOPES = ['user:write', 'orgs:write', 'members:write', 'api-keys:write'] as const;
+export const SPECIAL_SCOPES = ['impersonate', 'introspect'] as const;
+export type Scope = (typeof READ_SCOPES)[number] | (typeof WRITE_SCOPES)[number] | (typeof SPECIAL_SCOPES)[number];
+
+/** `read` / `write` are shorthands; other strings (projects:write) pass through for downstream services. */
+export function expandScopes(scopes: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const s of scopes) {
+    if (s === 'read') READ_SCOPES.forEach((x) => out.add(x));
+    else if (s === 'write') WRITE_SCOPES.forEach((x) => out.add(x));
+    else out.add(s);
+  }
+  return [...out];
+}
+
+/** The Latchkey scopes a role may hold (and so grant to its keys). */
+export function scopesOfRole(role: Role): Set<string> {
+  const s = new Set<string>(['user:read', 'user:write', 'orgs:read', 'members:read', 'api-keys:read', 'api-keys:write']);
+  if (roleAtLeast(role, 'admin')) ['orgs:write', 'members:write', 'audit:read', 'impersonate', 'introspect'].forEach((x) => s.add(x));
+  return s;
+}
