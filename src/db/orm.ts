@@ -19,7 +19,8 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
     clientUrl: config.databaseUrl ?? embedded!.url,
     entities,
     extensions: [Migrator],
-    migrations: { migrationsList, transactional: true, allOrNothing: true, silent: true },
+    // Hand-written migrations only: no schema snapshot files in the working directory.
+    migrations: { migrationsList, transactional: true, allOrNothing: true, silent: true, snapshot: false },
     // PGlite runs one statement at a time: one connection avoids queueing inside the socket server.
     pool: embedded ? { min: 1, max: 1 } : { min: 1, max: 10 },
     debug: false,

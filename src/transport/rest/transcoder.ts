@@ -2,7 +2,7 @@
 // (so every interceptor applies), and wrap its answer in the envelope.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
-import { fromBinary, fromJson, type JsonValue } from '@bufbuild/protobuf';
+import { fromBinary, fromJson, toJson, type JsonValue } from '@bufbuild/protobuf';
 import { Code, type ContextValues } from '@connectrpc/connect';
 import type { UniversalHandler } from '@connectrpc/connect/protocol';
 import { codeFromString } from '@connectrpc/connect/protocol-connect';
@@ -88,9 +88,10 @@ export function createTranscoder(opts: TranscoderOptions) {
           }
         }
       }
-      json = buildRequestJson(route.method.input, route.body, body, vars, url.searchParams);
+      const merged = buildRequestJson(route.method.input, route.body, body, vars, url.searchParams);
       try {
-        fromJson(route.method.input, json, { ignoreUnknownFields: true });
+        // Normalized JSON of the parsed message: unknown fields dropped, types checked once here.
+        json = toJson(route.method.input, fromJson(route.method.input, merged, { ignoreUnknownFields: true }));
       } catch (e) {
         const field = fieldOfJsonError(route, String((e as Error).message));
         throw new DomainError('VALIDATION_ERROR', field ? `${field}: has the wrong type or format` : 'Request does not match the expected shape', field ? { field } : {});
