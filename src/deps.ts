@@ -5,6 +5,7 @@ import { openDatabase, type Database } from './db/orm.js';
 import type { Logger } from './log.js';
 import { AccountService } from './modules/account/account.service.js';
 import { PasswordHasher } from './modules/account/password.js';
+import { AuditLog } from './modules/audit/audit.service.js';
 import { systemClock, type Clock } from './modules/common/clock.js';
 import { OrgService } from './modules/org/org.service.js';
 import { Authenticator } from './modules/session/credentials.js';
@@ -17,6 +18,8 @@ export interface Deps {
   clock: Clock;
   db: Database;
   secureCookies: boolean;
+  /** Security events; `audit.record(em, …)` appends in the caller's unit of work. */
+  audit: AuditLog;
   accounts: AccountService;
   orgs: OrgService;
   sessions: SessionService;
@@ -28,6 +31,7 @@ export async function createDeps(config: Config, log: Logger, clock: Clock = sys
   const db = await openDatabase(config, log);
   const em = db.orm.em as EntityManager;
   const passwords = new PasswordHasher(config.scrypt, config.scryptConcurrency, config.scryptQueueLimit);
+  const audit = new AuditLog(em, clock);
   const orgs = new OrgService(em);
   const accounts = new AccountService(em, passwords, orgs);
   const sessions = new SessionService(em, accounts, passwords, clock, config.sessionTtlSeconds);
@@ -37,6 +41,7 @@ export async function createDeps(config: Config, log: Logger, clock: Clock = sys
     log,
     clock,
     db,
+    audit,
     secureCookies: !isLoopbackHttp(config.publicUrl),
     accounts,
     orgs,

@@ -1,0 +1,36 @@
+// The security events Latchkey records. Other modules use these names, so a filter by type finds them all.
+export const AUDIT_EVENT_TYPES = [
+  'user.signed_in',
+  'user.sign_in_failed',
+  'session.revoked',
+  'organization.created',
+  'organization.updated',
+  'organization.deleted',
+  'organization.client_linked',
+  'organization.partner_linked',
+  'invitation.created',
+  'invitation.revoked',
+  'invitation.accepted',
+  'member.role_changed',
+  'member.removed',
+  'api_key.created',
+  'api_key.regenerated',
+  'api_key.revoked',
+  'api_key.leak_reported',
+  'token.impersonated',
+] as const;
+
+export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
+
+export type ActorType = 'user' | 'api_key' | 'system';
+
+/** Who caused an event and from where; handlers build it from the request. */
+export interface Actor {
+  actorType: ActorType;
+  /** User or API key id; empty for "system". */
+  actorId: string;
+  ip: string;
+  userAgent: string;
+}
+
+export const SYSTEM: Actor = { actorType: 'system', actorId: '', ip: '', userAgent: '' };
