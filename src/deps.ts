@@ -8,6 +8,7 @@ import { PasswordHasher } from './modules/account/password.js';
 import { AuditLog } from './modules/audit/audit.service.js';
 import { systemClock, type Clock } from './modules/common/clock.js';
 import { OrgService } from './modules/org/org.service.js';
+import type { InvitationMail } from './modules/org/outbox.js';
 import { Authenticator } from './modules/session/credentials.js';
 import { SessionService } from './modules/session/session.service.js';
 import { isLoopbackHttp } from './transport/cookies.js';
@@ -32,7 +33,9 @@ export async function createDeps(config: Config, log: Logger, clock: Clock = sys
   const em = db.orm.em as EntityManager;
   const passwords = new PasswordHasher(config.scrypt, config.scryptConcurrency, config.scryptQueueLimit);
   const audit = new AuditLog(em, clock);
-  const orgs = new OrgService(em);
+  // Until the mail module is wired, invitation links are logged (local development only).
+  const invitationMailer = { sendInvitation: (m: InvitationMail) => log.info({ to: m.to, link: m.link }, `email to ${m.to}: invitation to ${m.organizationName}`) };
+  const orgs = new OrgService(em, { clock, audit, mailer: invitationMailer, publicUrl: () => config.publicUrl });
   const accounts = new AccountService(em, passwords, orgs);
   const sessions = new SessionService(em, accounts, passwords, clock, config.sessionTtlSeconds);
   const authenticator = new Authenticator(sessions);

@@ -14,6 +14,7 @@ import { requestInfoKey, type RequestInfo } from './transport/context.js';
 import { authnInterceptor } from './transport/interceptors/authn.js';
 import { errorsInterceptor } from './transport/interceptors/errors.js';
 import { ormContextInterceptor } from './transport/interceptors/orm-context.js';
+import { tenancyInterceptor } from './transport/interceptors/tenancy.js';
 import { RouteTable } from './transport/rest/route-table.js';
 import { envelopeError } from './transport/rest/status.js';
 import { createTranscoder } from './transport/rest/transcoder.js';
@@ -47,7 +48,7 @@ function clientIp(req: Req, trusted: string[]): string {
 export function createRequestHandler(deps: Deps) {
   const { config, log } = deps;
   const router = createConnectRouter({
-    interceptors: [ormContextInterceptor(deps.db.orm), errorsInterceptor, authnInterceptor(deps.authenticator)],
+    interceptors: [ormContextInterceptor(deps.db.orm), errorsInterceptor, authnInterceptor(deps.authenticator), tenancyInterceptor(deps.orgs)],
     readMaxBytes: config.maxBodyBytes,
     acceptCompression: [compressionGzip, compressionBrotli],
     jsonOptions: { ignoreUnknownFields: true, alwaysEmitImplicit: true },

@@ -7,13 +7,21 @@ import type { Role, Scope } from '../modules/org/roles.js';
  *  'path'   organization_id is a request field (from the REST path or the message);
  *  'header' orgid / x-organization-id header (or the key's organization);
  *  'none'   not tenant-scoped.
+ * The tenancy interceptor resolves that organization and checks minRole (default member) there.
  */
 export type Access =
   | { auth: 'public' }
-  | { auth: 'user'; scope: Scope; minRole?: Role; tenant: 'none' | 'path' | 'header' };
+  | { auth: 'user'; scope: Scope; minRole?: Role; tenant: 'none' | 'path' | 'header' } & TenantRules;
+
+export interface TenantRules {
+  /** A list over a tenant the caller is not in answers an empty list instead of NOT_FOUND (seed 000). */
+  foreign?: 'empty';
+  /** A partner API (/v2/partner/*): client keys are refused. */
+  partnerApi?: true;
+}
 
 const pub: Access = { auth: 'public' };
-const user = (scope: Scope, tenant: 'none' | 'path' | 'header' = 'none', minRole?: Role): Access => ({ auth: 'user', scope, tenant, minRole });
+const user = (scope: Scope, tenant: 'none' | 'path' | 'header' = 'none', minRole?: Role, rules: TenantRules = {}): Access => ({ auth: 'user', scope, tenant, minRole, ...rules });
 
 export const PERMISSIONS: Record<string, Access> = {
   'grpc.health.v1.Health.Check': pub,
@@ -39,13 +47,13 @@ export const PERMISSIONS: Record<string, Access> = {
   'latchkey.v1.OrgService.DeleteOrganization': user('orgs:write', 'path', 'root_admin'),
   'latchkey.v1.OrgService.ListMembers': user('members:read', 'path'),
   'latchkey.v1.OrgService.UpdateMemberRole': user('members:write', 'path', 'admin'),
-  'latchkey.v1.OrgService.RemoveMember': user('members:write', 'path', 'admin'),
+  'latchkey.v1.OrgService.RemoveMember': user('members:write', 'path'), // members may leave; removing others needs admin (service)
   'latchkey.v1.OrgService.InviteMember': user('members:write', 'path', 'admin'),
   'latchkey.v1.OrgService.ListInvitations': user('members:read', 'path', 'admin'),
   'latchkey.v1.OrgService.RevokeInvitation': user('members:write', 'path', 'admin'),
   'latchkey.v1.OrgService.AcceptInvitation': user('user:write'),
-  'latchkey.v1.OrgService.AddClientOrganization': user('orgs:write', 'header', 'admin'),
-  'latchkey.v1.OrgService.ListClientOrganizations': user('orgs:read', 'header'),
+  'latchkey.v1.OrgService.AddClientOrganization': user('orgs:write', 'header', 'admin', { partnerApi: true }),
+  'latchkey.v1.OrgService.ListClientOrganizations': user('orgs:read', 'header', 'member', { partnerApi: true, foreign: 'empty' }),
   'latchkey.v1.OrgService.ListAuditEvents': user('audit:read', 'path', 'admin'),
 
   'latchkey.v1.ApiKeyService.CreateApiKey': user('api-keys:write'),

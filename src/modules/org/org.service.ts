@@ -1,14 +1,48 @@
-// Organizations and memberships.
+// Organizations: create, read, update, delete, and the caller's organizations. Members, invitations
+// and partner portfolios are sub-services; `roleOf` answers "may this user act here" for the hot path.
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
 import { randomBytes } from 'node:crypto';
+import type { AuditLog } from '../audit/audit.service.js';
+import type { Actor } from '../audit/events.js';
+import type { Clock } from '../common/clock.js';
+import { DomainError, conflict, forbidden, notFound } from '../common/errors.js';
 import { cut, type Page } from '../common/page-token.js';
+import { InvitationService } from './invitation.service.js';
+import { MemberService } from './member.service.js';
 import { Membership } from './membership.entity.js';
 import { Organization } from './organization.entity.js';
+import type { InvitationMailer } from './outbox.js';
+import { PartnerService } from './partner.service.js';
 import type { Role } from './roles.js';
+import { orgName, orgSlug, orgType, PARTNER_TYPE } from './rules.js';
+import { TenantRoles, type RoleInvalidation, type TenantAccess } from './tenant-roles.js';
 
 export interface OrgWithRole {
   organization: Organization;
   role: Role;
+}
+
+/** The organization a call acts in and the caller's role there (set by the tenancy interceptor). */
+export interface Tenant extends TenantAccess {
+  organizationId: string;
+}
+
+export interface OrgInput {
+  name?: string;
+  slug?: string;
+  type?: string;
+}
+
+/** Runs inside DeleteOrganization's transaction (e.g. the API-key module revoking the organization's keys). */
+export type DeletionStep = (tx: EntityManager, organizationId: string) => Promise<void>;
+
+export interface OrgServiceOptions {
+  clock: Clock;
+  audit: AuditLog;
+  mailer: InvitationMailer;
+  /** Base of the invitation links in emails. */
+  publicUrl: () => string;
 }
 
 export function slugify(name: string): string {
@@ -21,24 +55,143 @@ export function slugify(name: string): string {
   return `${base || 'org'}-${randomBytes(4).toString('hex')}`;
 }
 
+const slugConflict = (e: unknown) => e instanceof UniqueConstraintViolationException && /slug/.test(String(e.message));
+
 export class OrgService {
-  constructor(private readonly em: EntityManager) {}
+  readonly roles: TenantRoles;
+  readonly members: MemberService;
+  readonly invitations: InvitationService;
+  readonly partners: PartnerService;
+  private readonly deletionSteps: DeletionStep[] = [];
+  private readonly audit: AuditLog;
+
+  constructor(
+    private readonly em: EntityManager,
+    opts: OrgServiceOptions,
+  ) {
+    this.audit = opts.audit;
+    this.roles = new TenantRoles(em);
+    this.members = new MemberService(em, opts.audit, this.roles);
+    this.invitations = new InvitationService(em, opts, this.roles);
+    this.partners = new PartnerService(em, opts.audit, this.roles, this);
+  }
+
+  /** The user's role in the organization (directly, or as an admin of its partner); cached. */
+  async roleOf(userId: string, organizationId: string): Promise<Role | undefined> {
+    return (await this.roles.accessOf(userId, organizationId))?.role;
+  }
+
+  accessOf(userId: string, organizationId: string): Promise<TenantAccess | undefined> {
+    return this.roles.accessOf(userId, organizationId);
+  }
+
+  /** Called after every local invalidation of cached roles (publish it to other replicas). */
+  onInvalidate(listener: (inv: RoleInvalidation) => void): void {
+    this.roles.onInvalidate(listener);
+  }
+
+  /** Add a step to DeleteOrganization's transaction. */
+  onDelete(step: DeletionStep): void {
+    this.deletionSteps.push(step);
+  }
 
   /** Create an organization with `userId` as its root_admin, inside the caller's transaction. */
-  createWithOwner(tx: EntityManager, userId: string, name: string, type: string, slug?: string): Organization {
-    const organization = tx.create(Organization, { name, slug: slug ?? slugify(name), type, partnerId: null });
+  createWithOwner(tx: EntityManager, userId: string, name: string, type: string, slug?: string, actor?: Actor, partnerId: string | null = null): Organization {
+    const organization = tx.create(Organization, { name, slug: slug ?? slugify(name), type, partnerId });
     tx.create(Membership, { organizationId: organization.id, userId, role: 'root_admin' });
+    this.audit.record(tx, {
+      ...(actor ?? { actorType: 'user', actorId: userId, ip: '', userAgent: '' }),
+      organizationId: organization.id,
+      type: 'organization.created',
+      targetType: 'organization',
+      targetId: organization.id,
+      metadata: { name, type, ...(partnerId ? { partnerOrganizationId: partnerId } : {}) },
+    });
     return organization;
+  }
+
+  async create(userId: string, input: OrgInput, actor: Actor): Promise<Organization> {
+    const name = orgName(input.name ?? '');
+    const slug = input.slug ? orgSlug(input.slug) : undefined;
+    const type = input.type ? orgType(input.type) : 'personal';
+    try {
+      return await this.em.transactional(async (tx) => this.createWithOwner(tx, userId, name, type, slug, actor));
+    } catch (e) {
+      if (slugConflict(e)) throw conflict('An organization with this slug already exists');
+      throw e;
+    }
+  }
+
+  async get(organizationId: string): Promise<Organization> {
+    const org = await this.em.findOne(Organization, { id: organizationId });
+    if (!org) throw notFound('Organization');
+    return org;
+  }
+
+  async update(tenant: Tenant, input: OrgInput, actor: Actor): Promise<Organization> {
+    const name = input.name !== undefined ? orgName(input.name) : undefined;
+    const slug = input.slug !== undefined ? orgSlug(input.slug) : undefined;
+    const type = input.type !== undefined ? orgType(input.type) : undefined;
+    try {
+      return await this.em.transactional(async (tx) => {
+        const org = await tx.findOne(Organization, { id: tenant.organizationId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+        if (!org) throw notFound('Organization');
+        const changes: Record<string, { from: string; to: string }> = {};
+        if (type !== undefined && type !== org.type) {
+          if (tenant.role !== 'root_admin') throw forbidden('Only a root_admin can change the organization type');
+          if (type === PARTNER_TYPE && org.partnerId) throw new DomainError('BAD_REQUEST', 'A client organization cannot be a partner');
+          if (org.type === PARTNER_TYPE && (await tx.count(Organization, { partnerId: org.id }))) {
+            throw new DomainError('BAD_REQUEST', 'A partner organization with client organizations must stay a partner');
+          }
+          changes.type = { from: org.type, to: type };
+          org.type = type;
+        }
+        if (name !== undefined && name !== org.name) (changes.name = { from: org.name, to: name }), (org.name = name);
+        if (slug !== undefined && slug !== org.slug) (changes.slug = { from: org.slug, to: slug }), (org.slug = slug);
+        if (Object.keys(changes).length) {
+          this.audit.record(tx, { ...actor, organizationId: org.id, type: 'organization.updated', targetType: 'organization', targetId: org.id, metadata: changes });
+        }
+        return org;
+      });
+    } catch (e) {
+      if (slugConflict(e)) throw conflict('An organization with this slug already exists');
+      throw e;
+    }
+  }
+
+  /** Deletes the organization with its memberships and invitations (and, through deletion steps, its keys); users and the audit trail stay. */
+  async delete(organizationId: string, actor: Actor): Promise<void> {
+    await this.em.transactional(async (tx) => {
+      const org = await tx.findOne(Organization, { id: organizationId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      if (!org) throw notFound('Organization');
+      if (await tx.count(Organization, { partnerId: org.id })) {
+        throw new DomainError('BAD_REQUEST', 'Remove the client organizations of this partner first');
+      }
+      for (const step of this.deletionSteps) await step(tx, org.id);
+      const members = await tx.nativeDelete(Membership, { organizationId: org.id });
+      await tx.execute('delete from invitations where organization_id = ?', [org.id]);
+      await tx.nativeDelete(Organization, { id: org.id });
+      this.audit.record(tx, {
+        ...actor,
+        organizationId: org.id,
+        type: 'organization.deleted',
+        targetType: 'organization',
+        targetId: org.id,
+        metadata: { name: org.name, slug: org.slug, type: org.type, members },
+      });
+    });
+    this.roles.invalidate({ organizationId });
   }
 
   countForUser(userId: string): Promise<number> {
     return this.em.count(Membership, { userId });
   }
 
-  async listForUser(userId: string, page: Page): Promise<{ items: OrgWithRole[]; next: string }> {
+  /** The user's organizations with their role, oldest first; `only` narrows it to one (a key of one organization). */
+  async listForUser(userId: string, page: Page, only?: string): Promise<{ items: OrgWithRole[]; next: string }> {
     const memberships = await this.em.find(
       Membership,
-      { userId, ...(page.cursor ? { organizationId: { $gt: page.cursor.after } } : {}) },
+      { userId, ...(only ? { organizationId: only } : {}), ...(page.cursor ? { organizationId: { $gt: page.cursor.after, ...(only ? { $eq: only } : {}) } } : {}) },
       { orderBy: { organizationId: 'asc' }, limit: page.size + 1 },
     );
     const { items, next } = cut(memberships, page, (m) => m.organizationId);

@@ -1,5 +1,17 @@
 import { create } from '@bufbuild/protobuf';
-import { OrganizationSchema, type Organization as OrganizationMsg } from '../../../gen/latchkey/v1/common_pb.js';
+import {
+  AuditEventSchema,
+  InvitationSchema,
+  MemberSchema,
+  OrganizationSchema,
+  type AuditEvent as AuditEventMsg,
+  type Invitation as InvitationMsg,
+  type Member as MemberMsg,
+  type Organization as OrganizationMsg,
+} from '../../../gen/latchkey/v1/common_pb.js';
+import type { AuditEvent } from '../../modules/audit/audit-event.entity.js';
+import type { Invitation } from '../../modules/org/invitation.entity.js';
+import type { MemberView } from '../../modules/org/member.service.js';
 import type { Organization } from '../../modules/org/organization.entity.js';
 import { ts } from './time.js';
 
@@ -15,3 +27,32 @@ export function toOrganization(o: Organization, role = ''): OrganizationMsg {
     updatedAt: ts(o.updatedAt),
   });
 }
+
+export const toMember = (m: MemberView): MemberMsg =>
+  create(MemberSchema, { userId: m.userId, email: m.email, fullName: m.fullName, role: m.role, joinedAt: ts(m.joinedAt) });
+
+export const toInvitation = (i: Invitation): InvitationMsg =>
+  create(InvitationSchema, {
+    id: i.id,
+    organizationId: i.organizationId,
+    email: i.email,
+    role: i.role,
+    expiresAt: ts(i.expiresAt),
+    createdAt: ts(i.createdAt),
+    acceptedAt: ts(i.acceptedAt),
+  });
+
+export const toAuditEvent = (e: AuditEvent): AuditEventMsg =>
+  create(AuditEventSchema, {
+    id: e.id,
+    organizationId: e.organizationId,
+    type: e.type,
+    actorType: e.actorType,
+    actorId: e.actorId,
+    targetType: e.targetType,
+    targetId: e.targetId,
+    ip: e.ip,
+    userAgent: e.userAgent,
+    metadata: e.metadata as never,
+    createdAt: ts(e.createdAt),
+  });

@@ -1,0 +1,78 @@
+// Partner portfolios (seed 003): a partner organization holds client organizations, at most one
+// partner per client. The partner's admins act in its clients with their partner role.
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { AuditLog } from '../audit/audit.service.js';
+import type { Actor } from '../audit/events.js';
+import { DomainError, conflict, forbidden, notFound } from '../common/errors.js';
+import { cut, type Page } from '../common/page-token.js';
+import { isUlid } from '../common/ids.js';
+import type { OrgService, Tenant } from './org.service.js';
+import { Organization } from './organization.entity.js';
+import { CLIENT_ORG_TYPE, orgName, PARTNER_TYPE } from './rules.js';
+import type { TenantRoles } from './tenant-roles.js';
+
+export class PartnerService {
+  constructor(
+    private readonly em: EntityManager,
+    private readonly audit: AuditLog,
+    private readonly roles: TenantRoles,
+    private readonly orgs: OrgService,
+  ) {}
+
+  /** `name` creates a client organization (the caller its root_admin); `clientOrganizationId` links one the caller administers. */
+  async addClient(partner: Tenant, callerUserId: string, input: { name: string; clientOrganizationId: string }, actor: Actor): Promise<Organization> {
+    const byName = !!input.name.trim();
+    if (byName === !!input.clientOrganizationId) throw new DomainError('BAD_REQUEST', 'Give exactly one of name and clientOrganizationId');
+    await this.assertPartner(partner.organizationId);
+    const client = byName
+      ? await this.em.transactional(async (tx) => {
+          const org = this.orgs.createWithOwner(tx, callerUserId, orgName(input.name), CLIENT_ORG_TYPE, undefined, actor, partner.organizationId);
+          this.recordLink(tx, partner.organizationId, org.id, actor);
+          return org;
+        })
+      : await this.link(partner.organizationId, callerUserId, input.clientOrganizationId, actor);
+    this.roles.invalidate({ organizationId: client.id });
+    return client;
+  }
+
+  /** The partner's client organizations, oldest first; empty for an organization that is not a partner. */
+  async listClients(partnerId: string, page: Page): Promise<{ items: Organization[]; next: string }> {
+    const rows = await this.em.find(
+      Organization,
+      { partnerId, ...(page.cursor ? { id: { $gt: page.cursor.after } } : {}) },
+      { orderBy: { id: 'asc' }, limit: page.size + 1 },
+    );
+    return cut(rows, page, (o) => o.id);
+  }
+
+  private async link(partnerId: string, callerUserId: string, clientId: string, actor: Actor): Promise<Organization> {
+    if (clientId === partnerId) throw new DomainError('BAD_REQUEST', 'A partner cannot be its own client');
+    // Only a direct admin membership counts: a partner role does not reach organizations outside its portfolio.
+    const admin = isUlid(clientId)
+      ? await this.em.execute(`select 1 from memberships where organization_id = ? and user_id = ? and role in ('admin', 'root_admin')`, [clientId, callerUserId])
+      : [];
+    if (!admin.length) throw notFound('Organization');
+    return this.em.transactional(async (tx) => {
+      const client = await tx.findOne(Organization, { id: clientId });
+      if (!client) throw notFound('Organization');
+      if (client.type === PARTNER_TYPE) throw new DomainError('BAD_REQUEST', 'A partner organization cannot be a client');
+      // Conditional update: of two partners linking at once, one wins.
+      const n = await tx.nativeUpdate(Organization, { id: clientId, partnerId: null }, { partnerId, updatedAt: new Date() });
+      if (!n) throw conflict('The organization already belongs to a partner');
+      this.recordLink(tx, partnerId, clientId, actor);
+      await tx.refresh(client);
+      return client;
+    });
+  }
+
+  private recordLink(tx: EntityManager, partnerId: string, clientId: string, actor: Actor): void {
+    this.audit.record(tx, { ...actor, organizationId: partnerId, type: 'organization.client_linked', targetType: 'organization', targetId: clientId });
+    this.audit.record(tx, { ...actor, organizationId: clientId, type: 'organization.partner_linked', targetType: 'organization', targetId: partnerId });
+  }
+
+  private async assertPartner(organizationId: string): Promise<void> {
+    const org = await this.em.findOne(Organization, { id: organizationId }, { fields: ['id', 'type'] });
+    if (!org) throw notFound('Organization');
+    if (org.type !== PARTNER_TYPE) throw forbidden('The organization is not a partner organization');
+  }
+}

@@ -1,0 +1,112 @@
+// Runs after authn. Resolves the organization a call acts in (the request's organization_id, else the
+// orgid / x-organization-id header, else the key's own organization), checks the caller's role there
+// against the permission table, and puts {organizationId, role} in the context for handlers (tenantOf).
+//
+// Credentials that carry scopes (API keys, exchanged JWTs) act with their scopes ∩ the scopes of their
+// user's CURRENT role in that organization, so a demoted creator's key loses rights at once.
+import { create } from '@bufbuild/protobuf';
+import { createContextKey, type HandlerContext, type Interceptor } from '@connectrpc/connect';
+import type { Actor } from '../../modules/audit/events.js';
+import { DomainError, forbidden, notFound } from '../../modules/common/errors.js';
+import type { Principal } from '../../modules/common/principal.js';
+import type { OrgService, Tenant } from '../../modules/org/org.service.js';
+import { expandScopes, roleAtLeast, scopesOfRole } from '../../modules/org/roles.js';
+import { principalKey, requestInfoKey } from '../context.js';
+import { PERMISSIONS, type Access } from '../permissions.js';
+
+export interface TenantContext extends Tenant {
+  /** Effective scopes for scoped credentials (key scopes ∩ role scopes); undefined = the role's full rights. */
+  scopes?: string[];
+}
+
+export const tenantKey = createContextKey<TenantContext | undefined>(undefined, { description: 'tenant' });
+
+/** The organization the call acts in; only on RPCs whose permission entry has a tenant. */
+export function tenantOf(ctx: HandlerContext): TenantContext {
+  const t = ctx.values.get(tenantKey);
+  if (!t) throw new DomainError('INTERNAL', 'No tenant resolved for this call');
+  return t;
+}
+
+/** Who acts, for audit events: the key for API-key calls, otherwise the user. */
+export function actorOf(ctx: HandlerContext): Actor {
+  const p = ctx.values.get(principalKey);
+  const info = ctx.values.get(requestInfoKey);
+  const client = { ip: info?.ip ?? '', userAgent: info?.userAgent ?? '' };
+  if (!p) return { actorType: 'system', actorId: '', ...client };
+  if (p.kind === 'apiKey') return { actorType: 'api_key', actorId: p.keyId, ...client };
+  if (p.kind === 'jwt' && p.actor) return { actorType: 'api_key', actorId: p.actor.keyId, ...client };
+  return { actorType: 'user', actorId: p.userId, ...client };
+}
+
+const HEADERS = ['orgid', 'x-organization-id'] as const;
+
+/** The organization named by the tenant headers; both present and different is an error. */
+function fromHeaders(header: Headers): { id: string; name: string } | undefined {
+  const named = HEADERS.map((name) => ({ name, id: header.get(name)?.trim() ?? '' })).filter((h) => h.id);
+  if (named.length === 2 && named[0].id !== named[1].id) {
+    throw new DomainError('BAD_REQUEST', 'The orgid and x-organization-id headers name different organizations', { header: 'x-organization-id' });
+  }
+  return named[0];
+}
+
+/** Organization a scoped credential is confined to, if any. */
+function pinOf(p: Principal): string | undefined {
+  if (p.kind === 'apiKey') return p.pinnedOrganizationId;
+  if (p.kind === 'jwt') return p.organizationId; // an exchanged token acts only where it was issued
+  return undefined;
+}
+
+function resolveOrganizationId(access: Access & { auth: 'user' }, message: unknown, header: Headers, p: Principal): string {
+  const fromHeader = fromHeaders(header);
+  if (access.tenant === 'path') {
+    const inPath = (message as { organizationId?: unknown }).organizationId;
+    const id = typeof inPath === 'string' ? inPath.trim() : '';
+    if (id && fromHeader && fromHeader.id !== id) {
+      throw new DomainError('BAD_REQUEST', `The ${fromHeader.name} header does not match organization_id in the path`, { header: fromHeader.name });
+    }
+    if (id || fromHeader) return id || fromHeader!.id;
+    throw new DomainError('BAD_REQUEST', 'Missing organization_id (or an orgid / x-organization-id header)', { field: 'organization_id' });
+  }
+  if (fromHeader) return fromHeader.id;
+  const own = p.kind === 'apiKey' ? (p.pinnedOrganizationId ?? p.organizationId) : pinOf(p);
+  if (own) return own;
+  throw new DomainError('BAD_REQUEST', 'Missing orgid or x-organization-id header', { header: 'orgid' });
+}
+
+export const tenancyInterceptor =
+  (orgs: OrgService): Interceptor =>
+  (next) =>
+  async (req) => {
+    const access = PERMISSIONS[`${req.service.typeName}.${req.method.name}`];
+    const principal = req.contextValues.get(principalKey);
+    if (!access || access.auth !== 'user' || access.tenant === 'none' || !principal || req.stream) return next(req);
+
+    const organizationId = resolveOrganizationId(access, req.message, req.header, principal);
+    const pin = pinOf(principal);
+    if (pin && pin !== organizationId) throw forbidden('This credential is pinned to another organization');
+    if (access.partnerApi && principal.kind === 'apiKey' && principal.partner === 'client') throw forbidden('Client keys cannot use the partner APIs');
+
+    const found = await orgs.accessOf(principal.userId, organizationId);
+    if (!found) {
+      // Not a member, or no such organization: the same answer, with nothing of the organization in it.
+      if (access.foreign === 'empty') {
+        return { stream: false, service: req.service, method: req.method, header: new Headers(), trailer: new Headers(), message: create(req.method.output) };
+      }
+      throw notFound('Organization');
+    }
+    let scopes: string[] | undefined;
+    const granted = principal.kind === 'session' ? undefined : principal.scopes;
+    if (granted) {
+      const allowed = scopesOfRole(found.role);
+      // Latchkey's own scopes are capped by the role; other strings pass through for downstream services.
+      scopes = expandScopes(granted).filter((s) => allowed.has(s) || !isLatchkeyScope(s));
+      if (!scopes.includes(access.scope)) throw forbidden(`Missing scope ${access.scope}`);
+    }
+    if (access.minRole && !roleAtLeast(found.role, access.minRole)) throw forbidden(`Requires the ${access.minRole} role`);
+    req.contextValues.set(tenantKey, { organizationId, ...found, scopes });
+    return next(req);
+  };
+
+const LATCHKEY_SCOPE = /^(user|orgs|members|api-keys|audit):(read|write)$|^(impersonate|introspect)$/;
+const isLatchkeyScope = (s: string) => LATCHKEY_SCOPE.test(s);
