@@ -20,7 +20,8 @@ export const AUDIT_EVENT_TYPES = [
   'token.impersonated',
 ] as const;
 
-export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
+/** The known types autocomplete; other modules may record their own dotted types without editing this list. */
+export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number] | (string & {});
 
 export type ActorType = 'user' | 'api_key' | 'system';
 
