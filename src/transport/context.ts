@@ -13,3 +13,5 @@ export interface RequestInfo {
 
 export const requestInfoKey = createContextKey<RequestInfo | undefined>(undefined, { description: 'request info' });
 export const principalKey = createContextKey<Principal | undefined>(undefined, { description: 'principal' });
+/** The REST path template a call came through (e.g. "/v2/partner/api_keys"); unset on gRPC and Connect. */
+export const restPathKey = createContextKey<string | undefined>(undefined, { description: 'REST path template' });

@@ -74,8 +74,13 @@ function resolveOrganizationId(access: Access & { auth: 'user' }, message: unkno
   throw new DomainError('BAD_REQUEST', 'Missing orgid or x-organization-id header', { header: 'orgid' });
 }
 
+/** Where a key may act beyond its pin (its own organization; a partner key also the portfolio): the api-key module. */
+export interface KeyReachCheck {
+  assertReach(p: Principal, organizationId: string): Promise<void>;
+}
+
 export const tenancyInterceptor =
-  (orgs: OrgService): Interceptor =>
+  (orgs: OrgService, keyReach?: KeyReachCheck): Interceptor =>
   (next) =>
   async (req) => {
     const access = PERMISSIONS[`${req.service.typeName}.${req.method.name}`];
@@ -86,6 +91,7 @@ export const tenancyInterceptor =
     const pin = pinOf(principal);
     if (pin && pin !== organizationId) throw forbidden('This credential is pinned to another organization');
     if (access.partnerApi && principal.kind === 'apiKey' && principal.partner === 'client') throw forbidden('Client keys cannot use the partner APIs');
+    if (keyReach && principal.kind === 'apiKey') await keyReach.assertReach(principal, organizationId);
 
     const found = await orgs.accessOf(principal.userId, organizationId);
     if (!found) {

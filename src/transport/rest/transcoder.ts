@@ -8,6 +8,7 @@ import type { UniversalHandler } from '@connectrpc/connect/protocol';
 import { codeFromString } from '@connectrpc/connect/protocol-connect';
 import { ErrorInfoSchema } from '../../../gen/google/rpc/error_details_pb.js';
 import { DomainError } from '../../modules/common/errors.js';
+import { restPathKey } from '../context.js';
 import { buildRequestJson } from './request-json.js';
 import type { RestRoute, RouteTable } from './route-table.js';
 import { envelopeError, envelopeOk, httpErrorFor } from './status.js';
@@ -109,6 +110,7 @@ export function createTranscoder(opts: TranscoderOptions) {
     }
 
     const handler = opts.handlers.get(`/${route.method.parent.typeName}/${route.method.name}`)!;
+    contextValues.set(restPathKey, route.template.source);
     const header = new Headers();
     for (const [k, v] of Object.entries(req.headers)) {
       if (k.startsWith(':') || HOP_HEADERS.has(k) || v === undefined) continue;

@@ -1,0 +1,58 @@
+import { defineEntity, p } from '@mikro-orm/core';
+import { ulid } from '../common/ids.js';
+
+export type RefillInterval = 'minute' | 'hour' | 'day' | 'month';
+
+/** An API key or personal access token. Only the SHA-256 of the secret is stored, never the secret. */
+export const ApiKeySchema = defineEntity({
+  name: 'ApiKey',
+  tableName: 'api_keys',
+  properties: {
+    id: p.string().primary().length(32).onCreate(() => `ak_${ulid()}`),
+    createdAt: p.datetime().onCreate(() => new Date()),
+    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+    name: p.string().length(200),
+    /** SHA-256 (base64url) of the whole key. */
+    keyHash: p.string().length(64).unique().hidden(),
+    /** Prefix and the first characters of the secret, for display. */
+    start: p.string().length(40),
+    /** Hash of the secret replaced by RegenerateApiKey, accepted until previousExpiresAt (grace period). */
+    previousKeyHash: p.string().length(64).nullable().hidden(),
+    previousExpiresAt: p.datetime().nullable(),
+    /** Null for a personal access token. */
+    organizationId: p.string().length(26).nullable(),
+    /** A partner's client key: the client organization it is limited to. */
+    clientOrganizationId: p.string().length(26).nullable(),
+    /** metadata.organizationId: requests for any other organization are refused. */
+    pinnedOrganizationId: p.string().length(26).nullable(),
+    createdByUserId: p.string().length(26),
+    /** As given (shorthands `read` / `write` kept). */
+    scopes: p.json<string[]>(),
+    metadata: p.json<Record<string, unknown>>(),
+    rateLimitPerMinute: p.integer().nullable(),
+    /** Usage budget as of `remainingPeriod` (written behind from the counters); null = unlimited. */
+    remaining: p.bigint('number').nullable(),
+    /** Refill period the `remaining` value belongs to (see credits.ts). */
+    remainingPeriod: p.bigint('number').default(0),
+    /** Bumped when the budget is set by UpdateApiKey: counters of older generations are ignored. */
+    creditsGeneration: p.integer().default(0),
+    refillInterval: p.string().length(8).nullable().$type<RefillInterval | null>(),
+    refillAmount: p.bigint('number').nullable(),
+    enabled: p.boolean().default(true),
+    expiresAt: p.datetime().nullable(),
+    lastUsedAt: p.datetime().nullable(),
+    revokedAt: p.datetime().nullable(),
+  },
+});
+
+export class ApiKey extends ApiKeySchema.class {}
+ApiKeySchema.setClass(ApiKey);
+
+export type KeyStatus = 'active' | 'expired' | 'revoked' | 'disabled';
+
+export function statusOf(k: Pick<ApiKey, 'revokedAt' | 'enabled' | 'expiresAt'>, now: Date): KeyStatus {
+  if (k.revokedAt) return 'revoked';
+  if (!k.enabled) return 'disabled';
+  if (k.expiresAt && k.expiresAt <= now) return 'expired';
+  return 'active';
+}

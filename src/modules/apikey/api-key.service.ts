@@ -1,0 +1,368 @@
+// The lifecycle of keys: create, list, get, update, regenerate, revoke. Every change commits with
+// its audit event in one transaction and then invalidates the hot-path cache on every replica.
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { LockMode } from '@mikro-orm/core';
+import type { AuditLog } from '../audit/audit.service.js';
+import type { Actor } from '../audit/events.js';
+import type { Clock } from '../common/clock.js';
+import { DomainError, forbidden, invalid, notFound } from '../common/errors.js';
+import type { Principal } from '../common/principal.js';
+import { cut, type Page } from '../common/page-token.js';
+import { Organization } from '../org/organization.entity.js';
+import { expandScopes, isRole, roleAtLeast, roleRank, scopesOfRole, type Role } from '../org/roles.js';
+import { ApiKey, statusOf, type KeyStatus, type RefillInterval } from './api-key.entity.js';
+import { periodOf } from './credits.js';
+import type { InvalidationBus } from './invalidation.js';
+import { generateKey } from './key-format.js';
+import type { KeyReach } from './reach.js';
+import { budget, DEFAULT_SCOPES, expiry, futureExpiry, gracePeriod, isShorthand, keyName, KEY_STATUSES, metadataOf, rateLimit, refill, scopeList } from './rules.js';
+import { isLatchkeyScope } from './verifier.js';
+
+const PARTNER_TYPE = 'partner';
+
+/** Who calls a lifecycle RPC and how (handlers build it from the request). */
+export interface KeyCaller {
+  principal: Principal;
+  actor: Actor;
+  /** The organization named by orgid / x-organization-id, if any. */
+  tenantHeader?: string;
+  /** Called through a /v2/partner/* REST path. */
+  partnerRoute?: boolean;
+}
+
+export interface CreateInput {
+  name: string;
+  scopes: readonly string[];
+  expiresIn: bigint | number;
+  expiresAt?: Date;
+  requestsPerMinute?: number;
+  metadata?: Record<string, unknown>;
+  clientOrganizationId: string;
+  remaining?: bigint | number;
+  refill?: { interval: string; amount: bigint | number };
+}
+
+export interface UpdateInput {
+  name?: string;
+  scopes: readonly string[];
+  requestsPerMinute?: number;
+  enabled?: boolean;
+  remaining?: bigint | number;
+  refill?: { interval: string; amount: bigint | number };
+  expiresAt?: Date;
+}
+
+export interface ListQuery {
+  organizationId: string;
+  createdByUserId: string;
+  status: string;
+}
+
+const noKey = () => notFound('API key');
+
+export class ApiKeyLifecycle {
+  constructor(
+    private readonly em: EntityManager,
+    private readonly audit: AuditLog,
+    private readonly clock: Clock,
+    private readonly reach: KeyReach,
+    private readonly bus: InvalidationBus,
+    private readonly opts: { prefix: string; orgTypes: string[] },
+  ) {}
+
+  async create(c: KeyCaller, input: CreateInput): Promise<{ key: ApiKey; secret: string }> {
+    const now = this.clock.now();
+    const name = keyName(input.name);
+    const metadata = metadataOf(input.metadata);
+    const expiresAt = expiry(now, input.expiresIn, input.expiresAt);
+    const rpm = rateLimit(input.requestsPerMinute ?? 0);
+    const refillOf = refill(input.refill);
+    const remaining = budget(input.remaining) ?? refillOf?.amount ?? null;
+    const requested = input.scopes.length ? scopeList(input.scopes) : DEFAULT_SCOPES;
+    const p = c.principal;
+    const pin = metadata.organizationId as string | undefined;
+    const clientId = input.clientOrganizationId.trim() || undefined;
+    this.refuseClientKeyOnPartnerRoute(c);
+
+    const organizationId = c.tenantHeader ?? (clientId ? await this.partnerOf(clientId) : undefined) ?? pin ?? defaultOrganizationOf(p);
+    if (c.partnerRoute && !organizationId) throw new DomainError('BAD_REQUEST', 'Missing orgid or x-organization-id header', { header: 'orgid' });
+    let grantable: Set<string>;
+    if (organizationId) {
+      const role = await this.reach.roleIn(p, organizationId);
+      if (!role) throw notFound('Organization');
+      const org = await this.em.findOne(Organization, { id: organizationId }, { fields: ['id', 'type'] });
+      if (!org) throw notFound('Organization');
+      if (org.type === PARTNER_TYPE) {
+        if (!roleAtLeast(role, 'admin')) throw forbidden('Partner keys need the admin or root_admin role');
+      } else {
+        if (c.partnerRoute) throw forbidden('The organization is not a partner organization');
+        if (clientId) throw invalid('clientOrganizationId', 'only a partner organization has client organizations');
+      }
+      if (clientId) {
+        const client = await this.em.findOne(Organization, { id: clientId }, { fields: ['id', 'partnerId'] });
+        if (!client || client.partnerId !== organizationId) throw notFound('Client organization');
+      }
+      if (pin && pin !== (clientId ?? organizationId)) throw invalid('metadata.organizationId', "must be the key's organization");
+      if (this.opts.orgTypes.length && !this.opts.orgTypes.includes(org.type)) {
+        throw forbidden(`API keys cannot be created in an organization of type "${org.type}"`);
+      }
+      grantable = scopesOfRole(role);
+    } else {
+      grantable = scopesOfRole(await this.bestRoleOf(p.userId));
+    }
+    const scopes = grant(requested, grantable, callerScopes(p, grantable));
+
+    const { key: secret, hash, start } = generateKey(this.opts.prefix);
+    const key = await this.em.transactional(async (tx) => {
+      const k = tx.create(ApiKey, {
+        name,
+        keyHash: hash,
+        start,
+        previousKeyHash: null,
+        previousExpiresAt: null,
+        organizationId: organizationId ?? null,
+        clientOrganizationId: clientId ?? null,
+        pinnedOrganizationId: pin ?? null,
+        createdByUserId: p.userId,
+        scopes,
+        metadata,
+        rateLimitPerMinute: rpm,
+        remaining,
+        remainingPeriod: periodOf(refillOf?.interval ?? null, now.getTime()),
+        creditsGeneration: 0,
+        refillInterval: refillOf?.interval ?? null,
+        refillAmount: refillOf?.amount ?? null,
+        enabled: true,
+        expiresAt,
+        lastUsedAt: null,
+        revokedAt: null,
+      });
+      await this.record(tx, c.actor, k, 'api_key.created', { name, start, scopes, expiresAt: expiresAt?.toISOString() ?? null });
+      return k;
+    });
+    return { key, secret };
+  }
+
+  async list(c: KeyCaller, q: ListQuery, page: Page): Promise<{ items: ApiKey[]; next: string }> {
+    const p = c.principal;
+    if (q.status && !(KEY_STATUSES as readonly string[]).includes(q.status)) throw invalid('status', 'must be "active", "expired", "revoked" or "disabled"');
+    this.refuseClientKeyOnPartnerRoute(c);
+    const organizationId = q.organizationId.trim() || c.tenantHeader || defaultOrganizationOf(p);
+    if (c.partnerRoute && !organizationId) throw new DomainError('BAD_REQUEST', 'Missing orgid or x-organization-id header', { header: 'orgid' });
+    const where: Record<string, unknown> = {};
+    if (organizationId) {
+      const role = await this.reach.roleIn(p, organizationId);
+      if (!role) return { items: [], next: '' };
+      const org = await this.em.findOne(Organization, { id: organizationId }, { fields: ['id', 'type'] });
+      if (!org) return { items: [], next: '' };
+      if (org.type === PARTNER_TYPE && !roleAtLeast(role, 'admin')) throw forbidden('Partner keys need the admin or root_admin role');
+      if (c.partnerRoute && org.type !== PARTNER_TYPE) throw forbidden('The organization is not a partner organization');
+      where.organizationId = organizationId;
+      if (!roleAtLeast(role, 'admin')) {
+        if (q.createdByUserId && q.createdByUserId !== p.userId) return { items: [], next: '' };
+        where.createdByUserId = p.userId;
+      } else if (q.createdByUserId) where.createdByUserId = q.createdByUserId;
+    } else {
+      if (q.createdByUserId && q.createdByUserId !== p.userId) return { items: [], next: '' };
+      where.organizationId = null;
+      where.createdByUserId = p.userId;
+    }
+    Object.assign(where, statusFilter(q.status as KeyStatus | '', this.clock.now()));
+    if (page.cursor) where.id = { $lt: page.cursor.after };
+    const rows = await this.em.find(ApiKey, where, { orderBy: { id: 'desc' }, limit: page.size + 1 });
+    return cut(rows, page, (k) => k.id);
+  }
+
+  async get(c: KeyCaller, keyId: string): Promise<ApiKey> {
+    return this.manageable(c, keyId, this.em);
+  }
+
+  async update(c: KeyCaller, keyId: string, input: UpdateInput): Promise<ApiKey> {
+    const now = this.clock.now();
+    const name = input.name !== undefined ? keyName(input.name) : undefined;
+    const requested = input.scopes.length ? scopeList(input.scopes) : undefined;
+    const rpm = input.requestsPerMinute !== undefined ? rateLimit(input.requestsPerMinute) : undefined;
+    const remaining = budget(input.remaining);
+    const refillOf = input.refill ? refill(input.refill) : undefined;
+    const expiresAt = input.expiresAt ? futureExpiry(now, input.expiresAt) : undefined;
+    const key = await this.em.transactional(async (tx) => {
+      const k = await this.manageable(c, keyId, tx, true);
+      if (k.revokedAt) throw new DomainError('BAD_REQUEST', 'API key is revoked');
+      const changed: string[] = [];
+      if (name !== undefined && name !== k.name) (k.name = name), changed.push('name');
+      if (requested) {
+        // Within the creator's current rights (and the calling credential's, if it is scoped).
+        const creatorRole = k.organizationId ? await this.reach.roleOfUser(k.createdByUserId, k.organizationId) : await this.bestRoleOf(k.createdByUserId);
+        if (!creatorRole) throw forbidden("The key's creator is no longer a member of its organization");
+        const grantable = scopesOfRole(creatorRole);
+        k.scopes = grant(requested, grantable, callerScopes(c.principal, grantable));
+        changed.push('scopes');
+      }
+      if (rpm !== undefined) (k.rateLimitPerMinute = rpm), changed.push('rateLimit');
+      if (input.enabled !== undefined && input.enabled !== k.enabled) (k.enabled = input.enabled), changed.push('enabled');
+      if (refillOf !== undefined) {
+        k.refillInterval = refillOf?.interval ?? null;
+        k.refillAmount = refillOf?.amount ?? null;
+        changed.push('refill');
+      }
+      if (remaining !== null || (refillOf && k.remaining === null)) {
+        // A new budget: counters of the old generation stop counting.
+        k.remaining = remaining ?? refillOf!.amount;
+        k.remainingPeriod = periodOf(k.refillInterval as RefillInterval | null, now.getTime());
+        k.creditsGeneration += 1;
+        changed.push('remaining');
+      } else if (refillOf !== undefined) {
+        k.remainingPeriod = periodOf(k.refillInterval as RefillInterval | null, now.getTime());
+        k.creditsGeneration += 1;
+      }
+      if (expiresAt) (k.expiresAt = expiresAt), changed.push('expiresAt');
+      if (changed.length) await this.record(tx, c.actor, k, 'api_key.updated', { changed, ...(changed.includes('scopes') ? { scopes: k.scopes } : {}) });
+      return k;
+    });
+    this.bus.invalidate({ keyId: key.id });
+    return key;
+  }
+
+  async regenerate(c: KeyCaller, keyId: string, graceSeconds: bigint | number): Promise<{ key: ApiKey; secret: string }> {
+    const grace = gracePeriod(graceSeconds);
+    const now = this.clock.now();
+    const fresh = generateKey(this.opts.prefix);
+    const key = await this.em.transactional(async (tx) => {
+      const k = await this.manageable(c, keyId, tx, true);
+      if (k.revokedAt) throw new DomainError('BAD_REQUEST', 'API key is revoked');
+      k.previousKeyHash = grace ? k.keyHash : null;
+      k.previousExpiresAt = grace ? new Date(now.getTime() + grace * 1000) : null;
+      k.keyHash = fresh.hash;
+      k.start = fresh.start;
+      await this.record(tx, c.actor, k, 'api_key.regenerated', { start: fresh.start, gracePeriodSeconds: grace });
+      return k;
+    });
+    this.bus.invalidate({ keyId: key.id });
+    return { key, secret: fresh.key };
+  }
+
+  async revoke(c: KeyCaller, keyId: string): Promise<ApiKey> {
+    this.refuseClientKeyOnPartnerRoute(c);
+    const key = await this.em.transactional(async (tx) => {
+      const k = await this.manageable(c, keyId, tx, true);
+      if (k.revokedAt) return k;
+      this.markRevoked(k);
+      await this.record(tx, c.actor, k, 'api_key.revoked', { start: k.start });
+      return k;
+    });
+    this.bus.invalidate({ keyId: key.id });
+    return key;
+  }
+
+  markRevoked(k: ApiKey): void {
+    k.revokedAt = this.clock.now();
+    k.previousKeyHash = null;
+    k.previousExpiresAt = null;
+  }
+
+  /** The key if the caller may see and manage it; 404 otherwise (never a hint that it exists). */
+  private async manageable(c: KeyCaller, keyId: string, em: EntityManager, lock = false): Promise<ApiKey> {
+    const p = c.principal;
+    if (!/^ak_[0-9A-Z]{26}$/.test(keyId)) throw noKey();
+    const k = await em.findOne(ApiKey, { id: keyId }, lock ? { lockMode: LockMode.PESSIMISTIC_WRITE } : {});
+    if (!k) throw noKey();
+    if (!k.organizationId) {
+      // A personal token: only its owner, through a credential that is not confined to an organization.
+      if (c.partnerRoute || k.createdByUserId !== p.userId || defaultOrganizationOf(p)) throw noKey();
+      return k;
+    }
+    let role: Role | undefined;
+    try {
+      role = await this.reach.roleIn(p, k.organizationId);
+    } catch (e) {
+      if (e instanceof DomainError && e.reason === 'FORBIDDEN') throw noKey();
+      throw e;
+    }
+    if (!role) throw noKey();
+    if (c.partnerRoute) {
+      const org = await em.findOne(Organization, { id: k.organizationId }, { fields: ['id', 'type'] });
+      if (org?.type !== PARTNER_TYPE) throw noKey();
+      if (!roleAtLeast(role, 'admin')) throw forbidden('Partner keys need the admin or root_admin role');
+    }
+    if (k.createdByUserId !== p.userId && !roleAtLeast(role, 'admin')) throw noKey();
+    return k;
+  }
+
+  private refuseClientKeyOnPartnerRoute(c: KeyCaller): void {
+    if (c.partnerRoute && c.principal.kind === 'apiKey' && c.principal.partner === 'client') throw forbidden('Client keys cannot use the partner APIs');
+  }
+
+  private async partnerOf(clientId: string): Promise<string> {
+    const client = await this.em.findOne(Organization, { id: clientId }, { fields: ['id', 'partnerId'] });
+    if (!client?.partnerId) throw notFound('Client organization');
+    return client.partnerId;
+  }
+
+  /** The highest role the user holds anywhere: what a personal access token may be granted. */
+  private async bestRoleOf(userId: string): Promise<Role> {
+    const rows = await this.em.execute<{ role: string }[]>('select distinct role from memberships where user_id = ?', [userId]);
+    let best: Role = 'member';
+    for (const r of rows) if (isRole(r.role) && roleRank(r.role) > roleRank(best)) best = r.role;
+    return best;
+  }
+
+  /** An event in the key's organization, or in each of its owner's organizations for a personal token. */
+  async record(tx: EntityManager, actor: Actor, k: ApiKey, type: 'api_key.created' | 'api_key.updated' | 'api_key.regenerated' | 'api_key.revoked' | 'api_key.leak_reported', metadata: Record<string, unknown>): Promise<void> {
+    const e = { ...actor, type, targetType: 'api_key', targetId: k.id, metadata: { ...metadata, personal: !k.organizationId } };
+    if (k.organizationId) {
+      this.audit.record(tx, { ...e, organizationId: k.organizationId });
+      if (k.clientOrganizationId) this.audit.record(tx, { ...e, organizationId: k.clientOrganizationId });
+    } else await this.audit.recordForUser(tx, k.createdByUserId, e);
+  }
+}
+
+/** The organization a confined credential acts in when the request names none. */
+export function defaultOrganizationOf(p: Principal): string | undefined {
+  if (p.kind === 'apiKey') return p.pinnedOrganizationId ?? p.organizationId;
+  if (p.kind === 'jwt') return p.organizationId;
+  return undefined;
+}
+
+/** What a scoped caller may pass on (its scopes ∩ the role's); undefined = a session's full rights. */
+function callerScopes(p: Principal, roleScopes: Set<string>): string[] | undefined {
+  const own = p.kind === 'session' ? undefined : p.scopes;
+  if (!own) return undefined;
+  return expandScopes(own).filter((s) => !isLatchkeyScope(s) || roleScopes.has(s));
+}
+
+/**
+ * The scopes to store. Shorthands mean "every read / write scope the role allows" and never fail;
+ * a named Latchkey scope beyond the role, or beyond a scoped caller's own scopes, is refused.
+ */
+function grant(requested: string[], grantable: Set<string>, caller: string[] | undefined): string[] {
+  for (const s of requested) {
+    if (isShorthand(s)) continue;
+    if (isLatchkeyScope(s) && !grantable.has(s)) throw forbidden(`The scope ${s} is beyond your role`);
+    if (caller && !caller.includes(s)) throw forbidden(`The scope ${s} is beyond the scopes of the calling credential`);
+  }
+  if (!caller) return requested;
+  // A key minting a key: expand shorthands and keep only what the caller holds.
+  const out = new Set<string>();
+  for (const s of requested) {
+    if (isShorthand(s)) expandScopes([s]).filter((x) => caller.includes(x)).forEach((x) => out.add(x));
+    else out.add(s);
+  }
+  return [...out];
+}
+
+function statusFilter(status: KeyStatus | '', now: Date): Record<string, unknown> {
+  switch (status) {
+    case 'revoked':
+      return { revokedAt: { $ne: null } };
+    case 'disabled':
+      return { revokedAt: null, enabled: false };
+    case 'expired':
+      return { revokedAt: null, enabled: true, expiresAt: { $lte: now } };
+    case 'active':
+      return { revokedAt: null, enabled: true, $or: [{ expiresAt: null }, { expiresAt: { $gt: now } }] };
+    default:
+      return {};
+  }
+}
+
+export { statusOf };

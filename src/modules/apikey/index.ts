@@ -1,0 +1,89 @@
+// The API-key module, wired: lifecycle RPCs, the hot-path verifier (a BearerVerifier), leak reports,
+// write-behind of usage, and cache invalidation across replicas.
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { AuditLog } from '../audit/audit.service.js';
+import type { Clock } from '../common/clock.js';
+import type { OrgService } from '../org/org.service.js';
+import type { RateLimiter } from '../ratelimit/index.js';
+import { ApiKeyLifecycle } from './api-key.service.js';
+import { Credits, MemoryCreditStore, RedisCreditStore } from './credits.js';
+import { InvalidationBus } from './invalidation.js';
+import { KeyCache, type KeyInvalidation } from './key-cache.js';
+import { LeakReports, type LeakMail } from './leak.js';
+import { KeyReach } from './reach.js';
+import { loadByHash } from './record.js';
+import { UsageRecorder } from './usage.js';
+import { KeyVerifier } from './verifier.js';
+
+export { ApiKey, statusOf } from './api-key.entity.js';
+export type { KeyCaller } from './api-key.service.js';
+export { isWellFormedKey } from './key-format.js';
+export type { Verification, VerifyCode } from './verifier.js';
+
+export interface ApiKeyOptions {
+  em: EntityManager;
+  /** A fresh EntityManager for background work. */
+  forkEm: () => EntityManager;
+  audit: AuditLog;
+  orgs: OrgService;
+  limiter: RateLimiter;
+  mail: LeakMail;
+  clock: Clock;
+  log: Logger;
+  prefix: string;
+  orgTypes: string[];
+  redisUrl?: string;
+}
+
+export interface ApiKeys {
+  lifecycle: ApiKeyLifecycle;
+  verifier: KeyVerifier;
+  leaks: LeakReports;
+  reach: KeyReach;
+  usage: UsageRecorder;
+  cache: KeyCache;
+  /** Drop cached keys here and on every replica. */
+  invalidate(inv: KeyInvalidation): void;
+  close(): Promise<void>;
+}
+
+export async function createApiKeys(o: ApiKeyOptions): Promise<ApiKeys> {
+  const cache = new KeyCache();
+  const reach = new KeyReach(o.em, o.orgs);
+  const bus = new InvalidationBus((inv) => {
+    cache.apply(inv);
+    if ('organizationId' in inv) reach.forget(inv.organizationId);
+    if ('all' in inv) reach.forget();
+  }, o.log);
+  let redis: Redis | undefined;
+  if (o.redisUrl) {
+    await bus.connect(o.redisUrl);
+    redis = new Redis(o.redisUrl, { maxRetriesPerRequest: 2 });
+    redis.on('error', (err) => o.log.warn({ err: err.message }, 'redis error (api key credits)'));
+  }
+  const credits = new Credits(redis ? new RedisCreditStore(redis) : new MemoryCreditStore());
+  const usage = new UsageRecorder(o.forkEm, o.audit, o.log);
+  usage.start();
+  const verifier = new KeyVerifier(cache, (hash) => loadByHash(o.em, hash), o.limiter, credits, usage, o.clock);
+  const lifecycle = new ApiKeyLifecycle(o.em, o.audit, o.clock, reach, bus, { prefix: o.prefix, orgTypes: o.orgTypes });
+  const leaks = new LeakReports(o.em, lifecycle, bus, o.limiter, o.mail);
+  // Role changes, removals and deletions change what a key may do: drop the affected keys everywhere.
+  o.orgs.onInvalidate((inv) => bus.invalidate(inv));
+  return {
+    lifecycle,
+    verifier,
+    leaks,
+    reach,
+    usage,
+    cache,
+    invalidate: (inv) => bus.invalidate(inv),
+    async close() {
+      await usage.close();
+      await bus.close();
+      await credits.close();
+      await redis?.quit().catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,73 @@
+// A key found in the wild: revoke it if it is live, audit it, and tell the people who own it. The
+// caller learns nothing: the answer is the same for a live, dead, unknown or malformed key.
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { LockMode } from '@mikro-orm/core';
+import type { Actor } from '../audit/events.js';
+import { invalid } from '../common/errors.js';
+import type { Email } from '../mail/index.js';
+import { consume, type RateLimiter } from '../ratelimit/index.js';
+import { ApiKey } from './api-key.entity.js';
+import type { ApiKeyLifecycle } from './api-key.service.js';
+import type { InvalidationBus } from './invalidation.js';
+import { hashKey, isWellFormedKey } from './key-format.js';
+
+const REPORTS_PER_IP = { limit: 10, windowSeconds: 60 };
+
+export interface LeakMail {
+  send(email: Email): void;
+}
+
+function leakEmail(to: string, keyName: string, start: string, source: string, revoked: boolean): Email {
+  const lines = [
+    `An API key was reported as leaked: "${keyName}" (${start}…).`,
+    revoked ? 'Latchkey revoked it: requests with it are refused from now on.' : 'It had been regenerated; its old secret was stopped at once.',
+    ...(source ? [`Reported source: ${source}`] : []),
+    'Create a new key where it was used, and check the audit log for activity you do not recognise.',
+  ];
+  const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  return { to, subject: 'An API key of yours was reported as leaked', text: lines.join('\n'), html: `<!doctype html><html><body>${lines.map((l) => `<p>${esc(l)}</p>`).join('')}</body></html>` };
+}
+
+export class LeakReports {
+  constructor(
+    private readonly em: EntityManager,
+    private readonly lifecycle: ApiKeyLifecycle,
+    private readonly bus: InvalidationBus,
+    private readonly limiter: RateLimiter,
+    private readonly mail: LeakMail,
+  ) {}
+
+  async report(key: string, source: string, actor: Actor): Promise<void> {
+    const plain = key.trim();
+    if (!plain) throw invalid('key', 'is required');
+    await consume(this.limiter, `leak:ip:${actor.ip}`, REPORTS_PER_IP.limit, REPORTS_PER_IP.windowSeconds, 'Too many leak reports from this address, retry later');
+    if (!isWellFormedKey(plain)) return;
+    const hash = hashKey(plain);
+    const where = source.trim().slice(0, 500);
+    const found = await this.em.transactional(async (tx) => {
+      const k = await tx.findOne(ApiKey, { $or: [{ keyHash: hash }, { previousKeyHash: hash }] }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      if (!k || k.revokedAt) return undefined;
+      // A leaked previous secret (still in its grace period) ends the grace; a leaked current one revokes the key.
+      const revoked = k.keyHash === hash;
+      if (revoked) this.lifecycle.markRevoked(k);
+      else (k.previousKeyHash = null), (k.previousExpiresAt = null);
+      await this.lifecycle.record(tx, { ...actor, actorType: 'system', actorId: '' }, k, 'api_key.leak_reported', { start: k.start, source: where, revoked, reporterIp: actor.ip });
+      return { k, revoked };
+    });
+    if (!found) return;
+    this.bus.invalidate({ keyId: found.k.id });
+    for (const to of await this.recipients(found.k)) this.mail.send(leakEmail(to, found.k.name, found.k.start, where, found.revoked));
+  }
+
+  /** The admins of the key's organization; the owner of a personal token. */
+  private async recipients(k: ApiKey): Promise<string[]> {
+    const rows = k.organizationId
+      ? await this.em.execute<{ email: string }[]>(
+          `select distinct u.email from memberships m join users u on u.id = m.user_id
+            where m.organization_id = ? and m.role in ('admin', 'root_admin') and u.is_active`,
+          [k.organizationId],
+        )
+      : await this.em.execute<{ email: string }[]>('select email from users where id = ?', [k.createdByUserId]);
+    return rows.map((r) => r.email);
+  }
+}

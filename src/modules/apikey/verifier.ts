@@ -1,0 +1,106 @@
+// The hot path: checksum (no I/O), one SHA-256, a Map lookup, the per-key rate limit and credits
+// (in memory, or one Redis round trip with REDIS_URL). A cold key costs one database query.
+import type { Clock } from '../common/clock.js';
+import { RateLimitedError, unauthorized } from '../common/errors.js';
+import type { Principal } from '../common/principal.js';
+import { READ_SCOPES, SPECIAL_SCOPES, scopesOfRole, WRITE_SCOPES } from '../org/roles.js';
+import type { RateLimiter, RateLimitResult } from '../ratelimit/index.js';
+import type { BearerVerifier } from '../session/credentials.js';
+import type { Credits } from './credits.js';
+import type { KeyCache } from './key-cache.js';
+import { hashKey, isWellFormedKey } from './key-format.js';
+import type { KeyRecord } from './record.js';
+import type { UsageRecorder } from './usage.js';
+
+export type VerifyCode = 'VALID' | 'MALFORMED' | 'NOT_FOUND' | 'EXPIRED' | 'REVOKED' | 'DISABLED' | 'RATE_LIMITED' | 'USAGE_EXCEEDED' | 'INSUFFICIENT_SCOPE';
+
+export interface Verification {
+  code: VerifyCode;
+  /** Human-readable reason (the 401 message). */
+  message: string;
+  record?: KeyRecord;
+  /** Effective scopes: stored scopes expanded, Latchkey scopes limited by the owner's current role. */
+  scopes?: string[];
+  rateLimit?: RateLimitResult;
+  /** Credits left after this use; undefined when unlimited. */
+  remaining?: number;
+}
+
+const LATCHKEY_SCOPES = new Set<string>([...READ_SCOPES, ...WRITE_SCOPES, ...SPECIAL_SCOPES]);
+const fail = (code: VerifyCode, message: string, record?: KeyRecord): Verification => ({ code, message, record });
+
+/** Stored scopes ∩ the owner's role (downstream scopes such as projects:write pass through). */
+export function effectiveScopes(r: KeyRecord): string[] {
+  if (!r.organizationId || !r.ownerRole) return r.scopes;
+  const allowed = scopesOfRole(r.ownerRole);
+  return r.scopes.filter((s) => !LATCHKEY_SCOPES.has(s) || allowed.has(s));
+}
+
+export const isLatchkeyScope = (s: string): boolean => LATCHKEY_SCOPES.has(s);
+
+export class KeyVerifier implements BearerVerifier {
+  private readonly effective = new WeakMap<KeyRecord, string[]>();
+
+  constructor(
+    private readonly cache: KeyCache,
+    private readonly load: (hash: string) => Promise<KeyRecord | null>,
+    private readonly limiter: RateLimiter,
+    private readonly credits: Credits,
+    private readonly usage: UsageRecorder,
+    private readonly clock: Clock,
+  ) {}
+
+  recognises(credential: string): boolean {
+    return isWellFormedKey(credential);
+  }
+
+  async verify(credential: string): Promise<Principal> {
+    const v = await this.check(credential);
+    if (v.code === 'RATE_LIMITED') throw new RateLimitedError(v.rateLimit!.limit, v.rateLimit!.remaining, v.rateLimit!.resetSeconds, 'API key rate limit exceeded');
+    if (v.code !== 'VALID') throw unauthorized(v.message);
+    const r = v.record!;
+    return {
+      kind: 'apiKey',
+      userId: r.userId,
+      keyId: r.id,
+      scopes: v.scopes!,
+      organizationId: r.organizationId ?? undefined,
+      pinnedOrganizationId: r.clientOrganizationId ?? r.pinnedOrganizationId ?? undefined,
+      partner: r.partner,
+    };
+  }
+
+  /** Verify a key and count one use (rate limit, credits). Never throws for a bad key. */
+  async check(key: string, requiredScopes: readonly string[] = []): Promise<Verification> {
+    if (!isWellFormedKey(key)) return fail('MALFORMED', 'Invalid API key');
+    const hash = hashKey(key);
+    const r = await this.cache.get(hash, () => this.load(hash));
+    if (!r) return fail('NOT_FOUND', 'Invalid API key');
+    const now = this.clock.now().getTime();
+    if (r.keyHash !== hash && (r.previousExpiresAt === null || r.previousExpiresAt <= now)) {
+      return fail('REVOKED', 'API key was regenerated; the old secret no longer works', r);
+    }
+    if (r.revokedAt !== null) return fail('REVOKED', 'API key revoked', r);
+    if (r.expiresAt !== null && r.expiresAt <= now) return fail('EXPIRED', 'API key expired', r);
+    if (!r.enabled) return fail('DISABLED', 'API key disabled', r);
+    if (!r.ownerActive) return fail('DISABLED', 'API key owner is suspended', r);
+    if (r.organizationId && !r.ownerRole) return fail('REVOKED', 'API key owner is no longer a member of its organization', r);
+    let scopes = this.effective.get(r);
+    if (!scopes) this.effective.set(r, (scopes = effectiveScopes(r)));
+    for (const s of requiredScopes) if (!scopes.includes(s)) return { ...fail('INSUFFICIENT_SCOPE', `API key lacks scope ${s}`, r), scopes };
+    let rateLimit: RateLimitResult | undefined;
+    if (r.rateLimitPerMinute) {
+      rateLimit = await this.limiter.hit(`apikey:${r.id}`, r.rateLimitPerMinute, 60);
+      if (!rateLimit.allowed) return { ...fail('RATE_LIMITED', 'API key rate limit exceeded', r), scopes, rateLimit };
+    }
+    let remaining: number | undefined;
+    if (r.remaining !== null) {
+      const take = await this.credits.take({ keyId: r.id, generation: r.creditsGeneration, remaining: r.remaining, remainingPeriod: r.remainingPeriod, refillInterval: r.refillInterval, refillAmount: r.refillAmount }, now);
+      if (!take.allowed) return { ...fail('USAGE_EXCEEDED', 'API key usage limit exhausted', r), scopes, rateLimit, remaining: 0 };
+      remaining = take.remaining;
+      this.usage.credits(r, take.remaining, take.period);
+    }
+    this.usage.touch(r, now);
+    return { code: 'VALID', message: 'OK', record: r, scopes, rateLimit, remaining };
+  }
+}

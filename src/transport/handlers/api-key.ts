@@ -1,0 +1,111 @@
+// ApiKeyService handlers: parse, call the api-key module, map. The lifecycle RPCs resolve their own
+// organization (a key may be personal, of the tenant, or reached by id), so their permission entries
+// have no tenant; VerifyApiKey is the hot path, answered from memory when warm.
+import type { HandlerContext, ServiceImpl } from '@connectrpc/connect';
+import { timestampDate } from '@bufbuild/protobuf/wkt';
+import type { JsonObject } from '@bufbuild/protobuf';
+import type { ApiKeyService } from '../../../gen/latchkey/v1/api_key_pb.js';
+import type { KeyCaller } from '../../modules/apikey/index.js';
+import { DomainError, invalid } from '../../modules/common/errors.js';
+import { readPage } from '../../modules/common/page-token.js';
+import type { Deps } from '../../deps.js';
+import { restPathKey } from '../context.js';
+import { actorOf } from '../interceptors/tenancy.js';
+import { toApiKey, withSecret } from '../mappers/api-key.js';
+import { ts } from '../mappers/time.js';
+import { principalOf } from './caller.js';
+
+function tenantHeader(h: Headers): string | undefined {
+  const a = h.get('orgid')?.trim();
+  const b = h.get('x-organization-id')?.trim();
+  if (a && b && a !== b) throw new DomainError('BAD_REQUEST', 'The orgid and x-organization-id headers name different organizations', { header: 'x-organization-id' });
+  return a || b || undefined;
+}
+
+function callerOf(ctx: HandlerContext): KeyCaller {
+  return {
+    principal: principalOf(ctx),
+    actor: actorOf(ctx),
+    tenantHeader: tenantHeader(ctx.requestHeader),
+    partnerRoute: ctx.values.get(restPathKey)?.startsWith('/v2/partner/') ?? false,
+  };
+}
+
+export function apiKeyHandlers(deps: Deps): Partial<ServiceImpl<typeof ApiKeyService>> {
+  const { lifecycle, verifier, leaks, usage } = deps.apiKeys;
+  const now = () => deps.clock.now();
+  const shown = (k: Parameters<typeof toApiKey>[0]) => toApiKey(k, now(), usage.pendingRemaining(k.id, k.creditsGeneration));
+  return {
+    async createApiKey(req, ctx) {
+      const { key, secret } = await lifecycle.create(callerOf(ctx), {
+        name: req.name,
+        scopes: req.scopes,
+        expiresIn: req.expiresIn,
+        expiresAt: req.expiresAt ? timestampDate(req.expiresAt) : undefined,
+        requestsPerMinute: req.rateLimit?.requestsPerMinute,
+        metadata: req.metadata,
+        clientOrganizationId: req.clientOrganizationId,
+        remaining: req.remaining,
+        refill: req.refill,
+      });
+      return withSecret(key, secret, now());
+    },
+
+    async listApiKeys(req, ctx) {
+      const q = { organizationId: req.organizationId, createdByUserId: req.createdByUserId, status: req.status };
+      const { items, next } = await lifecycle.list(callerOf(ctx), q, readPage(req.pageSize, req.pageToken));
+      return { apiKeys: items.map(shown), nextPageToken: next };
+    },
+
+    async getApiKey(req, ctx) {
+      return { apiKey: shown(await lifecycle.get(callerOf(ctx), req.keyId)) };
+    },
+
+    async updateApiKey(req, ctx) {
+      const key = await lifecycle.update(callerOf(ctx), req.keyId, {
+        name: req.name,
+        scopes: req.scopes,
+        requestsPerMinute: req.rateLimit?.requestsPerMinute,
+        enabled: req.enabled,
+        remaining: req.remaining,
+        refill: req.refill,
+        expiresAt: req.expiresAt ? timestampDate(req.expiresAt) : undefined,
+      });
+      return { apiKey: shown(key) };
+    },
+
+    async regenerateApiKey(req, ctx) {
+      const { key, secret } = await lifecycle.regenerate(callerOf(ctx), req.keyId, req.gracePeriodSeconds);
+      return withSecret(key, secret, now());
+    },
+
+    async revokeApiKey(req, ctx) {
+      return { apiKey: shown(await lifecycle.revoke(callerOf(ctx), req.keyId)) };
+    },
+
+    async verifyApiKey(req) {
+      if (!req.key.trim()) throw invalid('key', 'is required');
+      const v = await verifier.check(req.key.trim(), req.requiredScopes);
+      const r = v.record;
+      if (!r || v.code === 'MALFORMED' || v.code === 'NOT_FOUND') return { valid: false, code: v.code };
+      return {
+        valid: v.code === 'VALID',
+        code: v.code,
+        keyId: r.id,
+        ownerUserId: r.userId,
+        organizationId: r.organizationId ?? '',
+        clientOrganizationId: r.clientOrganizationId ?? '',
+        scopes: v.scopes ?? [],
+        metadata: r.metadata as JsonObject,
+        expiresAt: ts(r.expiresAt === null ? null : new Date(r.expiresAt)),
+        rateLimit: v.rateLimit ? { limit: v.rateLimit.limit, remaining: v.rateLimit.remaining, resetAt: ts(new Date(now().getTime() + v.rateLimit.resetSeconds * 1000)) } : undefined,
+        remaining: v.remaining === undefined ? undefined : BigInt(v.remaining),
+      };
+    },
+
+    async reportLeakedApiKey(req, ctx) {
+      await leaks.report(req.key, req.source, actorOf(ctx));
+      return {};
+    },
+  };
+}

@@ -1,0 +1,45 @@
+import { create, type JsonObject } from '@bufbuild/protobuf';
+import { ApiKeySchema, type ApiKey as ApiKeyMsg } from '../../../gen/latchkey/v1/common_pb.js';
+import { statusOf, type ApiKey } from '../../modules/apikey/index.js';
+import { ts } from './time.js';
+
+/** A key without its secret. `remaining` may come fresher from the counters than from the row. */
+export function toApiKey(k: ApiKey, now: Date, remaining?: number): ApiKeyMsg {
+  const left = remaining ?? k.remaining;
+  return create(ApiKeySchema, {
+    id: k.id,
+    name: k.name,
+    start: k.start,
+    scopes: k.scopes,
+    organizationId: k.organizationId ?? '',
+    clientOrganizationId: k.clientOrganizationId ?? '',
+    createdByUserId: k.createdByUserId,
+    personal: !k.organizationId,
+    metadata: k.metadata as JsonObject,
+    rateLimit: k.rateLimitPerMinute ? { requestsPerMinute: k.rateLimitPerMinute } : undefined,
+    remaining: left === null || left === undefined ? undefined : BigInt(left),
+    refill: k.refillInterval && k.refillAmount ? { interval: k.refillInterval, amount: BigInt(k.refillAmount) } : undefined,
+    enabled: k.enabled,
+    status: statusOf(k, now),
+    expiresAt: ts(k.expiresAt),
+    lastUsedAt: ts(k.lastUsedAt),
+    revokedAt: ts(k.revokedAt),
+    createdAt: ts(k.createdAt),
+    updatedAt: ts(k.updatedAt),
+  });
+}
+
+/** CreateApiKey / RegenerateApiKey: flat, so seed 001 (`key`, `id`) and seed 003 (`apiKeyId`, `apiKeyToken`) both read it. */
+export function withSecret(k: ApiKey, secret: string, now: Date) {
+  return {
+    id: k.id,
+    name: k.name,
+    key: secret,
+    start: k.start,
+    scopes: k.scopes,
+    expiresAt: ts(k.expiresAt),
+    apiKeyId: k.id,
+    apiKeyToken: secret,
+    apiKey: toApiKey(k, now),
+  };
+}
