@@ -99,7 +99,7 @@ export class UsageRecorder {
     if (credits.length) {
       await em.getConnection().execute(
         `update api_keys k set remaining = v.r::bigint, remaining_period = v.p::bigint
-           from (values ${credits.map(() => '(?, ?, ?)').join(', ')}) as v(id, r, p, g)
+           from (values ${credits.map(() => '(?, ?, ?, ?)').join(', ')}) as v(id, r, p, g)
           where k.id = v.id and k.credits_generation = v.g::int and (k.remaining_period < v.p::bigint or (k.remaining_period = v.p::bigint and k.remaining > v.r::bigint))`,
         credits.flatMap(([id, p]) => [id, String(p.credits!.remaining), String(p.credits!.period), String(p.credits!.generation)]),
       );
