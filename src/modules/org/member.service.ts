@@ -57,11 +57,11 @@ export class MemberService {
     return { items: items.map(toView), next };
   }
 
-  async updateRole(tenant: Tenant, userId: string, newRole: Role, actor: Actor): Promise<MemberView> {
+  async updateRole(tenant: Tenant, callerUserId: string, userId: string, newRole: Role, actor: Actor): Promise<MemberView> {
     const view = await this.em.transactional(async (tx) => {
-      const target = await this.lockAndFind(tx, tenant.organizationId, userId);
+      const { target, callerRole } = await this.lockAndFind(tx, tenant.organizationId, callerUserId, userId);
       const from = target.role as Role;
-      assertMayChange(tenant.role, from, newRole);
+      assertMayChange(callerRole, from, newRole);
       if (from === newRole) return this.view(tx, tenant.organizationId, userId);
       if (from === 'root_admin') await this.assertNotLastRootAdmin(tx, tenant.organizationId);
       target.role = newRole;
@@ -83,10 +83,10 @@ export class MemberService {
   /** Admins remove members not above them; anyone may remove themselves (leave). */
   async remove(tenant: Tenant, callerUserId: string, userId: string, actor: Actor): Promise<void> {
     const self = callerUserId === userId && !tenant.viaPartner;
-    if (!self && !roleAtLeast(tenant.role, 'admin')) throw forbidden('Only an admin can remove other members');
     await this.em.transactional(async (tx) => {
-      const target = await this.lockAndFind(tx, tenant.organizationId, userId);
-      if (!self) assertMayChange(tenant.role, target.role as Role);
+      const { target, callerRole } = await this.lockAndFind(tx, tenant.organizationId, callerUserId, userId);
+      if (!self && !roleAtLeast(callerRole, 'admin')) throw forbidden('Only an admin can remove other members');
+      if (!self) assertMayChange(callerRole, target.role as Role);
       if (target.role === 'root_admin') await this.assertNotLastRootAdmin(tx, tenant.organizationId);
       tx.remove(target);
       this.audit.record(tx, {
@@ -101,12 +101,15 @@ export class MemberService {
     this.roles.invalidate({ userId });
   }
 
-  private async lockAndFind(tx: EntityManager, organizationId: string, userId: string): Promise<Membership> {
+  /** Lock the organization, then read the target and the caller's role as they are now (the tenant's role may be a cached answer). */
+  private async lockAndFind(tx: EntityManager, organizationId: string, callerUserId: string, userId: string): Promise<{ target: Membership; callerRole: Role }> {
     const locked = await tx.execute('select id from organizations where id = ? for update', [organizationId]);
     if (!locked.length) throw notFound('Organization');
-    const m = await tx.findOne(Membership, { organizationId, userId });
-    if (!m) throw notFound('Member');
-    return m;
+    const caller = await this.roles.load(callerUserId, organizationId, tx);
+    if (!caller) throw notFound('Organization');
+    const target = await tx.findOne(Membership, { organizationId, userId });
+    if (!target) throw notFound('Member');
+    return { target, callerRole: caller.role };
   }
 
   private async assertNotLastRootAdmin(tx: EntityManager, organizationId: string): Promise<void> {

@@ -72,9 +72,10 @@ export class TenantRoles {
     orgs.set(organizationId, { access, expires: Date.now() + TTL_MS });
   }
 
-  private async load(userId: string, organizationId: string): Promise<TenantAccess | null> {
+  /** Uncached, with `em` (e.g. inside a transaction that has locked the organization). */
+  async load(userId: string, organizationId: string, em: EntityManager = this.em): Promise<TenantAccess | null> {
     // One round trip: the direct membership, and the caller's admin role in the organization's partner.
-    const rows = await this.em.execute<{ role: string; via_partner: boolean }[]>(
+    const rows = await em.execute<{ role: string; via_partner: boolean }[]>(
       `select m.role, false as via_partner from memberships m where m.user_id = ? and m.organization_id = ?
        union all
        select pm.role, true as via_partner from organizations o

@@ -55,7 +55,7 @@ export function orgHandlers(deps: Deps): Partial<ServiceImpl<typeof OrgService>>
     },
 
     async updateMemberRole(req, ctx) {
-      const member = await orgs.members.updateRole(tenantOf(ctx), req.userId, role('role', req.role), actorOf(ctx));
+      const member = await orgs.members.updateRole(tenantOf(ctx), principalOf(ctx).userId, req.userId, role('role', req.role), actorOf(ctx));
       return { member: toMember(member) };
     },
 

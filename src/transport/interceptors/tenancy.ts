@@ -41,6 +41,9 @@ export function actorOf(ctx: HandlerContext): Actor {
 
 const HEADERS = ['orgid', 'x-organization-id'] as const;
 
+/** Tenant of a list call on an organization the caller is not in: an id no row has. */
+const NO_TENANT: TenantContext = { organizationId: '-', role: 'member', viaPartner: false, scopes: [] };
+
 /** The organization named by the tenant headers; both present and different is an error. */
 function fromHeaders(header: Headers): { id: string; name: string } | undefined {
   const named = HEADERS.map((name) => ({ name, id: header.get(name)?.trim() ?? '' })).filter((h) => h.id);
@@ -97,7 +100,11 @@ export const tenancyInterceptor =
     if (!found) {
       // Not a member, or no such organization: the same answer, with nothing of the organization in it.
       if (access.foreign === 'empty') {
-        return { stream: false, service: req.service, method: req.method, header: new Headers(), trailer: new Headers(), message: create(req.method.output) };
+        // Run the handler against an organization id that matches nothing (so the protocol sets its own
+        // headers and trailers), then drop whatever it returned: the answer is always the empty list.
+        req.contextValues.set(tenantKey, NO_TENANT);
+        const res = await next(req);
+        return { ...res, message: create(req.method.output) } as typeof res;
       }
       throw notFound('Organization');
     }
