@@ -52,10 +52,12 @@ export interface ApiKeys {
 export async function createApiKeys(o: ApiKeyOptions): Promise<ApiKeys> {
   const cache = new KeyCache();
   const reach = new KeyReach(o.em, o.orgs);
-  const bus = new InvalidationBus((inv) => {
+  const bus = new InvalidationBus((inv, remote) => {
     cache.apply(inv);
     if ('organizationId' in inv) reach.forget(inv.organizationId);
     if ('all' in inv) reach.forget();
+    // Role changes travel on this channel too: other replicas drop their cached roles as well.
+    if (remote && !('keyId' in inv)) o.orgs.roles.apply(inv);
   }, o.log);
   let redis: Redis | undefined;
   if (o.redisUrl) {

@@ -13,8 +13,8 @@ export class InvalidationBus {
   private pub?: Redis;
 
   constructor(
-    /** Applies an invalidation to this replica's caches. */
-    private readonly apply: (inv: KeyInvalidation) => void,
+    /** Applies an invalidation to this replica's caches; `remote` when it came from another replica. */
+    private readonly apply: (inv: KeyInvalidation, remote: boolean) => void,
     private readonly log: Logger,
   ) {}
 
@@ -26,19 +26,19 @@ export class InvalidationBus {
     this.sub.on('message', (_channel: string, raw: string) => {
       try {
         const msg = JSON.parse(raw) as { origin: string; inv: KeyInvalidation };
-        if (msg.origin !== this.origin) this.apply(msg.inv);
+        if (msg.origin !== this.origin) this.apply(msg.inv, true);
       } catch {
         /* not ours */
       }
     });
     // After a reconnect, messages may have been missed: forget everything rather than serve stale keys.
-    this.sub.on('ready', () => this.apply({ all: true }));
+    this.sub.on('ready', () => this.apply({ all: true }, true));
     await this.sub.subscribe(CHANNEL);
   }
 
   /** Drop matching entries here and on every other replica. */
   invalidate(inv: KeyInvalidation): void {
-    this.apply(inv);
+    this.apply(inv, false);
     if (!this.pub) return;
     this.pub.publish(CHANNEL, JSON.stringify({ origin: this.origin, inv })).catch((err: Error) => {
       this.log.error({ err: err.message }, 'could not publish an api key invalidation');
