@@ -63,22 +63,54 @@ export class AuditLog {
     return rows.length;
   }
 
-  /** Newest first; the page token is the last id returned. */
-  async list(organizationId: string, page: Page, filter: AuditFilter = {}): Promise<{ items: AuditEvent[]; next: string }> {
+  /** Newest first; the page token is the last id returned. Plain rows (no entity hydration): this list is read often and long. */
+  async list(organizationId: string, page: Page, filter: AuditFilter = {}): Promise<{ items: AuditEventView[]; next: string }> {
     if (filter.start && filter.end && filter.start > filter.end) throw invalid('start_time', 'must not be after end_time');
-    const createdAt: Record<string, Date> = {};
-    if (filter.start) createdAt.$gte = filter.start;
-    if (filter.end) createdAt.$lt = filter.end;
-    const rows = await this.em.find(
-      AuditEvent,
-      {
-        organizationId,
-        ...(filter.type ? { type: filter.type } : {}),
-        ...(filter.start || filter.end ? { createdAt } : {}),
-        ...(page.cursor ? { id: { $lt: page.cursor.after } } : {}),
-      },
-      { orderBy: { id: 'desc' }, limit: page.size + 1 },
+    const where = ['organization_id = ?'];
+    const params: unknown[] = [organizationId];
+    if (filter.type) where.push('type = ?'), params.push(filter.type);
+    if (filter.start) where.push('created_at >= ?'), params.push(filter.start);
+    if (filter.end) where.push('created_at < ?'), params.push(filter.end);
+    if (page.cursor) where.push('id < ?'), params.push(page.cursor.after);
+    const rows = await this.em.execute<AuditRow[]>(
+      `select id, created_at, organization_id, type, actor_type, actor_id, target_type, target_id, ip, user_agent, metadata
+         from audit_events where ${where.join(' and ')} order by id desc limit ?`,
+      [...params, page.size + 1],
     );
-    return cut(rows, page, (r) => r.id);
+    return cut(rows.map(toView), page, (r) => r.id);
   }
 }
+
+/** An audit event as read back: the entity's fields, as a plain object. */
+export type AuditEventView = Pick<
+  AuditEvent,
+  'id' | 'createdAt' | 'organizationId' | 'type' | 'actorType' | 'actorId' | 'targetType' | 'targetId' | 'ip' | 'userAgent' | 'metadata'
+>;
+
+interface AuditRow {
+  id: string;
+  created_at: Date | string;
+  organization_id: string;
+  type: string;
+  actor_type: string;
+  actor_id: string;
+  target_type: string;
+  target_id: string;
+  ip: string;
+  user_agent: string;
+  metadata: Record<string, unknown> | string;
+}
+
+const toView = (r: AuditRow): AuditEventView => ({
+  id: r.id,
+  createdAt: new Date(r.created_at),
+  organizationId: r.organization_id,
+  type: r.type,
+  actorType: r.actor_type,
+  actorId: r.actor_id,
+  targetType: r.target_type,
+  targetId: r.target_id,
+  ip: r.ip,
+  userAgent: r.user_agent,
+  metadata: typeof r.metadata === 'string' ? JSON.parse(r.metadata) : r.metadata,
+});

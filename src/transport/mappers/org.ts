@@ -9,7 +9,7 @@ import {
   type Member as MemberMsg,
   type Organization as OrganizationMsg,
 } from '../../../gen/latchkey/v1/common_pb.js';
-import type { AuditEvent } from '../../modules/audit/audit-event.entity.js';
+import type { AuditEventView } from '../../modules/audit/audit.service.js';
 import type { Invitation } from '../../modules/org/invitation.entity.js';
 import type { MemberView } from '../../modules/org/member.service.js';
 import type { Organization } from '../../modules/org/organization.entity.js';
@@ -42,7 +42,7 @@ export const toInvitation = (i: Invitation): InvitationMsg =>
     acceptedAt: ts(i.acceptedAt),
   });
 
-export const toAuditEvent = (e: AuditEvent): AuditEventMsg =>
+export const toAuditEvent = (e: AuditEventView): AuditEventMsg =>
   create(AuditEventSchema, {
     id: e.id,
     organizationId: e.organizationId,
