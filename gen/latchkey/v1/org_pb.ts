@@ -1001,15 +1001,15 @@ export const OrgService: GenService<{
   },
   /**
    * Invites an email address to an organization with a role, and emails a
-   * one-time acceptance link (valid 7 days).
+   * one-time acceptance link (valid 7 days). Inviting an email that has a
+   * pending invitation replaces it: the earlier link stops working.
    *
    * Credential: session, access token, or API key with `members:write`. Role:
    * "admin" or "root_admin".
    * Errors: not_found (404) for an organization the caller cannot see;
    * permission_denied (403) for a lower role; invalid_argument (400
    * VALIDATION_ERROR) for a malformed email or a role other than "admin" or
-   * "member"; already_exists (409 CONFLICT) when the email is already a member
-   * or has a pending invitation.
+   * "member"; already_exists (409 CONFLICT) when the email is already a member.
    *
    * @generated from rpc latchkey.v1.OrgService.InviteMember
    */

@@ -189,9 +189,10 @@ export class OrgService {
 
   /** The user's organizations with their role, oldest first; `only` narrows it to one (a key of one organization). */
   async listForUser(userId: string, page: Page, only?: string): Promise<{ items: OrgWithRole[]; next: string }> {
+    const organizationId = { ...(only ? { $eq: only } : {}), ...(page.cursor ? { $gt: page.cursor.after } : {}) };
     const memberships = await this.em.find(
       Membership,
-      { userId, ...(only ? { organizationId: only } : {}), ...(page.cursor ? { organizationId: { $gt: page.cursor.after, ...(only ? { $eq: only } : {}) } } : {}) },
+      { userId, ...(only || page.cursor ? { organizationId } : {}) },
       { orderBy: { organizationId: 'asc' }, limit: page.size + 1 },
     );
     const { items, next } = cut(memberships, page, (m) => m.organizationId);

@@ -9,6 +9,7 @@ import { isUlid } from '../common/ids.js';
 import type { OrgService, Tenant } from './org.service.js';
 import { Organization } from './organization.entity.js';
 import { CLIENT_ORG_TYPE, orgName, PARTNER_TYPE } from './rules.js';
+import type { Role } from './roles.js';
 import type { TenantRoles } from './tenant-roles.js';
 
 export class PartnerService {
@@ -20,19 +21,19 @@ export class PartnerService {
   ) {}
 
   /** `name` creates a client organization (the caller its root_admin); `clientOrganizationId` links one the caller administers. */
-  async addClient(partner: Tenant, callerUserId: string, input: { name: string; clientOrganizationId: string }, actor: Actor): Promise<Organization> {
+  async addClient(partner: Tenant, callerUserId: string, input: { name: string; clientOrganizationId: string }, actor: Actor): Promise<{ organization: Organization; role: Role }> {
     const byName = !!input.name.trim();
     if (byName === !!input.clientOrganizationId) throw new DomainError('BAD_REQUEST', 'Give exactly one of name and clientOrganizationId');
     await this.assertPartner(partner.organizationId);
-    const client = byName
+    const added = byName
       ? await this.em.transactional(async (tx) => {
-          const org = this.orgs.createWithOwner(tx, callerUserId, orgName(input.name), CLIENT_ORG_TYPE, undefined, actor, partner.organizationId);
-          this.recordLink(tx, partner.organizationId, org.id, actor);
-          return org;
+          const organization = this.orgs.createWithOwner(tx, callerUserId, orgName(input.name), CLIENT_ORG_TYPE, undefined, actor, partner.organizationId);
+          this.recordLink(tx, partner.organizationId, organization.id, actor);
+          return { organization, role: 'root_admin' as Role };
         })
       : await this.link(partner.organizationId, callerUserId, input.clientOrganizationId, actor);
-    this.roles.invalidate({ organizationId: client.id });
-    return client;
+    this.roles.invalidate({ organizationId: added.organization.id });
+    return added;
   }
 
   /** The partner's client organizations, oldest first; empty for an organization that is not a partner. */
@@ -45,11 +46,11 @@ export class PartnerService {
     return cut(rows, page, (o) => o.id);
   }
 
-  private async link(partnerId: string, callerUserId: string, clientId: string, actor: Actor): Promise<Organization> {
+  private async link(partnerId: string, callerUserId: string, clientId: string, actor: Actor): Promise<{ organization: Organization; role: Role }> {
     if (clientId === partnerId) throw new DomainError('BAD_REQUEST', 'A partner cannot be its own client');
     // Only a direct admin membership counts: a partner role does not reach organizations outside its portfolio.
     const admin = isUlid(clientId)
-      ? await this.em.execute(`select 1 from memberships where organization_id = ? and user_id = ? and role in ('admin', 'root_admin')`, [clientId, callerUserId])
+      ? await this.em.execute<{ role: Role }[]>(`select role from memberships where organization_id = ? and user_id = ? and role in ('admin', 'root_admin')`, [clientId, callerUserId])
       : [];
     if (!admin.length) throw notFound('Organization');
     return this.em.transactional(async (tx) => {
@@ -61,7 +62,7 @@ export class PartnerService {
       if (!n) throw conflict('The organization already belongs to a partner');
       this.recordLink(tx, partnerId, clientId, actor);
       await tx.refresh(client);
-      return client;
+      return { organization: client, role: admin[0].role };
     });
   }
 

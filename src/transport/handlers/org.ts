@@ -89,8 +89,8 @@ export function orgHandlers(deps: Deps): Partial<ServiceImpl<typeof OrgService>>
 
     async addClientOrganization(req, ctx) {
       const input = { name: req.name, clientOrganizationId: req.clientOrganizationId };
-      const org = await orgs.partners.addClient(tenantOf(ctx), principalOf(ctx).userId, input, actorOf(ctx));
-      return { organization: toOrganization(org) };
+      const { organization, role: callerRole } = await orgs.partners.addClient(tenantOf(ctx), principalOf(ctx).userId, input, actorOf(ctx));
+      return { organization: toOrganization(organization, callerRole) };
     },
 
     async listClientOrganizations(req, ctx) {
