@@ -46,6 +46,18 @@ try {
   await post(`${server.url}/latchkey.v1.ApiKeyService/VerifyApiKey`, { key: target }, { 'x-api-key': caller });
 
   const http = { connections, seconds };
+  // JIT and pools warm up first: a short unreported run of every HTTP scenario.
+  const warmup = Number(process.env.BENCH_WARMUP ?? 2);
+  if (warmup > 0) {
+    for (const [u, m, h, b] of [
+      [`${server.url}/grpc.health.v1.Health/Check`, 'POST', connectJson(), '{}'],
+      [`${server.url}/api/user/me`, 'GET', { 'x-api-key': caller }, undefined],
+      [`${server.url}/api/user/me`, 'GET', { cookie }, undefined],
+      [`${server.url}/latchkey.v1.ApiKeyService/VerifyApiKey`, 'POST', connectJson({ 'x-api-key': caller }), verifyBody],
+    ] as const) {
+      await load({ name: 'warm-up', url: u, method: m, headers: h, body: b, connections, seconds: warmup });
+    }
+  }
   const noop = await load({ name: 'no-op Health/Check (Connect JSON, HTTP/1.1)', url: `${server.url}/grpc.health.v1.Health/Check`, method: 'POST', headers: connectJson(), body: '{}', ...http });
   const me = await load({ name: 'GET /api/user/me by X-Api-Key (REST)', url: `${server.url}/api/user/me`, headers: { 'x-api-key': caller }, ...http });
   const meCookie = await load({ name: 'GET /api/user/me by cookie (REST, reference)', url: `${server.url}/api/user/me`, headers: { cookie }, ...http });
@@ -54,6 +66,10 @@ try {
   console.log(`\nHTTP/1.1, autocannon, ${connections} connections, ${seconds} s each`);
   report([noop, me, meCookie, verifyRest, verifyConnect], noop);
 
+  if (warmup > 0) {
+    await grpcLoad('warm-up', { url: server.url, service: 'Health', method: 'check', request: {}, seconds: warmup });
+    await grpcLoad('warm-up', { url: server.url, service: 'ApiKeyService', method: 'verifyApiKey', request: { key: target }, headers: { 'x-api-key': caller }, seconds: warmup });
+  }
   const grpcNoop = await grpcLoad('no-op Health/Check (gRPC)', { url: server.url, service: 'Health', method: 'check', request: {} });
   const grpcVerify = await grpcLoad('VerifyApiKey (gRPC)', { url: server.url, service: 'ApiKeyService', method: 'verifyApiKey', request: { key: target }, headers: { 'x-api-key': caller } });
   const grpcMe = await grpcLoad('GetMe by X-Api-Key (gRPC)', { url: server.url, service: 'AuthService', method: 'getMe', request: {}, headers: { 'x-api-key': caller } });
