@@ -17,7 +17,11 @@ export interface Config {
   dataDir: string;
   publicUrl: string;
   smtpUrl?: string;
+  /** From address of every email (MAIL_FROM). */
+  mailFrom: string;
   redisUrl?: string;
+  /** Prefix of every Redis key Latchkey writes (several deployments may share one Redis). */
+  redisKeyPrefix: string;
   corsOrigins: string[];
   /** Master secret; undefined = generated into dataDir on first start. */
   secret?: string;
@@ -35,6 +39,13 @@ export interface Config {
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
   signingKeyRotationDays: number;
+  /** A spent refresh token presented again within this many seconds is a lost response, not theft. */
+  refreshReuseGraceSeconds: number;
+  /** Throttles on sign-in, sign-up, magic links, password reset and verification, per action. */
+  authThrottle: {
+    ip: { limit: number; windowSeconds: number };
+    email: { limit: number; windowSeconds: number };
+  };
   exchangeTokenTtlSeconds: number;
   apiKeyPrefix: string;
   /** Organization types allowed to hold API keys; empty = all. */
@@ -102,14 +113,18 @@ export function loadConfig(env: Env = process.env): Config {
   if (!/^[a-z][a-z0-9]{0,15}(_[a-z0-9]{1,16})?$/.test(apiKeyPrefix)) {
     throw new ConfigError(`API_KEY_PREFIX must be lowercase letters/digits, optionally with one "_", got "${apiKeyPrefix}"`);
   }
+  const publicUrl = (url(env, 'PUBLIC_URL', ['http:', 'https:']) ?? `http://${host}:${port}`).replace(/\/$/, '');
+  const mailDomain = new URL(publicUrl).hostname;
   return {
     port,
     host,
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     dataDir: path.resolve(env.DATA_DIR || './.data'),
-    publicUrl: (url(env, 'PUBLIC_URL', ['http:', 'https:']) ?? `http://${host}:${port}`).replace(/\/$/, ''),
+    publicUrl,
     smtpUrl: url(env, 'SMTP_URL', ['smtp:', 'smtps:']),
+    mailFrom: env.MAIL_FROM || `Latchkey <no-reply@${/^[\d.]+$|^\[|^localhost$/.test(mailDomain) ? 'localhost' : mailDomain}>`,
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
+    redisKeyPrefix: env.REDIS_KEY_PREFIX || 'latchkey:',
     corsOrigins: list(env, 'CORS_ORIGINS'),
     secret,
     trustedProxies: list(env, 'TRUSTED_PROXIES'),
@@ -127,6 +142,11 @@ export function loadConfig(env: Env = process.env): Config {
     accessTokenTtlSeconds: int(env, 'ACCESS_TOKEN_TTL_SECONDS', 15 * 60, 10, 24 * 3600),
     refreshTokenTtlSeconds: int(env, 'REFRESH_TOKEN_TTL_SECONDS', 30 * 24 * 3600, 60, 365 * 24 * 3600),
     signingKeyRotationDays: int(env, 'SIGNING_KEY_ROTATION_DAYS', 30, 1, 3650),
+    refreshReuseGraceSeconds: int(env, 'REFRESH_REUSE_GRACE_SECONDS', 10, 0, 300),
+    authThrottle: {
+      ip: { limit: int(env, 'AUTH_IP_LIMIT', 30, 1, 10_000_000), windowSeconds: int(env, 'AUTH_IP_WINDOW_SECONDS', 60, 1, 86_400) },
+      email: { limit: int(env, 'AUTH_EMAIL_LIMIT', 10, 1, 10_000_000), windowSeconds: int(env, 'AUTH_EMAIL_WINDOW_SECONDS', 900, 1, 86_400) },
+    },
     exchangeTokenTtlSeconds: int(env, 'EXCHANGE_TOKEN_TTL_SECONDS', 15 * 60, 10, 24 * 3600),
     apiKeyPrefix,
     apiKeyOrgTypes: list(env, 'API_KEY_ORG_TYPES'),

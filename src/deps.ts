@@ -4,13 +4,21 @@ import type { Config } from './config.js';
 import { openDatabase, type Database } from './db/orm.js';
 import type { Logger } from './log.js';
 import { AccountService } from './modules/account/account.service.js';
+import { EmailVerification } from './modules/account/email-verification.js';
+import { OneTimeTokens } from './modules/account/one-time-tokens.js';
+import { PasswordReset } from './modules/account/password-reset.js';
 import { PasswordHasher } from './modules/account/password.js';
 import { AuditLog } from './modules/audit/audit.service.js';
 import { systemClock, type Clock } from './modules/common/clock.js';
+import { invitationEmail, Mailer } from './modules/mail/index.js';
 import { OrgService } from './modules/org/org.service.js';
 import type { InvitationMail } from './modules/org/outbox.js';
+import { AuthThrottle, createRateLimiter, type RateLimiter } from './modules/ratelimit/index.js';
+import { AccessTokenVerifier } from './modules/session/access-token-verifier.js';
 import { Authenticator } from './modules/session/credentials.js';
+import { MagicLinks } from './modules/session/magic-links.js';
 import { SessionService } from './modules/session/session.service.js';
+import { AccessTokens, deriveKey, loadOrCreateSecret, SigningKeys } from './modules/token/index.js';
 import { isLoopbackHttp } from './transport/cookies.js';
 
 export interface Deps {
@@ -25,6 +33,14 @@ export interface Deps {
   orgs: OrgService;
   sessions: SessionService;
   authenticator: Authenticator;
+  mailer: Mailer;
+  /** Shared counters (Redis with REDIS_URL, else in-process) for throttles and per-key limits. */
+  rateLimiter: RateLimiter;
+  signingKeys: SigningKeys;
+  accessTokens: AccessTokens;
+  emailVerification: EmailVerification;
+  passwordReset: PasswordReset;
+  magicLinks: MagicLinks;
   close(): Promise<void>;
 }
 
@@ -33,12 +49,39 @@ export async function createDeps(config: Config, log: Logger, clock: Clock = sys
   const em = db.orm.em as EntityManager;
   const passwords = new PasswordHasher(config.scrypt, config.scryptConcurrency, config.scryptQueueLimit);
   const audit = new AuditLog(em, clock);
-  // Until the mail module is wired, invitation links are logged (local development only).
-  const invitationMailer = { sendInvitation: (m: InvitationMail) => log.info({ to: m.to, link: m.link }, `email to ${m.to}: invitation to ${m.organizationName}`) };
+  const secret = await loadOrCreateSecret(config.secret, config.dataDir, log);
+  const publicUrl = () => config.publicUrl;
+  const mailer = new Mailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, log });
+  const rateLimiter = createRateLimiter(config.redisUrl, clock, log, `${config.redisKeyPrefix}rl:`);
+  const throttle = new AuthThrottle(rateLimiter, config.authThrottle);
+  const invitationMailer = { sendInvitation: (m: InvitationMail) => mailer.send(invitationEmail(m.to, m.link, m.organizationName, m.inviterName)) };
   const orgs = new OrgService(em, { clock, audit, mailer: invitationMailer, publicUrl: () => config.publicUrl });
   const accounts = new AccountService(em, passwords, orgs);
-  const sessions = new SessionService(em, accounts, passwords, clock, config.sessionTtlSeconds);
+  const signingKeys = new SigningKeys(em, deriveKey(secret, 'signing-keys'), clock, log, {
+    rotationDays: config.signingKeyRotationDays,
+    maxTokenTtlSeconds: Math.max(config.accessTokenTtlSeconds, config.exchangeTokenTtlSeconds),
+  });
+  await signingKeys.start();
+  const accessTokens = new AccessTokens(signingKeys, clock, publicUrl, config.accessTokenTtlSeconds);
+  const oneTimeTokens = new OneTimeTokens(em, clock, deriveKey(secret, 'magic-codes'));
+  const sessions = new SessionService(em, {
+    accounts,
+    passwords,
+    clock,
+    tokens: accessTokens,
+    throttle,
+    audit,
+    sessionTtlSeconds: config.sessionTtlSeconds,
+    refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
+    refreshReuseGraceSeconds: config.refreshReuseGraceSeconds,
+    requireEmailVerification: config.requireEmailVerification,
+  });
+  const emailVerification = new EmailVerification(em, oneTimeTokens, mailer, publicUrl, clock, throttle);
+  accounts.use({ verification: emailVerification, throttle, clock });
+  const passwordReset = new PasswordReset({ em, tokens: oneTimeTokens, passwords, mailer, publicUrl, clock, throttle, endSessions: (userId) => sessions.revokeAllOf(userId) });
+  const magicLinks = new MagicLinks({ em, accounts, tokens: oneTimeTokens, sessions, mailer, publicUrl, throttle });
   const authenticator = new Authenticator(sessions);
+  authenticator.register(new AccessTokenVerifier(accessTokens, sessions));
   return {
     config,
     log,
@@ -50,6 +93,18 @@ export async function createDeps(config: Config, log: Logger, clock: Clock = sys
     orgs,
     sessions,
     authenticator,
-    close: () => db.close(),
+    mailer,
+    rateLimiter,
+    signingKeys,
+    accessTokens,
+    emailVerification,
+    passwordReset,
+    magicLinks,
+    async close() {
+      signingKeys.stop();
+      await mailer.close();
+      await rateLimiter.close();
+      await db.close();
+    },
   };
 }

@@ -12,6 +12,7 @@ import type { Deps } from './deps.js';
 import { ulid } from './modules/common/ids.js';
 import { requestInfoKey, type RequestInfo } from './transport/context.js';
 import { authnInterceptor } from './transport/interceptors/authn.js';
+import { csrfInterceptor } from './transport/interceptors/csrf.js';
 import { errorsInterceptor } from './transport/interceptors/errors.js';
 import { ormContextInterceptor } from './transport/interceptors/orm-context.js';
 import { tenancyInterceptor } from './transport/interceptors/tenancy.js';
@@ -48,7 +49,7 @@ function clientIp(req: Req, trusted: string[]): string {
 export function createRequestHandler(deps: Deps) {
   const { config, log } = deps;
   const router = createConnectRouter({
-    interceptors: [ormContextInterceptor(deps.db.orm), errorsInterceptor, authnInterceptor(deps.authenticator), tenancyInterceptor(deps.orgs)],
+    interceptors: [ormContextInterceptor(deps.db.orm), errorsInterceptor, authnInterceptor(deps.authenticator), csrfInterceptor(config), tenancyInterceptor(deps.orgs)],
     readMaxBytes: config.maxBodyBytes,
     acceptCompression: [compressionGzip, compressionBrotli],
     jsonOptions: { ignoreUnknownFields: true, alwaysEmitImplicit: true },

@@ -9,6 +9,7 @@ import type { Deps } from '../deps.js';
 import { authHandlers } from './handlers/auth.js';
 import { healthHandlers } from './handlers/health.js';
 import { orgHandlers } from './handlers/org.js';
+import { tokenHandlers } from './handlers/token.js';
 
 export const SERVICES = [AuthService, OrgService, ApiKeyService, TokenService, Health];
 
@@ -17,5 +18,5 @@ export const routes = (deps: Deps) => (router: ConnectRouter) =>
     .service(AuthService, authHandlers(deps))
     .service(OrgService, orgHandlers(deps))
     .service(ApiKeyService, {})
-    .service(TokenService, {})
+    .service(TokenService, tokenHandlers(deps))
     .service(Health, healthHandlers);

@@ -69,6 +69,11 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
       SCRYPT_LOG_N: '10',
       SCRYPT_P: '1',
+      // Files sign up many users from 127.0.0.1: throttles stay out of the way unless a test sets them.
+      AUTH_IP_LIMIT: '1000000',
+      AUTH_EMAIL_LIMIT: '1000000',
+      // One SECRET for every server, so replicas sharing a database can open each other's signing keys.
+      SECRET: 'latchkey-test-secret-0123456789-abcdefghij',
       ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
       ...opts.env,
     });

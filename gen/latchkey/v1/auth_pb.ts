@@ -659,8 +659,9 @@ export const AuthService: GenService<{
    * verification email (`GET /api/auth/verify-email?token=…`).
    *
    * Credential: none (the token is the credential).
-   * Errors: invalid_argument (400 BAD_REQUEST) for an unknown, used or expired
-   * token.
+   * Errors: unauthenticated (401 UNAUTHORIZED) for an unknown, used or expired
+   * token, with a message that says which; resource_exhausted (429) after
+   * repeated attempts from the client IP.
    *
    * @generated from rpc latchkey.v1.AuthService.VerifyEmail
    */
@@ -677,7 +678,9 @@ export const AuthService: GenService<{
    * Credential: none.
    * Errors: unauthenticated (401 UNAUTHORIZED) for a wrong password, an unknown
    * email or a suspended account, all with the same message;
-   * resource_exhausted (429) after repeated failures for the email or IP.
+   * permission_denied (403 FORBIDDEN) for the right password of an unverified
+   * email when the server requires verification (REQUIRE_EMAIL_VERIFICATION);
+   * resource_exhausted (429) after repeated attempts for the email or IP.
    *
    * @generated from rpc latchkey.v1.AuthService.SignIn
    */
@@ -703,14 +706,16 @@ export const AuthService: GenService<{
     output: typeof SignOutResponseSchema;
   },
   /**
-   * Emails a one-time sign-in link (`type` "link") or a 6-digit code (`type`
-   * "code"), valid for 10 minutes. An email without an account gets one when
-   * the link or code is redeemed. Always succeeds for a well-formed email, so
-   * it never reveals whether an account exists.
+   * Emails a one-time sign-in link (`type` "link", valid 15 minutes) or a
+   * 6-digit code (`type` "code", valid 10 minutes, 5 tries). An email without
+   * an account gets a sign-up link instead (with the code, when one was asked
+   * for); redeeming it creates the account. Always succeeds for a well-formed
+   * email, so it never reveals whether an account exists.
    *
    * Credential: none.
    * Errors: invalid_argument (400 VALIDATION_ERROR) for a malformed email or
-   * an unknown `type`.
+   * an unknown `type`; resource_exhausted (429) after repeated requests for
+   * the email or from the client IP.
    *
    * @generated from rpc latchkey.v1.AuthService.RequestMagicLink
    */
@@ -727,8 +732,9 @@ export const AuthService: GenService<{
    *
    * Credential: none (the token or code is the credential).
    * Errors: unauthenticated (401 UNAUTHORIZED) for an unknown, used or expired
-   * token or code, all with the same message; resource_exhausted (429) after
-   * repeated wrong codes for the email.
+   * token or code, or a code after 5 wrong tries, all with the same message;
+   * resource_exhausted (429) after repeated attempts for the email or from the
+   * client IP.
    *
    * @generated from rpc latchkey.v1.AuthService.RedeemMagicLink
    */
@@ -759,7 +765,8 @@ export const AuthService: GenService<{
    * email, so it never reveals whether an account exists.
    *
    * Credential: none.
-   * Errors: invalid_argument (400 VALIDATION_ERROR) for a malformed email.
+   * Errors: invalid_argument (400 VALIDATION_ERROR) for a malformed email;
+   * resource_exhausted (429) after repeated requests for the email or IP.
    *
    * @generated from rpc latchkey.v1.AuthService.RequestPasswordReset
    */
@@ -773,8 +780,9 @@ export const AuthService: GenService<{
    * session of the user on every replica.
    *
    * Credential: none (the token is the credential).
-   * Errors: invalid_argument (400) for an unknown, used or expired token, or a
-   * password shorter than 10 or longer than 128 characters.
+   * Errors: invalid_argument (400) for an unknown, used or expired token (the
+   * message says which), or a password shorter than 10 or longer than 128
+   * characters.
    *
    * @generated from rpc latchkey.v1.AuthService.ResetPassword
    */

@@ -1,10 +1,12 @@
 // Migrations in order; listed explicitly so tsx and tsc builds find them without globbing.
 import { Migration20261122000001 } from './Migration20261122000001.js';
+import { Migration20261122000002 } from './Migration20261122000002.js';
 import { Migration20261122000003 } from './Migration20261122000003.js';
 import { Migration20261122000004 } from './Migration20261122000004.js';
 
 export const migrationsList = [
   { name: 'Migration20261122000001', class: Migration20261122000001 },
+  { name: 'Migration20261122000002', class: Migration20261122000002 },
   { name: 'Migration20261122000003', class: Migration20261122000003 },
   { name: 'Migration20261122000004', class: Migration20261122000004 },
 ];

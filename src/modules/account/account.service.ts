@@ -2,9 +2,12 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { randomBytes } from 'node:crypto';
+import type { Clock } from '../common/clock.js';
 import { conflict, invalid, notFound } from '../common/errors.js';
 import type { Organization } from '../org/organization.entity.js';
 import type { OrgService } from '../org/org.service.js';
+import type { AuthThrottle } from '../ratelimit/index.js';
+import type { EmailVerification } from './email-verification.js';
 import { checkPassword, type PasswordHasher } from './password.js';
 import { User } from './user.entity.js';
 
@@ -28,23 +31,39 @@ export interface SignUpInput {
   name: string;
 }
 
+/** Wired after construction (they depend on services built later). */
+export interface AccountExtras {
+  verification: EmailVerification;
+  throttle: AuthThrottle;
+  clock: Clock;
+}
+
 export class AccountService {
+  private extras?: AccountExtras;
+
   constructor(
     private readonly em: EntityManager,
     private readonly passwords: PasswordHasher,
     private readonly orgs: OrgService,
   ) {}
 
-  async signUp(input: SignUpInput): Promise<{ user: User; organization: Organization }> {
+  use(extras: AccountExtras): void {
+    this.extras = extras;
+  }
+
+  /** Create the account and its organization, then email a verification link (in the background). */
+  async signUp(input: SignUpInput, client?: { ip: string }): Promise<{ user: User; organization: Organization }> {
     const email = normalizeEmail('email', input.email);
+    if (client) await this.extras?.throttle.check('sign-up', client.ip, email);
     checkPassword('password', input.password);
     const name = input.name.trim();
     if (name.length > 200) throw invalid('name', 'must be at most 200 characters');
     if (await this.em.count(User, { email })) throw conflict('An account with this email already exists');
     // Hash before the transaction: the embedded database runs one transaction at a time.
     const passwordHash = await this.passwords.hash(input.password);
+    let created: { user: User; organization: Organization };
     try {
-      return await this.em.transactional(async (tx) => {
+      created = await this.em.transactional(async (tx) => {
         const user = tx.create(User, { email, passwordHash, fullName: name, handle: handleFor(email), verifiedAt: null, isActive: true, lastLoginAt: null });
         const organization = this.orgs.createWithOwner(tx, user.id, name ? `${name}'s organization` : 'My organization', 'personal');
         return { user, organization };
@@ -53,6 +72,39 @@ export class AccountService {
       if (e instanceof UniqueConstraintViolationException) throw conflict('An account with this email already exists');
       throw e;
     }
+    await this.extras?.verification.send(created.user);
+    return created;
+  }
+
+  /**
+   * The account of an address that just proved it is theirs (magic link): created with its default
+   * organization when there is none yet, and marked verified.
+   */
+  async provisionVerified(email: string): Promise<User> {
+    const now = this.extras?.clock.now() ?? new Date();
+    let user = await this.em.findOne(User, { email });
+    if (!user) {
+      try {
+        user = await this.em.transactional(async (tx) => {
+          const u = tx.create(User, { email, passwordHash: null, fullName: '', handle: handleFor(email), verifiedAt: now, isActive: true, lastLoginAt: null });
+          this.orgs.createWithOwner(tx, u.id, 'My organization', 'personal');
+          return u;
+        });
+      } catch (e) {
+        if (!(e instanceof UniqueConstraintViolationException)) throw e;
+        user = await this.em.findOneOrFail(User, { email }); // created by a parallel redemption
+      }
+      user = await this.em.findOneOrFail(User, { id: user.id });
+    }
+    if (!user.verifiedAt) {
+      user.verifiedAt = now;
+      await this.em.flush();
+    }
+    return user;
+  }
+
+  findByEmail(email: string): Promise<User | null> {
+    return this.em.findOne(User, { email });
   }
 
   async get(userId: string): Promise<User> {

@@ -1,0 +1,66 @@
+// Passwordless sign-in (seed 000): an emailed one-time link (15 minutes) or 6-digit code
+// (10 minutes, 5 tries). The request answers the same for every address; an address with no
+// account gets a sign-up link instead, which creates the account when redeemed.
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { normalizeEmail, type AccountService } from '../account/account.service.js';
+import type { OneTimeTokens } from '../account/one-time-tokens.js';
+import { invalid, unauthorized } from '../common/errors.js';
+import { linkWithToken, magicCodeEmail, magicLinkEmail, signUpLinkEmail, type Mailer } from '../mail/index.js';
+import type { AuthThrottle } from '../ratelimit/index.js';
+import type { ClientInfo, SessionService, SignedIn } from './session.service.js';
+
+export const MAGIC_LINK_TTL_SECONDS = 15 * 60;
+export const MAGIC_CODE_TTL_SECONDS = 10 * 60;
+/** Where emailed links point (PUBLIC_URL + path): the page that POSTs the token to /magic-link/redirect. */
+export const MAGIC_LINK_PATH = '/magic-link/redirect';
+
+const REFUSED = 'Invalid or expired sign-in link or code';
+
+export interface MagicLinksDeps {
+  em: EntityManager;
+  accounts: AccountService;
+  tokens: OneTimeTokens;
+  sessions: SessionService;
+  mailer: Mailer;
+  publicUrl: () => string;
+  throttle: AuthThrottle;
+}
+
+export interface Redemption {
+  token?: string;
+  email?: string;
+  code?: string;
+}
+
+export class MagicLinks {
+  constructor(private readonly d: MagicLinksDeps) {}
+
+  async request(rawEmail: string, rawType: string, ip: string): Promise<void> {
+    const email = normalizeEmail('email', rawEmail);
+    const type = rawType || 'link';
+    if (type !== 'link' && type !== 'code') throw invalid('type', 'must be "link" or "code"');
+    await this.d.throttle.check('magic-link', ip, email);
+    const user = await this.d.accounts.findByEmail(email);
+    if (user && !user.isActive) return; // same answer, no email for a suspended account
+    const userId = user?.id ?? null;
+    const token = !user || type === 'link' ? this.d.tokens.issueLink('magic_link', email, userId, MAGIC_LINK_TTL_SECONDS) : undefined;
+    const code = type === 'code' ? await this.d.tokens.issueCode(email, userId, MAGIC_CODE_TTL_SECONDS) : undefined;
+    await this.d.em.flush();
+    const link = token ? linkWithToken(this.d.publicUrl(), MAGIC_LINK_PATH, token) : undefined;
+    if (!user) this.d.mailer.send(signUpLinkEmail(email, link!, code));
+    else this.d.mailer.send(link ? magicLinkEmail(email, link) : magicCodeEmail(email, code!));
+  }
+
+  /** Spend the link or code and sign in exactly as SignIn does; creates the account on first use. */
+  async redeem(r: Redemption, client: ClientInfo): Promise<SignedIn> {
+    const byCode = !r.token;
+    if (byCode && (!r.email || !r.code)) throw invalid('token', 'is required (or email and code)');
+    const email = byCode ? normalizeEmail('email', r.email!) : undefined;
+    await this.d.throttle.check('magic-redeem', client.ip, email);
+    const spent = byCode ? await this.d.tokens.redeemCode(email!, r.code!.trim()) : await this.d.tokens.redeemLink('magic_link', r.token!);
+    if (!spent.ok) throw unauthorized(REFUSED);
+    const user = await this.d.accounts.provisionVerified(spent.token.email);
+    if (!user.isActive) throw unauthorized(REFUSED);
+    return this.d.sessions.start(user, client, byCode ? 'magic_code' : 'magic_link');
+  }
+}

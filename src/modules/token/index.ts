@@ -1,0 +1,3 @@
+export { AccessTokens, AUDIENCE, looksLikeJwt, type AccessTokenClaims, type IssuedAccessToken, type VerifiedAccessToken } from './access-tokens.js';
+export { SigningKeys, type PublicJwk } from './signing-keys.js';
+export { deriveKey, loadOrCreateSecret } from './secret.js';
