@@ -8,6 +8,7 @@ import { EmailVerification } from './modules/account/email-verification.js';
 import { OneTimeTokens } from './modules/account/one-time-tokens.js';
 import { PasswordReset } from './modules/account/password-reset.js';
 import { PasswordHasher } from './modules/account/password.js';
+import { createApiKeys, type ApiKeys } from './modules/apikey/index.js';
 import { AuditLog } from './modules/audit/audit.service.js';
 import { systemClock, type Clock } from './modules/common/clock.js';
 import { invitationEmail, Mailer } from './modules/mail/index.js';
@@ -41,6 +42,8 @@ export interface Deps {
   emailVerification: EmailVerification;
   passwordReset: PasswordReset;
   magicLinks: MagicLinks;
+  /** API keys: lifecycle, the hot-path verifier, leak reports. */
+  apiKeys: ApiKeys;
   close(): Promise<void>;
 }
 
@@ -82,6 +85,20 @@ export async function createDeps(config: Config, log: Logger, clock: Clock = sys
   const magicLinks = new MagicLinks({ em, accounts, tokens: oneTimeTokens, sessions, mailer, publicUrl, throttle });
   const authenticator = new Authenticator(sessions);
   authenticator.register(new AccessTokenVerifier(accessTokens, sessions));
+  const apiKeys = await createApiKeys({
+    em,
+    forkEm: () => db.orm.em.fork() as EntityManager,
+    audit,
+    orgs,
+    limiter: rateLimiter,
+    mail: mailer,
+    clock,
+    log,
+    prefix: config.apiKeyPrefix,
+    orgTypes: config.apiKeyOrgTypes,
+    redisUrl: config.redisUrl,
+  });
+  authenticator.register(apiKeys.verifier);
   return {
     config,
     log,
@@ -100,8 +117,10 @@ export async function createDeps(config: Config, log: Logger, clock: Clock = sys
     emailVerification,
     passwordReset,
     magicLinks,
+    apiKeys,
     async close() {
       signingKeys.stop();
+      await apiKeys.close();
       await mailer.close();
       await rateLimiter.close();
       await db.close();

@@ -49,7 +49,7 @@ function clientIp(req: Req, trusted: string[]): string {
 export function createRequestHandler(deps: Deps) {
   const { config, log } = deps;
   const router = createConnectRouter({
-    interceptors: [ormContextInterceptor(deps.db.orm), errorsInterceptor, authnInterceptor(deps.authenticator), csrfInterceptor(config), tenancyInterceptor(deps.orgs)],
+    interceptors: [ormContextInterceptor(deps.db.orm), errorsInterceptor, authnInterceptor(deps.authenticator), csrfInterceptor(config), tenancyInterceptor(deps.orgs, deps.apiKeys.reach)],
     readMaxBytes: config.maxBodyBytes,
     acceptCompression: [compressionGzip, compressionBrotli],
     jsonOptions: { ignoreUnknownFields: true, alwaysEmitImplicit: true },

@@ -6,6 +6,7 @@ import { AuthService } from '../../gen/latchkey/v1/auth_pb.js';
 import { OrgService } from '../../gen/latchkey/v1/org_pb.js';
 import { TokenService } from '../../gen/latchkey/v1/token_pb.js';
 import type { Deps } from '../deps.js';
+import { apiKeyHandlers } from './handlers/api-key.js';
 import { authHandlers } from './handlers/auth.js';
 import { healthHandlers } from './handlers/health.js';
 import { orgHandlers } from './handlers/org.js';
@@ -17,6 +18,6 @@ export const routes = (deps: Deps) => (router: ConnectRouter) =>
   router
     .service(AuthService, authHandlers(deps))
     .service(OrgService, orgHandlers(deps))
-    .service(ApiKeyService, {})
+    .service(ApiKeyService, apiKeyHandlers(deps))
     .service(TokenService, tokenHandlers(deps))
     .service(Health, healthHandlers);
