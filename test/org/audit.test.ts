@@ -9,7 +9,7 @@ import { auditTypes, createOrg, invite, newUser, session, startWorld, type World
 
 let w: World;
 let owner: TestUser, bob: TestUser;
-let org: string, client: string;
+let org: string, client: string, keyId: string;
 const secrets: string[] = [PASSWORD, 'wrong-password-123'];
 const UA = { 'user-agent': 'audit-test/1.0' };
 
@@ -27,10 +27,16 @@ beforeAll(async () => {
   secrets.push(inv.token);
   await rest(w.server.url, 'POST', `/api/user/invitations/${inv.invitationId}/accept`, { body: { token: inv.token }, headers: session(bob, UA) });
   await rest(w.server.url, 'PATCH', `/api/user/organizations/${org}/members/${bob.userId}`, { body: { role: 'admin' }, headers: h });
-  // An invitation revoked.
+  // An API key of the organization created and regenerated; with its new secret it revokes an
+  // invitation (the key is the actor); then the key is revoked.
+  const created = await rest(w.server.url, 'POST', '/api/auth/api-key/create', { body: { name: 'ci' }, headers: session(owner, { ...UA, orgid: org }) });
+  keyId = created.body.data.id;
+  const regenerated = await rest(w.server.url, 'POST', `/api-key/regenerate/${keyId}`, { headers: session(owner, { ...UA, orgid: org }) });
+  secrets.push(created.body.data.key, regenerated.body.data.key);
   const carol = await invite(w, owner, org, 'carol@example.com');
   secrets.push(carol.token);
-  await rest(w.server.url, 'DELETE', `/api/user/organizations/${org}/invitations/${carol.invitationId}`, { headers: h });
+  await rest(w.server.url, 'DELETE', `/api/user/organizations/${org}/invitations/${carol.invitationId}`, { headers: { ...UA, 'x-api-key': regenerated.body.data.key } });
+  await rest(w.server.url, 'DELETE', `/api-key/${keyId}`, { headers: session(owner, { ...UA, orgid: org }) });
   // Bob signs in, fails to sign in once, and revokes that new session.
   const signIn = await rest(w.server.url, 'POST', '/api/auth/sign-in/email', { body: { email: bob.email, password: PASSWORD }, headers: UA });
   await rest(w.server.url, 'POST', '/api/auth/sign-in/email', { body: { email: bob.email, password: 'wrong-password-123' }, headers: UA });
@@ -57,6 +63,9 @@ describe('recording', () => {
       'session.revoked': 1,
       'organization.client_linked': 1,
       'member.removed': 1,
+      'api_key.created': 1,
+      'api_key.regenerated': 1,
+      'api_key.revoked': 1,
     });
   });
 
@@ -76,6 +85,9 @@ describe('recording', () => {
     expect(all.find((e) => e.type === 'invitation.accepted')).toMatchObject({ actorId: bob.userId, targetId: bob.userId, metadata: { role: 'member' } });
     expect(all.find((e) => e.type === 'organization.client_linked')).toMatchObject({ targetType: 'organization', targetId: client });
     expect(all.find((e) => e.type === 'user.sign_in_failed')).toMatchObject({ actorId: bob.userId, ip: '127.0.0.1' });
+    // A change made with an API key names the key as the actor.
+    expect(all.find((e) => e.type === 'invitation.revoked')).toMatchObject({ actorType: 'api_key', actorId: keyId, userAgent: 'audit-test/1.0' });
+    expect(all.find((e) => e.type === 'api_key.revoked')).toMatchObject({ actorType: 'user', actorId: owner.userId, targetId: keyId });
     // Never a secret: no password, no invitation token.
     for (const secret of secrets) expect(JSON.stringify(all)).not.toContain(secret);
   });
