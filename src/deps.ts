@@ -8,6 +8,7 @@ import { EmailVerification } from './modules/account/email-verification.js';
 import { OneTimeTokens } from './modules/account/one-time-tokens.js';
 import { PasswordReset } from './modules/account/password-reset.js';
 import { PasswordHasher } from './modules/account/password.js';
+import { Profiles } from './modules/account/profiles.js';
 import { createApiKeys, type ApiKeys } from './modules/apikey/index.js';
 import { AuditLog } from './modules/audit/audit.service.js';
 import { systemClock, type Clock } from './modules/common/clock.js';
@@ -31,6 +32,8 @@ export interface Deps {
   /** Security events; `audit.record(em, …)` appends in the caller's unit of work. */
   audit: AuditLog;
   accounts: AccountService;
+  /** GetMe's view of a user, cached for the hot path. */
+  profiles: Profiles;
   orgs: OrgService;
   sessions: SessionService;
   authenticator: Authenticator;
@@ -60,6 +63,7 @@ export async function createDeps(config: Config, log: Logger, clock: Clock = sys
   const invitationMailer = { sendInvitation: (m: InvitationMail) => mailer.send(invitationEmail(m.to, m.link, m.organizationName, m.inviterName)) };
   const orgs = new OrgService(em, { clock, audit, mailer: invitationMailer, publicUrl: () => config.publicUrl });
   const accounts = new AccountService(em, passwords, orgs);
+  const profiles = new Profiles(accounts, orgs, em);
   const signingKeys = new SigningKeys(em, deriveKey(secret, 'signing-keys'), clock, log, {
     rotationDays: config.signingKeyRotationDays,
     maxTokenTtlSeconds: Math.max(config.accessTokenTtlSeconds, config.exchangeTokenTtlSeconds),
@@ -107,6 +111,7 @@ export async function createDeps(config: Config, log: Logger, clock: Clock = sys
     audit,
     secureCookies: !isLoopbackHttp(config.publicUrl),
     accounts,
+    profiles,
     orgs,
     sessions,
     authenticator,

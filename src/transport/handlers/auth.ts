@@ -81,8 +81,8 @@ export function authHandlers(deps: Deps): Partial<ServiceImpl<typeof AuthService
 
     async getMe(_req, ctx) {
       const { userId } = principalOf(ctx);
-      const [user, count] = await Promise.all([accounts.get(userId), orgs.countForUser(userId)]);
-      return { user: toUser(user, count) };
+      const { user, organizationCount } = await deps.profiles.get(userId);
+      return { user: toUser(user, organizationCount) };
     },
 
     async listSessions(req, ctx) {
