@@ -1,8 +1,7 @@
 // What GetMe shows — the user and how many organizations they belong to — cached so a request
-// authenticated by a key, JWT or cookie reads no database when warm. Any write to a user row
-// or membership row (seen by a MikroORM subscriber), and the org module's role invalidations (which
-// cover its bulk deletes), drop
-// the entry; the short TTL bounds staleness for changes made on another replica.
+// authenticated by a key, JWT or cookie reads no database when warm. A write to a user or membership
+// row (seen by a MikroORM subscriber) or a role invalidation of the org module (its bulk deletes)
+// drops the entry; the short TTL bounds staleness for changes made on another replica.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { EventArgs, EventSubscriber } from '@mikro-orm/core';
 import { TtlCache } from '../common/ttl-cache.js';
