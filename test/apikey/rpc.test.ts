@@ -55,7 +55,7 @@ for (const protocol of ['grpc', 'connect-binary', 'connect', 'grpc-web'] as Prot
     expect(twice.apiKey?.revokedAt).toEqual(revoked.apiKey?.revokedAt);
     expect(await code(keys.listApiKeys({}, { headers: { 'x-api-key': again.key } }))).toBe('Unauthenticated');
     expect(await code(keys.getApiKey({ keyId: 'ak_01ARZ3NDEKTSV4RRFFQ69G5FAV' }, { headers }))).toBe('NotFound');
-    expect(await code(keys.updateApiKey({ keyId: created.id, name: 'x' }, { headers }))).toBe('InvalidArgument');
+    expect(await code(keys.updateApiKey({ keyId: created.id, name: 'x' }, { headers }))).toBe('FailedPrecondition');
   });
 }
 

@@ -97,7 +97,7 @@ describe('UpdateMemberRole', () => {
     expect((await remove(root, root.userId)).status).toBe(400);
     const grpc = orgClient(w.server.url, 'grpc');
     const err = await grpc.updateMemberRole({ organizationId: org, userId: root.userId, role: 'member' }, { headers: session(root) }).catch((e) => e);
-    expect(ConnectError.from(err).code).toBe(Code.InvalidArgument);
+    expect(ConnectError.from(err).code).toBe(Code.FailedPrecondition);
     expect(ConnectError.from(err).rawMessage).toBe('An organization must keep at least one root_admin');
   });
 

@@ -187,7 +187,7 @@ export class ApiKeyLifecycle {
     const expiresAt = input.expiresAt ? futureExpiry(now, input.expiresAt) : undefined;
     const key = await this.em.transactional(async (tx) => {
       const k = await this.manageable(c, keyId, tx, true);
-      if (k.revokedAt) throw new DomainError('BAD_REQUEST', 'API key is revoked');
+      if (k.revokedAt) throw new DomainError('FAILED_PRECONDITION', 'API key is revoked');
       const changed: string[] = [];
       if (name !== undefined && name !== k.name) (k.name = name), changed.push('name');
       if (requested) {
@@ -229,7 +229,7 @@ export class ApiKeyLifecycle {
     const fresh = generateKey(this.opts.prefix);
     const key = await this.em.transactional(async (tx) => {
       const k = await this.manageable(c, keyId, tx, true);
-      if (k.revokedAt) throw new DomainError('BAD_REQUEST', 'API key is revoked');
+      if (k.revokedAt) throw new DomainError('FAILED_PRECONDITION', 'API key is revoked');
       k.previousKeyHash = grace ? k.keyHash : null;
       k.previousExpiresAt = grace ? new Date(now.getTime() + grace * 1000) : null;
       k.keyHash = fresh.hash;

@@ -1,6 +1,8 @@
 // Domain errors carry a stable reason; transport maps reasons to protocol codes in one table.
 export type Reason =
   | 'BAD_REQUEST'
+  /** The request is well formed but the resource's state forbids it (last root_admin, revoked key). */
+  | 'FAILED_PRECONDITION'
   | 'VALIDATION_ERROR'
   | 'UNAUTHORIZED'
   | 'FORBIDDEN'

@@ -40,4 +40,4 @@ export function assertMayChange(callerRole: Role, targetRole: Role, newRole?: Ro
 }
 
 export const lastRootAdmin = () =>
-  new DomainError('BAD_REQUEST', 'An organization must keep at least one root_admin', { reason: 'LAST_ROOT_ADMIN' });
+  new DomainError('FAILED_PRECONDITION', 'An organization must keep at least one root_admin', { reason: 'LAST_ROOT_ADMIN' });

@@ -4,6 +4,7 @@ import type { Reason } from '../../modules/common/errors.js';
 
 export const REASON_TO_CODE: Record<Reason, Code> = {
   BAD_REQUEST: Code.InvalidArgument,
+  FAILED_PRECONDITION: Code.FailedPrecondition,
   VALIDATION_ERROR: Code.InvalidArgument,
   UNAUTHORIZED: Code.Unauthenticated,
   FORBIDDEN: Code.PermissionDenied,
