@@ -47,6 +47,8 @@ export interface Config {
     email: { limit: number; windowSeconds: number };
   };
   exchangeTokenTtlSeconds: number;
+  /** SignInWithApiKey calls allowed per key per minute (seed 004: 5). */
+  exchangeRateLimitPerMinute: number;
   apiKeyPrefix: string;
   /** Organization types allowed to hold API keys; empty = all. */
   apiKeyOrgTypes: string[];
@@ -148,6 +150,7 @@ export function loadConfig(env: Env = process.env): Config {
       email: { limit: int(env, 'AUTH_EMAIL_LIMIT', 10, 1, 10_000_000), windowSeconds: int(env, 'AUTH_EMAIL_WINDOW_SECONDS', 900, 1, 86_400) },
     },
     exchangeTokenTtlSeconds: int(env, 'EXCHANGE_TOKEN_TTL_SECONDS', 15 * 60, 10, 24 * 3600),
+    exchangeRateLimitPerMinute: int(env, 'EXCHANGE_RATE_LIMIT_PER_MINUTE', 5, 1, 1_000_000),
     apiKeyPrefix,
     apiKeyOrgTypes: list(env, 'API_KEY_ORG_TYPES'),
   };

@@ -11,6 +11,7 @@ import { PasswordHasher } from './modules/account/password.js';
 import { Profiles } from './modules/account/profiles.js';
 import { createApiKeys, type ApiKeys } from './modules/apikey/index.js';
 import { AuditLog } from './modules/audit/audit.service.js';
+import { OrgRefs, TokenExchange, TokenIntrospection } from './modules/exchange/index.js';
 import { systemClock, type Clock } from './modules/common/clock.js';
 import { invitationEmail, Mailer } from './modules/mail/index.js';
 import { OrgService } from './modules/org/org.service.js';
@@ -47,6 +48,10 @@ export interface Deps {
   magicLinks: MagicLinks;
   /** API keys: lifecycle, the hot-path verifier, leak reports. */
   apiKeys: ApiKeys;
+  /** SignInWithApiKey: API key → short-lived JWT of a user (seed 004). */
+  exchange: TokenExchange;
+  /** IntrospectToken: what a JWT, API key or session token is. */
+  introspection: TokenIntrospection;
   close(): Promise<void>;
 }
 
@@ -103,6 +108,21 @@ export async function createDeps(config: Config, log: Logger, clock: Clock = sys
     redisUrl: config.redisUrl,
   });
   authenticator.register(apiKeys.verifier);
+  const orgRefs = new OrgRefs(em);
+  orgs.onInvalidate((inv) => ('userId' in inv ? undefined : orgRefs.forget()));
+  const exchange = new TokenExchange({
+    em,
+    keys: apiKeys.verifier,
+    reach: apiKeys.reach,
+    orgs,
+    refs: orgRefs,
+    limiter: rateLimiter,
+    tokens: accessTokens,
+    audit,
+    ttlSeconds: config.exchangeTokenTtlSeconds,
+    perMinute: config.exchangeRateLimitPerMinute,
+  });
+  const introspection = new TokenIntrospection({ keys: apiKeys.verifier, tokens: accessTokens, sessions, orgs, profiles, issuer: publicUrl });
   return {
     config,
     log,
@@ -123,6 +143,8 @@ export async function createDeps(config: Config, log: Logger, clock: Clock = sys
     passwordReset,
     magicLinks,
     apiKeys,
+    exchange,
+    introspection,
     async close() {
       signingKeys.stop();
       await apiKeys.close();

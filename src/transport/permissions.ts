@@ -66,6 +66,7 @@ export const PERMISSIONS: Record<string, Access> = {
   'latchkey.v1.ApiKeyService.ReportLeakedApiKey': pub,
 
   'latchkey.v1.TokenService.SignInWithApiKey': pub, // authenticates with its own x-api-key / x-api-key-id headers
-  'latchkey.v1.TokenService.IntrospectToken': user('introspect'),
+  // Sessions hold `introspect` through an admin role, so the call names its organization (keys default to theirs).
+  'latchkey.v1.TokenService.IntrospectToken': user('introspect', 'header', 'admin'),
   'latchkey.v1.TokenService.GetJwks': pub,
 };

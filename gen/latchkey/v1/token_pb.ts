@@ -14,7 +14,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file latchkey/v1/token.proto.
  */
 export const file_latchkey_v1_token: GenFile = /*@__PURE__*/
-  fileDesc("ChdsYXRjaGtleS92MS90b2tlbi5wcm90bxILbGF0Y2hrZXkudjEiLwoXU2lnbkluV2l0aEFwaUtleVJlcXVlc3QSFAoMb3JnYW5pemF0aW9uGAEgASgJInIKGFNpZ25JbldpdGhBcGlLZXlSZXNwb25zZRIaCghpZF90b2tlbhgBIAEoCVIIaWRfdG9rZW4SOgoKZXhwaXJlc19hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCmV4cGlyZXNfYXQiQAoWSW50cm9zcGVjdFRva2VuUmVxdWVzdBINCgV0b2tlbhgBIAEoCRIXCg90b2tlbl90eXBlX2hpbnQYAiABKAkipAIKF0ludHJvc3BlY3RUb2tlblJlc3BvbnNlEg4KBmFjdGl2ZRgBIAEoCBINCgVzY29wZRgCIAEoCRIOCgZzY29wZXMYAyADKAkSHAoJY2xpZW50X2lkGAQgASgJUgljbGllbnRfaWQSEAoIdXNlcm5hbWUYBSABKAkSHgoKdG9rZW5fdHlwZRgGIAEoCVIKdG9rZW5fdHlwZRILCgNleHAYByABKAMSCwoDaWF0GAggASgDEgsKA3N1YhgJIAEoCRILCgNpc3MYCiABKAkSCwoDanRpGAsgASgJEgsKA3NpZBgMIAEoCRIWCgZvcmdfaWQYDSABKAlSBm9yZ19pZBIkCgNhY3QYDiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0IhAKDkdldEp3a3NSZXF1ZXN0IjEKD0dldEp3a3NSZXNwb25zZRIeCgRrZXlzGAEgAygLMhAubGF0Y2hrZXkudjEuSndrIlEKA0p3axILCgNrdHkYASABKAkSCwoDY3J2GAIgASgJEgkKAXgYAyABKAkSCwoDa2lkGAQgASgJEgsKA2FsZxgFIAEoCRILCgN1c2UYBiABKAkylQMKDFRva2VuU2VydmljZRKbAQoQU2lnbkluV2l0aEFwaUtleRIkLmxhdGNoa2V5LnYxLlNpZ25JbldpdGhBcGlLZXlSZXF1ZXN0GiUubGF0Y2hrZXkudjEuU2lnbkluV2l0aEFwaUtleVJlc3BvbnNlIjrI8xgBgtPkkwIwOgEqIisvdjEve29yZ2FuaXphdGlvbn0vdXNlci9zaWduaW5fd2l0aF9hcGlfa2V5En0KD0ludHJvc3BlY3RUb2tlbhIjLmxhdGNoa2V5LnYxLkludHJvc3BlY3RUb2tlblJlcXVlc3QaJC5sYXRjaGtleS52MS5JbnRyb3NwZWN0VG9rZW5SZXNwb25zZSIfgtPkkwIZOgEqIhQvYXBpL2F1dGgvaW50cm9zcGVjdBJoCgdHZXRKd2tzEhsubGF0Y2hrZXkudjEuR2V0Sndrc1JlcXVlc3QaHC5sYXRjaGtleS52MS5HZXRKd2tzUmVzcG9uc2UiIsjzGAGC0+STAhgSFi8ud2VsbC1rbm93bi9qd2tzLmpzb25iBnByb3RvMw", [file_google_api_annotations, file_google_protobuf_struct, file_google_protobuf_timestamp, file_latchkey_v1_common]);
+  fileDesc("ChdsYXRjaGtleS92MS90b2tlbi5wcm90bxILbGF0Y2hrZXkudjEiLwoXU2lnbkluV2l0aEFwaUtleVJlcXVlc3QSFAoMb3JnYW5pemF0aW9uGAEgASgJInIKGFNpZ25JbldpdGhBcGlLZXlSZXNwb25zZRIaCghpZF90b2tlbhgBIAEoCVIIaWRfdG9rZW4SOgoKZXhwaXJlc19hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCmV4cGlyZXNfYXQiQAoWSW50cm9zcGVjdFRva2VuUmVxdWVzdBINCgV0b2tlbhgBIAEoCRIXCg90b2tlbl90eXBlX2hpbnQYAiABKAkiyAMKF0ludHJvc3BlY3RUb2tlblJlc3BvbnNlEg4KBmFjdGl2ZRgBIAEoCBISCgVzY29wZRgCIAEoCUgAiAEBEiEKCWNsaWVudF9pZBgEIAEoCUgBUgljbGllbnRfaWSIAQESFQoIdXNlcm5hbWUYBSABKAlIAogBARIjCgp0b2tlbl90eXBlGAYgASgJSANSCnRva2VuX3R5cGWIAQESEAoDZXhwGAcgASgNSASIAQESEAoDaWF0GAggASgNSAWIAQESEAoDc3ViGAkgASgJSAaIAQESEAoDaXNzGAogASgJSAeIAQESEAoDanRpGAsgASgJSAiIAQESEAoDc2lkGAwgASgJSAmIAQESGwoGb3JnX2lkGA0gASgJSApSBm9yZ19pZIgBARIkCgNhY3QYDiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0QggKBl9zY29wZUIMCgpfY2xpZW50X2lkQgsKCV91c2VybmFtZUINCgtfdG9rZW5fdHlwZUIGCgRfZXhwQgYKBF9pYXRCBgoEX3N1YkIGCgRfaXNzQgYKBF9qdGlCBgoEX3NpZEIJCgdfb3JnX2lkSgQIAxAEUgZzY29wZXMiEAoOR2V0Sndrc1JlcXVlc3QiMQoPR2V0Sndrc1Jlc3BvbnNlEh4KBGtleXMYASADKAsyEC5sYXRjaGtleS52MS5Kd2siUQoDSndrEgsKA2t0eRgBIAEoCRILCgNjcnYYAiABKAkSCQoBeBgDIAEoCRILCgNraWQYBCABKAkSCwoDYWxnGAUgASgJEgsKA3VzZRgGIAEoCTKVAwoMVG9rZW5TZXJ2aWNlEpsBChBTaWduSW5XaXRoQXBpS2V5EiQubGF0Y2hrZXkudjEuU2lnbkluV2l0aEFwaUtleVJlcXVlc3QaJS5sYXRjaGtleS52MS5TaWduSW5XaXRoQXBpS2V5UmVzcG9uc2UiOsjzGAGC0+STAjA6ASoiKy92MS97b3JnYW5pemF0aW9ufS91c2VyL3NpZ25pbl93aXRoX2FwaV9rZXkSfQoPSW50cm9zcGVjdFRva2VuEiMubGF0Y2hrZXkudjEuSW50cm9zcGVjdFRva2VuUmVxdWVzdBokLmxhdGNoa2V5LnYxLkludHJvc3BlY3RUb2tlblJlc3BvbnNlIh+C0+STAhk6ASoiFC9hcGkvYXV0aC9pbnRyb3NwZWN0EmgKB0dldEp3a3MSGy5sYXRjaGtleS52MS5HZXRKd2tzUmVxdWVzdBocLmxhdGNoa2V5LnYxLkdldEp3a3NSZXNwb25zZSIiyPMYAYLT5JMCGBIWLy53ZWxsLWtub3duL2p3a3MuanNvbmIGcHJvdG8z", [file_google_api_annotations, file_google_protobuf_struct, file_google_protobuf_timestamp, file_latchkey_v1_common]);
 
 /**
  * Request of SignInWithApiKey. The key, key id and user id come in the
@@ -111,93 +111,90 @@ export type IntrospectTokenResponse = Message<"latchkey.v1.IntrospectTokenRespon
   active: boolean;
 
   /**
-   * The token's effective scopes, space-separated (RFC 7662 `scope`).
+   * The token's effective scopes, space-separated (RFC 7662 `scope`). Absent
+   * for a session or a sign-in token, which carry the user's full rights
+   * (their role in each organization).
    *
-   * @generated from field: string scope = 2;
+   * @generated from field: optional string scope = 2;
    */
-  scope: string;
-
-  /**
-   * The token's effective scopes as a list.
-   *
-   * @generated from field: repeated string scopes = 3;
-   */
-  scopes: string[];
+  scope?: string | undefined;
 
   /**
    * The API key id, for an API key or a token issued from one.
    *
-   * @generated from field: string client_id = 4 [json_name = "client_id"];
+   * @generated from field: optional string client_id = 4 [json_name = "client_id"];
    */
-  clientId: string;
+  clientId?: string | undefined;
 
   /**
    * Email of the user the token acts for.
    *
-   * @generated from field: string username = 5;
+   * @generated from field: optional string username = 5;
    */
-  username: string;
+  username?: string | undefined;
 
   /**
    * What the token is: "access_token", "api_key" or "session".
    *
-   * @generated from field: string token_type = 6 [json_name = "token_type"];
+   * @generated from field: optional string token_type = 6 [json_name = "token_type"];
    */
-  tokenType: string;
+  tokenType?: string | undefined;
 
   /**
-   * Expiry, seconds since the Unix epoch; 0 when the token never expires.
+   * Expiry, seconds since the Unix epoch; absent when the token never
+   * expires. uint32 so that JSON carries a number, as RFC 7662 wants
+   * (int64 would be a string); it holds dates up to 2106.
    *
-   * @generated from field: int64 exp = 7;
+   * @generated from field: optional uint32 exp = 7;
    */
-  exp: bigint;
+  exp?: number | undefined;
 
   /**
-   * Issue time, seconds since the Unix epoch.
+   * Issue time, seconds since the Unix epoch (a JSON number, as `exp`).
    *
-   * @generated from field: int64 iat = 8;
+   * @generated from field: optional uint32 iat = 8;
    */
-  iat: bigint;
+  iat?: number | undefined;
 
   /**
    * Subject: id of the user the token acts for.
    *
-   * @generated from field: string sub = 9;
+   * @generated from field: optional string sub = 9;
    */
-  sub: string;
+  sub?: string | undefined;
 
   /**
    * Issuer: Latchkey's public URL.
    *
-   * @generated from field: string iss = 10;
+   * @generated from field: optional string iss = 10;
    */
-  iss: string;
+  iss?: string | undefined;
 
   /**
    * Unique id of the token (JWT `jti`, API key id, or session id).
    *
-   * @generated from field: string jti = 11;
+   * @generated from field: optional string jti = 11;
    */
-  jti: string;
+  jti?: string | undefined;
 
   /**
    * Session id, for a session or an access token issued in one.
    *
-   * @generated from field: string sid = 12;
+   * @generated from field: optional string sid = 12;
    */
-  sid: string;
+  sid?: string | undefined;
 
   /**
-   * Organization the token is bound to; empty for one that may act in any of
+   * Organization the token is bound to; absent for one that may act in any of
    * the user's organizations.
    *
-   * @generated from field: string org_id = 13 [json_name = "org_id"];
+   * @generated from field: optional string org_id = 13 [json_name = "org_id"];
    */
-  orgId: string;
+  orgId?: string | undefined;
 
   /**
-   * Actor (RFC 8693 `act`): for a token issued by SignInWithApiKey for
-   * another user, `{"sub": "<key creator's user id>", "client_id": "<key id>"}`.
+   * Actor (RFC 8693 `act`) of a token issued by SignInWithApiKey: the key and
+   * its creator, `{"sub": "<key creator's user id>", "client_id": "<key id>"}`.
    *
    * @generated from field: google.protobuf.Struct act = 14;
    */
@@ -331,7 +328,7 @@ export const TokenService: GenService<{
    * the same message; permission_denied (403 FORBIDDEN) for a key without
    * `impersonate` or a user whose role is above the key creator's; not_found
    * (404 NOT_FOUND) for an unknown organization; invalid_argument (400) for a
-   * malformed organization path parameter; resource_exhausted (429
+   * malformed organization path parameter or `x-user-id`; resource_exhausted (429
    * RATE_LIMITED) beyond 5 calls per minute per key.
    *
    * @generated from rpc latchkey.v1.TokenService.SignInWithApiKey
@@ -346,11 +343,18 @@ export const TokenService: GenService<{
    * whose is it, in which organization, with which scopes. Accepts an access
    * token (JWT), an API key or a session token. An unknown, expired or revoked
    * token is not an error: the answer is `{"active": false}` and nothing else.
+   * An empty `token` introspects the caller's own credential. A token issued
+   * by SignInWithApiKey is reported inactive as soon as its key is revoked
+   * (it still verifies offline until it expires).
    *
-   * Credential: requires a credential with the `introspect` scope.
-   * Errors: permission_denied (403) for a credential without `introspect`;
-   * invalid_argument (400 VALIDATION_ERROR) for an empty `token` or an unknown
-   * `token_type_hint`.
+   * Credential: requires a credential with the `introspect` scope, used by an
+   * admin of the organization the call acts in (`orgid` / `x-organization-id`
+   * header; an organization key acts in its own by default). API keys need the
+   * scope explicitly; admins' sessions hold it through their role.
+   * Errors: permission_denied (403) for a credential without `introspect` or
+   * a caller who is not an admin there; invalid_argument (400
+   * VALIDATION_ERROR) for an unknown `token_type_hint`; bad_request (400) when
+   * a session names no organization.
    *
    * @generated from rpc latchkey.v1.TokenService.IntrospectToken
    */

@@ -13,7 +13,7 @@ import { InvalidationBus } from './invalidation.js';
 import { KeyCache, type KeyInvalidation } from './key-cache.js';
 import { LeakReports, type LeakMail } from './leak.js';
 import { KeyReach } from './reach.js';
-import { loadByHash } from './record.js';
+import { loadByHash, loadById } from './record.js';
 import { UsageRecorder } from './usage.js';
 import { KeyVerifier } from './verifier.js';
 
@@ -68,7 +68,7 @@ export async function createApiKeys(o: ApiKeyOptions): Promise<ApiKeys> {
   const credits = new Credits(redis ? new RedisCreditStore(redis) : new MemoryCreditStore());
   const usage = new UsageRecorder(o.forkEm, o.audit, o.log);
   usage.start();
-  const verifier = new KeyVerifier(cache, (hash) => loadByHash(o.em, hash), o.limiter, credits, usage, o.clock);
+  const verifier = new KeyVerifier(cache, (hash) => loadByHash(o.em, hash), o.limiter, credits, usage, o.clock, (id) => loadById(o.em, id));
   const lifecycle = new ApiKeyLifecycle(o.em, o.audit, o.clock, reach, bus, { prefix: o.prefix, orgTypes: o.orgTypes });
   const leaks = new LeakReports(o.em, lifecycle, bus, o.limiter, o.mail);
   // Role changes, removals and deletions change what a key may do: drop the affected keys everywhere.

@@ -19,6 +19,8 @@ export class KeyCache {
   private readonly byHash = new Map<string, Entry>();
   private readonly negative = new Map<string, number>();
   private readonly inflight = new Map<string, Promise<KeyRecord | null>>();
+  /** key id → hash of its cached record (stale entries are harmless: peekById re-checks the id). */
+  private readonly hashOfId = new Map<string, string>();
   /** Bumped on every invalidation: a load that raced one does not store its (maybe stale) answer. */
   private generation = 0;
 
@@ -35,6 +37,13 @@ export class KeyCache {
       this.negative.delete(hash);
     }
     return undefined;
+  }
+
+  /** Cached record of the key with this id (introspection of tokens issued from a key). */
+  peekById(keyId: string): KeyRecord | undefined {
+    const hash = this.hashOfId.get(keyId);
+    const r = hash === undefined ? undefined : this.peek(hash);
+    return r && r.id === keyId ? r : undefined;
   }
 
   /** The record for `hash`, loading it at most once however many requests ask at the same time. */
@@ -69,6 +78,8 @@ export class KeyCache {
     }
     if (this.byHash.size >= MAX_ENTRIES) this.byHash.delete(this.byHash.keys().next().value!);
     this.byHash.set(hash, { record, expires: now + TTL_MS });
+    if (this.hashOfId.size >= MAX_ENTRIES) this.hashOfId.delete(this.hashOfId.keys().next().value!);
+    this.hashOfId.set(record.id, hash);
   }
 
   apply(inv: KeyInvalidation): void {
@@ -77,6 +88,7 @@ export class KeyCache {
     if ('all' in inv) {
       this.byHash.clear();
       this.negative.clear();
+      this.hashOfId.clear();
       return;
     }
     // Negative entries cannot become valid through these changes (a new secret is a new hash).

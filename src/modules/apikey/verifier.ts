@@ -48,6 +48,7 @@ export class KeyVerifier implements BearerVerifier {
     private readonly credits: Credits,
     private readonly usage: UsageRecorder,
     private readonly clock: Clock,
+    private readonly loadById?: (id: string) => Promise<KeyRecord | null>,
   ) {}
 
   recognises(credential: string): boolean {
@@ -70,13 +71,34 @@ export class KeyVerifier implements BearerVerifier {
     };
   }
 
-  /** Verify a key and count one use (rate limit, credits). Never throws for a bad key. */
-  async check(key: string, requiredScopes: readonly string[] = []): Promise<Verification> {
+  /** A key's state without counting a use (no rate limit, no credits): for introspection. */
+  async inspect(key: string): Promise<Verification> {
     if (!isWellFormedKey(key)) return fail('MALFORMED', 'Invalid API key');
     const hash = hashKey(key);
     const r = await this.cache.get(hash, () => this.load(hash));
     if (!r) return fail('NOT_FOUND', 'Invalid API key');
-    const now = this.clock.now().getTime();
+    return this.judge(r, hash, this.clock.now().getTime()) ?? { code: 'VALID', message: 'OK', record: r, scopes: this.scopesOf(r) };
+  }
+
+  /** The state of the key with this id (tokens issued from it); warm when the key was used recently. */
+  async inspectById(keyId: string): Promise<Verification> {
+    let r = this.cache.peekById(keyId);
+    if (!r && this.loadById) {
+      const loaded = await this.loadById(keyId);
+      if (loaded) r = (await this.cache.get(loaded.keyHash, async () => loaded)) ?? undefined;
+    }
+    if (!r) return fail('NOT_FOUND', 'Invalid API key');
+    return this.judge(r, r.keyHash, this.clock.now().getTime()) ?? { code: 'VALID', message: 'OK', record: r, scopes: this.scopesOf(r) };
+  }
+
+  private scopesOf(r: KeyRecord): string[] {
+    let scopes = this.effective.get(r);
+    if (!scopes) this.effective.set(r, (scopes = effectiveScopes(r)));
+    return scopes;
+  }
+
+  /** Why a known key may not be used now, or undefined when it may. */
+  private judge(r: KeyRecord, hash: string, now: number): Verification | undefined {
     if (r.keyHash !== hash && (r.previousExpiresAt === null || r.previousExpiresAt <= now)) {
       return fail('REVOKED', 'API key was regenerated; the old secret no longer works', r);
     }
@@ -85,8 +107,19 @@ export class KeyVerifier implements BearerVerifier {
     if (!r.enabled) return fail('DISABLED', 'API key disabled', r);
     if (!r.ownerActive) return fail('DISABLED', 'API key owner is suspended', r);
     if (r.organizationId && !r.ownerRole) return fail('REVOKED', 'API key owner is no longer a member of its organization', r);
-    let scopes = this.effective.get(r);
-    if (!scopes) this.effective.set(r, (scopes = effectiveScopes(r)));
+    return undefined;
+  }
+
+  /** Verify a key and count one use (rate limit, credits). Never throws for a bad key. */
+  async check(key: string, requiredScopes: readonly string[] = []): Promise<Verification> {
+    if (!isWellFormedKey(key)) return fail('MALFORMED', 'Invalid API key');
+    const hash = hashKey(key);
+    const r = await this.cache.get(hash, () => this.load(hash));
+    if (!r) return fail('NOT_FOUND', 'Invalid API key');
+    const now = this.clock.now().getTime();
+    const bad = this.judge(r, hash, now);
+    if (bad) return bad;
+    const scopes = this.scopesOf(r);
     for (const s of requiredScopes) if (!scopes.includes(s)) return { ...fail('INSUFFICIENT_SCOPE', `API key lacks scope ${s}`, r), scopes };
     let rateLimit: RateLimitResult | undefined;
     if (r.rateLimitPerMinute) {
