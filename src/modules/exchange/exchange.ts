@@ -36,6 +36,8 @@ export interface ExchangeOptions {
   refs: OrgRefs;
   limiter: RateLimiter;
   tokens: AccessTokens;
+  /** False for an unknown or suspended user (cached profiles: no query when warm). */
+  isActiveUser: (userId: string) => Promise<boolean>;
   audit: AuditLog;
   ttlSeconds: number;
   perMinute: number;
@@ -79,8 +81,12 @@ export class TokenExchange {
       if (e instanceof DomainError && e.reason === 'FORBIDDEN') throw unauthorized(BAD); // a key of another organization
       throw e;
     }
-    const [creator, target] = await Promise.all([this.o.orgs.accessOf(key.userId, organizationId), this.o.orgs.accessOf(userId, organizationId)]);
-    if (!creator || !target) throw unauthorized(BAD);
+    const [creator, target, active] = await Promise.all([
+      this.o.orgs.accessOf(key.userId, organizationId),
+      this.o.orgs.accessOf(userId, organizationId),
+      this.o.isActiveUser(userId),
+    ]);
+    if (!creator || !target || !active) throw unauthorized(BAD);
 
     const impersonating = userId !== key.userId;
     const keyScopes = narrowScopes(v.scopes!, creator.role);
