@@ -62,7 +62,7 @@ export const PERMISSIONS: Record<string, Access> = {
   'latchkey.v1.ApiKeyService.UpdateApiKey': user('api-keys:write'),
   'latchkey.v1.ApiKeyService.RegenerateApiKey': user('api-keys:write'),
   'latchkey.v1.ApiKeyService.RevokeApiKey': user('api-keys:write'),
-  'latchkey.v1.ApiKeyService.VerifyApiKey': user('introspect'),
+  'latchkey.v1.ApiKeyService.VerifyApiKey': user('introspect', 'header', 'admin'), // like IntrospectToken: an admin's credential in the organization it acts in
   'latchkey.v1.ApiKeyService.ReportLeakedApiKey': pub,
 
   'latchkey.v1.TokenService.SignInWithApiKey': pub, // authenticates with its own x-api-key / x-api-key-id headers

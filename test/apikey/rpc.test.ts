@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiKeyService } from '../../gen/latchkey/v1/api_key_pb.js';
 import { generateKey } from '../../src/modules/apikey/key-format.js';
 import { client, rest, type Protocol } from '../helpers/clients.js';
-import type { TestUser } from '../helpers/accounts.js';
+import { signUpAndIn, type TestUser } from '../helpers/accounts.js';
 import { cookie, createKey, createOrg, join, newUser, startWorld, xApiKey, type World } from './fixtures.js';
 
 let w: World;
@@ -127,5 +127,15 @@ describe('ReportLeakedApiKey', () => {
     const results = [];
     for (let i = 0; i < 12; i++) results.push((await rest(w.url, 'POST', '/api/auth/api-key/report-leak', { body: { key: `junk-${i}` } })).status);
     expect(results).toContain(429);
+  });
+});
+
+describe('who may call VerifyApiKey', () => {
+  it('refuses a plain member session and a session naming no organization', async () => {
+    const member = await signUpAndIn(w.url);
+    const own = await rest(w.url, 'POST', '/api/auth/api-key/verify', { headers: { cookie: member.cookie }, body: { key: introspector } });
+    expect(own.status).toBe(400); // no orgid header: the call must name the organization it acts in
+    const foreign = await rest(w.url, 'POST', '/api/auth/api-key/verify', { headers: { cookie: member.cookie, orgid: org }, body: { key: introspector } });
+    expect(foreign.status).toBe(404); // not a member there: no hint the organization exists
   });
 });

@@ -895,9 +895,13 @@ export const ApiKeyService: GenService<{
    * successful verification counts as a use of the key (rate limit and
    * `remaining`).
    *
-   * Credential: requires a credential with the `introspect` scope.
-   * Errors: permission_denied (403) for a credential without `introspect`;
-   * invalid_argument (400 VALIDATION_ERROR) for an empty `key`.
+   * Credential: an admin's credential with the `introspect` scope, acting in
+   * an organization: an organization API key acts in its own; a session or
+   * personal key names it in `orgid` / `x-organization-id`.
+   * Errors: invalid_argument (400) without an organization; not_found (404)
+   * for an organization the caller is not in; permission_denied (403) for a
+   * credential without `introspect` or below admin; invalid_argument
+   * (400 VALIDATION_ERROR) for an empty `key`.
    *
    * @generated from rpc latchkey.v1.ApiKeyService.VerifyApiKey
    */
