@@ -59,16 +59,7 @@ export class KeyVerifier implements BearerVerifier {
     const v = await this.check(credential);
     if (v.code === 'RATE_LIMITED') throw new RateLimitedError(v.rateLimit!.limit, v.rateLimit!.remaining, v.rateLimit!.resetSeconds, 'API key rate limit exceeded');
     if (v.code !== 'VALID') throw unauthorized(v.message);
-    const r = v.record!;
-    return {
-      kind: 'apiKey',
-      userId: r.userId,
-      keyId: r.id,
-      scopes: v.scopes!,
-      organizationId: r.organizationId ?? undefined,
-      pinnedOrganizationId: r.clientOrganizationId ?? r.pinnedOrganizationId ?? undefined,
-      partner: r.partner,
-    };
+    return keyPrincipal(v.record!, v.scopes!);
   }
 
   /** A key's state without counting a use (no rate limit, no credits): for introspection. */
@@ -136,4 +127,17 @@ export class KeyVerifier implements BearerVerifier {
     this.usage.touch(r, now);
     return { code: 'VALID', message: 'OK', record: r, scopes, rateLimit, remaining };
   }
+}
+
+/** The caller a key stands for, with its effective scopes. */
+export function keyPrincipal(r: KeyRecord, scopes: string[]): Principal {
+  return {
+    kind: 'apiKey',
+    userId: r.userId,
+    keyId: r.id,
+    scopes,
+    organizationId: r.organizationId ?? undefined,
+    pinnedOrganizationId: r.clientOrganizationId ?? r.pinnedOrganizationId ?? undefined,
+    partner: r.partner,
+  };
 }

@@ -5,7 +5,7 @@
 // A token issued here keeps working until it expires even if its key is revoked (it is verified
 // offline); hence the short default lifetime. IntrospectToken reports the key's revocation at once.
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { KeyVerifier } from '../apikey/verifier.js';
+import { keyPrincipal, type KeyVerifier } from '../apikey/verifier.js';
 import type { AuditLog } from '../audit/audit.service.js';
 import { DomainError, forbidden, invalid, notFound, RateLimitedError, unauthorized } from '../common/errors.js';
 import { isUlid } from '../common/ids.js';
@@ -66,15 +66,7 @@ export class TokenExchange {
 
     const organizationId = await this.o.refs.resolve(ref);
     if (!organizationId) throw notFound('Organization');
-    const asKey: Principal = {
-      kind: 'apiKey',
-      userId: key.userId,
-      keyId: key.id,
-      scopes: v.scopes!,
-      organizationId: key.organizationId ?? undefined,
-      pinnedOrganizationId: key.clientOrganizationId ?? key.pinnedOrganizationId ?? undefined,
-      partner: key.partner,
-    };
+    const asKey = keyPrincipal(key, v.scopes!);
     try {
       await this.o.reach.assertReach(asKey, organizationId);
     } catch (e) {
