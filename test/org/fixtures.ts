@@ -3,6 +3,7 @@
 import { createClient, type Client } from '@connectrpc/connect';
 import { OrgService } from '../../gen/latchkey/v1/org_pb.js';
 import type { Principal } from '../../src/modules/common/principal.js';
+import { expandScopes } from '../../src/modules/org/roles.js';
 import { rest, transport, type Protocol } from '../helpers/clients.js';
 import { signUpAndIn, uniqueEmail, type TestUser } from '../helpers/accounts.js';
 import { startServer, type TestServer } from '../helpers/server.js';
@@ -86,7 +87,8 @@ export function principals(w: World): (p: Principal) => string {
   });
   return (p) => {
     const token = `testcred_${++n}`;
-    byToken.set(token, p);
+    // Real verifiers hand out expanded scopes (no read / write shorthands); so does this one.
+    byToken.set(token, p.kind === 'session' || !p.scopes ? p : { ...p, scopes: expandScopes(p.scopes) });
     return token;
   };
 }

@@ -9,14 +9,13 @@ import { DomainError, forbidden, invalid, notFound } from '../common/errors.js';
 import type { Principal } from '../common/principal.js';
 import { cut, type Page } from '../common/page-token.js';
 import { Organization } from '../org/organization.entity.js';
-import { expandScopes, isRole, roleAtLeast, roleRank, scopesOfRole, type Role } from '../org/roles.js';
+import { capScopes, expandScopes, isLatchkeyScope, isRole, roleAtLeast, roleRank, scopesOfRole, type Role } from '../org/roles.js';
 import { ApiKey, statusOf, type KeyStatus, type RefillInterval } from './api-key.entity.js';
 import { periodOf } from './credits.js';
 import type { InvalidationBus } from './invalidation.js';
 import { generateKey } from './key-format.js';
 import type { KeyReach } from './reach.js';
 import { budget, DEFAULT_SCOPES, expiry, futureExpiry, gracePeriod, isShorthand, keyName, KEY_STATUSES, metadataOf, rateLimit, refill, scopeList } from './rules.js';
-import { isLatchkeyScope } from './verifier.js';
 
 const PARTNER_TYPE = 'partner';
 
@@ -86,7 +85,7 @@ export class ApiKeyLifecycle {
 
     const organizationId = c.tenantHeader ?? (clientId ? await this.partnerOf(clientId) : undefined) ?? pin ?? defaultOrganizationOf(p);
     if (c.partnerRoute && !organizationId) throw new DomainError('BAD_REQUEST', 'Missing orgid or x-organization-id header', { header: 'orgid' });
-    let grantable: Set<string>;
+    let grantRole: Role;
     if (organizationId) {
       const role = await this.reach.roleIn(p, organizationId);
       if (!role) throw notFound('Organization');
@@ -106,11 +105,11 @@ export class ApiKeyLifecycle {
       if (this.opts.orgTypes.length && !this.opts.orgTypes.includes(org.type)) {
         throw forbidden(`API keys cannot be created in an organization of type "${org.type}"`);
       }
-      grantable = scopesOfRole(role);
+      grantRole = role;
     } else {
-      grantable = scopesOfRole(await this.bestRoleOf(p.userId));
+      grantRole = await this.bestRoleOf(p.userId);
     }
-    const scopes = grant(requested, grantable, callerScopes(p, grantable));
+    const scopes = grant(requested, grantRole, callerScopes(p, grantRole));
 
     const { key: secret, hash, start } = generateKey(this.opts.prefix);
     const key = await this.em.transactional(async (tx) => {
@@ -194,8 +193,7 @@ export class ApiKeyLifecycle {
         // Within the creator's current rights (and the calling credential's, if it is scoped).
         const creatorRole = k.organizationId ? await this.reach.roleOfUser(k.createdByUserId, k.organizationId) : await this.bestRoleOf(k.createdByUserId);
         if (!creatorRole) throw forbidden("The key's creator is no longer a member of its organization");
-        const grantable = scopesOfRole(creatorRole);
-        k.scopes = grant(requested, grantable, callerScopes(c.principal, grantable));
+        k.scopes = grant(requested, creatorRole, callerScopes(c.principal, creatorRole));
         changed.push('scopes');
       }
       if (rpm !== undefined) (k.rateLimitPerMinute = rpm), changed.push('rateLimit');
@@ -324,17 +322,17 @@ export function defaultOrganizationOf(p: Principal): string | undefined {
 }
 
 /** What a scoped caller may pass on (its scopes ∩ the role's); undefined = a session's full rights. */
-function callerScopes(p: Principal, roleScopes: Set<string>): string[] | undefined {
+function callerScopes(p: Principal, role: Role): string[] | undefined {
   const own = p.kind === 'session' ? undefined : p.scopes;
-  if (!own) return undefined;
-  return expandScopes(own).filter((s) => !isLatchkeyScope(s) || roleScopes.has(s));
+  return own && capScopes(own, role);
 }
 
 /**
  * The scopes to store. Shorthands mean "every read / write scope the role allows" and never fail;
  * a named Latchkey scope beyond the role, or beyond a scoped caller's own scopes, is refused.
  */
-function grant(requested: string[], grantable: Set<string>, caller: string[] | undefined): string[] {
+function grant(requested: string[], role: Role, caller: string[] | undefined): string[] {
+  const grantable = scopesOfRole(role);
   for (const s of requested) {
     if (isShorthand(s)) continue;
     if (isLatchkeyScope(s) && !grantable.has(s)) throw forbidden(`The scope ${s} is beyond your role`);

@@ -1,6 +1,5 @@
 // Validation of the fields a client sends for a key.
 import { invalid } from '../common/errors.js';
-import { expandScopes } from '../org/roles.js';
 import type { RefillInterval } from './api-key.entity.js';
 import { REFILL_INTERVALS } from './credits.js';
 
@@ -31,7 +30,6 @@ export function scopeList(raw: readonly string[]): string[] {
 }
 
 export const isShorthand = (s: string): boolean => s === 'read' || s === 'write';
-export { expandScopes };
 
 export function expiry(now: Date, expiresIn: bigint | number, expiresAt: Date | undefined): Date | null {
   const seconds = Number(expiresIn);

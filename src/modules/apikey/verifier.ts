@@ -3,7 +3,7 @@
 import type { Clock } from '../common/clock.js';
 import { RateLimitedError, unauthorized } from '../common/errors.js';
 import type { Principal } from '../common/principal.js';
-import { READ_SCOPES, SPECIAL_SCOPES, scopesOfRole, WRITE_SCOPES } from '../org/roles.js';
+import { capScopes } from '../org/roles.js';
 import type { RateLimiter, RateLimitResult } from '../ratelimit/index.js';
 import type { BearerVerifier } from '../session/credentials.js';
 import type { Credits } from './credits.js';
@@ -26,17 +26,12 @@ export interface Verification {
   remaining?: number;
 }
 
-const LATCHKEY_SCOPES = new Set<string>([...READ_SCOPES, ...WRITE_SCOPES, ...SPECIAL_SCOPES]);
 const fail = (code: VerifyCode, message: string, record?: KeyRecord): Verification => ({ code, message, record });
 
 /** Stored scopes ∩ the owner's role (downstream scopes such as projects:write pass through). */
 export function effectiveScopes(r: KeyRecord): string[] {
-  if (!r.organizationId || !r.ownerRole) return r.scopes;
-  const allowed = scopesOfRole(r.ownerRole);
-  return r.scopes.filter((s) => !LATCHKEY_SCOPES.has(s) || allowed.has(s));
+  return !r.organizationId || !r.ownerRole ? r.scopes : capScopes(r.scopes, r.ownerRole);
 }
-
-export const isLatchkeyScope = (s: string): boolean => LATCHKEY_SCOPES.has(s);
 
 export class KeyVerifier implements BearerVerifier {
   private readonly effective = new WeakMap<KeyRecord, string[]>();

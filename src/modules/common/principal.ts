@@ -1,4 +1,5 @@
 // Who is calling, as established from a verified credential (never from the request body).
+// `scopes` are always expanded (no `read` / `write` shorthands): checks compare them as they are.
 export type Principal =
   | { kind: 'session'; userId: string; sessionId: string }
   | {

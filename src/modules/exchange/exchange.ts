@@ -11,11 +11,10 @@ import { DomainError, forbidden, invalid, notFound, RateLimitedError, unauthoriz
 import { isUlid } from '../common/ids.js';
 import type { Principal } from '../common/principal.js';
 import type { OrgService } from '../org/org.service.js';
-import { roleRank } from '../org/roles.js';
+import { capScopes, roleRank } from '../org/roles.js';
 import { consume, type RateLimiter } from '../ratelimit/index.js';
 import type { AccessTokens, IssuedAccessToken } from '../token/index.js';
 import { OrgRefs } from './org-refs.js';
-import { narrowScopes } from './scopes.js';
 
 export interface ExchangeRequest {
   /** Path parameter: organization id or slug. */
@@ -81,12 +80,12 @@ export class TokenExchange {
     if (!creator || !target || !active) throw unauthorized(BAD);
 
     const impersonating = userId !== key.userId;
-    const keyScopes = narrowScopes(v.scopes!, creator.role);
+    const keyScopes = capScopes(v.scopes!, creator.role);
     if (impersonating) {
       if (!keyScopes.includes('impersonate')) throw forbidden('API key lacks scope impersonate');
       if (roleRank(target.role) > roleRank(creator.role)) throw forbidden("API keys cannot impersonate users with a role above the key creator's");
     }
-    const scopes = narrowScopes(keyScopes, target.role);
+    const scopes = capScopes(keyScopes, target.role);
     const issued = await this.o.tokens.issue({ userId, organizationId, scopes, actor: { keyId: key.id, userId: key.userId } }, this.o.ttlSeconds);
 
     this.o.audit.record(this.o.em, {

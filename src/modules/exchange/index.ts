@@ -2,4 +2,3 @@
 export { TokenExchange, type ExchangeRequest } from './exchange.js';
 export { TokenIntrospection, type Introspection, type TokenType } from './introspection.js';
 export { OrgRefs } from './org-refs.js';
-export { narrowScopes } from './scopes.js';

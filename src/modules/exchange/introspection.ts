@@ -8,9 +8,9 @@ import { isWellFormedKey } from '../apikey/key-format.js';
 import { DomainError, invalid } from '../common/errors.js';
 import { isUlid } from '../common/ids.js';
 import type { OrgService } from '../org/org.service.js';
+import { capScopes } from '../org/roles.js';
 import type { SessionService } from '../session/session.service.js';
 import { looksLikeJwt, type AccessTokens } from '../token/index.js';
-import { narrowScopes } from './scopes.js';
 
 export type TokenType = 'access_token' | 'api_key' | 'session';
 const HINTS = ['', 'access_token', 'api_key', 'session'];
@@ -97,7 +97,7 @@ export class TokenIntrospection {
       if (t.organizationId) {
         const [creator, target] = await Promise.all([this.o.orgs.accessOf(t.actor.userId, t.organizationId), this.o.orgs.accessOf(t.userId, t.organizationId)]);
         if (!creator || !target) return INACTIVE;
-        scopes = narrowScopes(t.scopes ?? [], creator.role, target.role);
+        scopes = capScopes(t.scopes ?? [], creator.role, target.role);
       }
     }
     const username = await this.user(t.userId);

@@ -22,9 +22,26 @@ export function expandScopes(scopes: readonly string[]): string[] {
   return [...out];
 }
 
+const LATCHKEY_SCOPES: ReadonlySet<string> = new Set([...READ_SCOPES, ...WRITE_SCOPES, ...SPECIAL_SCOPES]);
+
+/** Latchkey's own scopes, which roles cap; any other string is a downstream service's business. */
+export const isLatchkeyScope = (s: string): boolean => LATCHKEY_SCOPES.has(s);
+
+const MEMBER_SCOPES = ['user:read', 'user:write', 'orgs:read', 'members:read', 'api-keys:read', 'api-keys:write'];
+const ADMIN_SCOPES = [...MEMBER_SCOPES, 'orgs:write', 'members:write', 'audit:read', 'impersonate', 'introspect'];
+const ROLE_SCOPES: Record<Role, ReadonlySet<string>> = {
+  member: new Set(MEMBER_SCOPES),
+  admin: new Set(ADMIN_SCOPES),
+  root_admin: new Set(ADMIN_SCOPES),
+};
+
 /** The Latchkey scopes a role may hold (and so grant to its keys). */
-export function scopesOfRole(role: Role): Set<string> {
-  const s = new Set<string>(['user:read', 'user:write', 'orgs:read', 'members:read', 'api-keys:read', 'api-keys:write']);
-  if (roleAtLeast(role, 'admin')) ['orgs:write', 'members:write', 'audit:read', 'impersonate', 'introspect'].forEach((x) => s.add(x));
-  return s;
+export const scopesOfRole = (role: Role): ReadonlySet<string> => ROLE_SCOPES[role];
+
+/**
+ * The one rule for scoped credentials: Latchkey's own scopes survive only where every given role
+ * allows them; downstream scopes (projects:write) pass through. `scopes` must be expanded.
+ */
+export function capScopes(scopes: readonly string[], ...roles: Role[]): string[] {
+  return scopes.filter((s) => !isLatchkeyScope(s) || roles.every((r) => ROLE_SCOPES[r].has(s)));
 }

@@ -3,7 +3,6 @@
 import type { Interceptor } from '@connectrpc/connect';
 import { DomainError, forbidden, unauthorized } from '../../modules/common/errors.js';
 import type { Principal } from '../../modules/common/principal.js';
-import { expandScopes } from '../../modules/org/roles.js';
 import type { Authenticator } from '../../modules/session/credentials.js';
 import { principalKey } from '../context.js';
 import { readCookie, SESSION_COOKIE } from '../cookies.js';
@@ -41,7 +40,7 @@ export const authnInterceptor =
     if (access.auth === 'user') {
       if (!principal) throw unauthorized('Missing Authorization header');
       const scopes = scopesOf(principal);
-      if (scopes && !expandScopes(scopes).includes(access.scope)) throw forbidden(`Missing scope ${access.scope}`);
+      if (scopes && !scopes.includes(access.scope)) throw forbidden(`Missing scope ${access.scope}`);
     }
     req.contextValues.set(principalKey, principal);
     return next(req);

@@ -10,7 +10,7 @@ import type { Actor } from '../../modules/audit/events.js';
 import { DomainError, forbidden, notFound } from '../../modules/common/errors.js';
 import type { Principal } from '../../modules/common/principal.js';
 import type { OrgService, Tenant } from '../../modules/org/org.service.js';
-import { expandScopes, roleAtLeast, scopesOfRole } from '../../modules/org/roles.js';
+import { capScopes, roleAtLeast } from '../../modules/org/roles.js';
 import { principalKey, requestInfoKey } from '../context.js';
 import { PERMISSIONS, type Access } from '../permissions.js';
 
@@ -108,18 +108,10 @@ export const tenancyInterceptor =
       }
       throw notFound('Organization');
     }
-    let scopes: string[] | undefined;
     const granted = principal.kind === 'session' ? undefined : principal.scopes;
-    if (granted) {
-      const allowed = scopesOfRole(found.role);
-      // Latchkey's own scopes are capped by the role; other strings pass through for downstream services.
-      scopes = expandScopes(granted).filter((s) => allowed.has(s) || !isLatchkeyScope(s));
-      if (!scopes.includes(access.scope)) throw forbidden(`Missing scope ${access.scope}`);
-    }
+    const scopes = granted && capScopes(granted, found.role);
+    if (scopes && !scopes.includes(access.scope)) throw forbidden(`Missing scope ${access.scope}`);
     if (access.minRole && !roleAtLeast(found.role, access.minRole)) throw forbidden(`Requires the ${access.minRole} role`);
     req.contextValues.set(tenantKey, { organizationId, ...found, scopes });
     return next(req);
   };
-
-const LATCHKEY_SCOPE = /^(user|orgs|members|api-keys|audit):(read|write)$|^(impersonate|introspect)$/;
-const isLatchkeyScope = (s: string) => LATCHKEY_SCOPE.test(s);
