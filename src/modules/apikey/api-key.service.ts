@@ -6,7 +6,7 @@ import type { AuditLog } from '../audit/audit.service.js';
 import type { Actor } from '../audit/events.js';
 import type { Clock } from '../common/clock.js';
 import { DomainError, forbidden, invalid, notFound } from '../common/errors.js';
-import type { Principal } from '../common/principal.js';
+import { homeOrganizationOf, type Principal } from '../common/principal.js';
 import { cut, type Page } from '../common/page-token.js';
 import { Organization } from '../org/organization.entity.js';
 import { capScopes, expandScopes, isLatchkeyScope, isRole, roleAtLeast, roleRank, scopesOfRole, type Role } from '../org/roles.js';
@@ -83,7 +83,7 @@ export class ApiKeyLifecycle {
     const clientId = input.clientOrganizationId.trim() || undefined;
     this.refuseClientKeyOnPartnerRoute(c);
 
-    const organizationId = c.tenantHeader ?? (clientId ? await this.partnerOf(clientId) : undefined) ?? pin ?? defaultOrganizationOf(p);
+    const organizationId = c.tenantHeader ?? (clientId ? await this.partnerOf(clientId) : undefined) ?? pin ?? homeOrganizationOf(p);
     if (c.partnerRoute && !organizationId) throw new DomainError('BAD_REQUEST', 'Missing orgid or x-organization-id header', { header: 'orgid' });
     let grantRole: Role;
     if (organizationId) {
@@ -146,7 +146,7 @@ export class ApiKeyLifecycle {
     const p = c.principal;
     if (q.status && !(KEY_STATUSES as readonly string[]).includes(q.status)) throw invalid('status', 'must be "active", "expired", "revoked" or "disabled"');
     this.refuseClientKeyOnPartnerRoute(c);
-    const organizationId = q.organizationId.trim() || c.tenantHeader || defaultOrganizationOf(p);
+    const organizationId = q.organizationId.trim() || c.tenantHeader || homeOrganizationOf(p);
     if (c.partnerRoute && !organizationId) throw new DomainError('BAD_REQUEST', 'Missing orgid or x-organization-id header', { header: 'orgid' });
     const where: Record<string, unknown> = {};
     if (organizationId) {
@@ -266,7 +266,7 @@ export class ApiKeyLifecycle {
     if (!k) throw noKey();
     if (!k.organizationId) {
       // A personal token: only its owner, through a credential that is not confined to an organization.
-      if (c.partnerRoute || k.createdByUserId !== p.userId || defaultOrganizationOf(p)) throw noKey();
+      if (c.partnerRoute || k.createdByUserId !== p.userId || homeOrganizationOf(p)) throw noKey();
       return k;
     }
     let role: Role | undefined;
@@ -312,13 +312,6 @@ export class ApiKeyLifecycle {
       if (k.clientOrganizationId) this.audit.record(tx, { ...e, organizationId: k.clientOrganizationId });
     } else await this.audit.recordForUser(tx, k.createdByUserId, e);
   }
-}
-
-/** The organization a confined credential acts in when the request names none. */
-export function defaultOrganizationOf(p: Principal): string | undefined {
-  if (p.kind === 'apiKey') return p.pinnedOrganizationId ?? p.organizationId;
-  if (p.kind === 'jwt') return p.organizationId;
-  return undefined;
 }
 
 /** What a scoped caller may pass on (its scopes ∩ the role's); undefined = a session's full rights. */

@@ -23,3 +23,11 @@ export type Principal =
       pinnedOrganizationId?: string;
       partner?: 'partner' | 'client';
     };
+
+/** Where a scoped credential acts when the call names no organization: a key's pin or its own
+ * organization, an exchanged token's organization; undefined for sessions and personal tokens. */
+export function homeOrganizationOf(p: Principal): string | undefined {
+  if (p.kind === 'apiKey') return p.pinnedOrganizationId ?? p.organizationId;
+  if (p.kind === 'jwt') return p.organizationId;
+  return undefined;
+}

@@ -8,7 +8,7 @@ import { create } from '@bufbuild/protobuf';
 import { createContextKey, type HandlerContext, type Interceptor } from '@connectrpc/connect';
 import type { Actor } from '../../modules/audit/events.js';
 import { DomainError, forbidden, notFound } from '../../modules/common/errors.js';
-import type { Principal } from '../../modules/common/principal.js';
+import { homeOrganizationOf, type Principal } from '../../modules/common/principal.js';
 import type { OrgService, Tenant } from '../../modules/org/org.service.js';
 import { capScopes, roleAtLeast } from '../../modules/org/roles.js';
 import { principalKey, requestInfoKey } from '../context.js';
@@ -53,13 +53,6 @@ function fromHeaders(header: Headers): { id: string; name: string } | undefined 
   return named[0];
 }
 
-/** Organization a scoped credential is confined to, if any. */
-function pinOf(p: Principal): string | undefined {
-  if (p.kind === 'apiKey') return p.pinnedOrganizationId;
-  if (p.kind === 'jwt') return p.organizationId; // an exchanged token acts only where it was issued
-  return undefined;
-}
-
 function resolveOrganizationId(access: Access & { auth: 'user' }, message: unknown, header: Headers, p: Principal): string {
   const fromHeader = fromHeaders(header);
   if (access.tenant === 'path') {
@@ -72,18 +65,18 @@ function resolveOrganizationId(access: Access & { auth: 'user' }, message: unkno
     throw new DomainError('BAD_REQUEST', 'Missing organization_id (or an orgid / x-organization-id header)', { field: 'organization_id' });
   }
   if (fromHeader) return fromHeader.id;
-  const own = p.kind === 'apiKey' ? (p.pinnedOrganizationId ?? p.organizationId) : pinOf(p);
+  const own = homeOrganizationOf(p);
   if (own) return own;
   throw new DomainError('BAD_REQUEST', 'Missing orgid or x-organization-id header', { header: 'orgid' });
 }
 
-/** Where a key may act beyond its pin (its own organization; a partner key also the portfolio): the api-key module. */
+/** Where a credential may act (pins, a key's own organization, a partner key's portfolio): the api-key module. */
 export interface KeyReachCheck {
   assertReach(p: Principal, organizationId: string): Promise<void>;
 }
 
 export const tenancyInterceptor =
-  (orgs: OrgService, keyReach?: KeyReachCheck): Interceptor =>
+  (orgs: OrgService, reach: KeyReachCheck): Interceptor =>
   (next) =>
   async (req) => {
     const access = PERMISSIONS[`${req.service.typeName}.${req.method.name}`];
@@ -91,10 +84,8 @@ export const tenancyInterceptor =
     if (!access || access.auth !== 'user' || access.tenant === 'none' || !principal || req.stream) return next(req);
 
     const organizationId = resolveOrganizationId(access, req.message, req.header, principal);
-    const pin = pinOf(principal);
-    if (pin && pin !== organizationId) throw forbidden('This credential is pinned to another organization');
+    await reach.assertReach(principal, organizationId);
     if (access.partnerApi && principal.kind === 'apiKey' && principal.partner === 'client') throw forbidden('Client keys cannot use the partner APIs');
-    if (keyReach && principal.kind === 'apiKey') await keyReach.assertReach(principal, organizationId);
 
     const found = await orgs.accessOf(principal.userId, organizationId);
     if (!found) {
