@@ -1,7 +1,8 @@
 // What the hot path knows about a key: a plain snapshot loaded in ONE query (the key, its owner's
 // state and the owner's current role where the key acts) and then served from memory.
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { expandScopes, isRole, roleRank, type Role } from '../org/roles.js';
+import { expandScopes, type Role } from '../org/roles.js';
+import { accessFrom, roleSql } from '../org/tenant-roles.js';
 import type { RefillInterval } from './api-key.entity.js';
 
 export interface KeyRecord {
@@ -66,28 +67,17 @@ const ms = (d: Date | string | null): number | null => (d === null ? null : new 
 const num = (v: string | number | null): number | null => (v === null ? null : Number(v));
 const json = <T>(v: T | string): T => (typeof v === 'string' ? (JSON.parse(v) as T) : v);
 
-// The owner's role is resolved as TenantRoles does: a direct membership, or an admin role in the
-// partner whose portfolio holds the organization. Folded in here so a cold key costs one round trip.
+// The owner's role by the org module's rule (roleSql), folded in so a cold key costs one round trip.
+const OWNER_ROLE = roleSql('k.created_by_user_id', 'coalesce(k.client_organization_id, k.organization_id)');
 const SELECT = `select k.id, k.key_hash, k.previous_key_hash, k.previous_expires_at, k.organization_id,
     k.client_organization_id, k.pinned_organization_id, k.created_by_user_id, k.scopes, k.metadata,
     k.rate_limit_per_minute, k.remaining, k.remaining_period, k.credits_generation, k.refill_interval,
     k.refill_amount, k.enabled, k.expires_at, k.revoked_at, k.last_used_at,
     u.is_active as owner_active, o.type as org_type,
-    (select m.role from memberships m
-      where m.user_id = k.created_by_user_id and m.organization_id = coalesce(k.client_organization_id, k.organization_id)) as direct_role,
-    (select max(pm.role) from organizations co
-       join organizations po on po.id = co.partner_id and po.type = 'partner'
-       join memberships pm on pm.organization_id = po.id and pm.user_id = k.created_by_user_id and pm.role in ('admin', 'root_admin')
-      where co.id = coalesce(k.client_organization_id, k.organization_id)) as partner_role
+    ${OWNER_ROLE.direct} as direct_role, ${OWNER_ROLE.viaPartner} as partner_role
   from api_keys k
   join users u on u.id = k.created_by_user_id
   left join organizations o on o.id = k.organization_id`;
-
-function bestRole(...roles: (string | null)[]): Role | null {
-  let best: Role | null = null;
-  for (const r of roles) if (r && isRole(r) && (!best || roleRank(r) > roleRank(best))) best = r;
-  return best;
-}
 
 function toRecord(r: Row): KeyRecord {
   return {
@@ -112,7 +102,7 @@ function toRecord(r: Row): KeyRecord {
     revokedAt: ms(r.revoked_at),
     lastUsedAt: ms(r.last_used_at),
     ownerActive: r.owner_active,
-    ownerRole: r.organization_id ? bestRole(r.direct_role, r.partner_role) : null,
+    ownerRole: r.organization_id ? (accessFrom(r.direct_role, r.partner_role)?.role ?? null) : null,
     partner: r.org_type === 'partner' ? (r.client_organization_id ? 'client' : 'partner') : undefined,
   };
 }

@@ -74,21 +74,34 @@ export class TenantRoles {
 
   /** Uncached, with `em` (e.g. inside a transaction that has locked the organization). */
   async load(userId: string, organizationId: string, em: EntityManager = this.em): Promise<TenantAccess | null> {
-    // One round trip: the direct membership, and the caller's admin role in the organization's partner.
-    const rows = await em.execute<{ role: string; via_partner: boolean }[]>(
-      `select m.role, false as via_partner from memberships m where m.user_id = ? and m.organization_id = ?
-       union all
-       select pm.role, true as via_partner from organizations o
-         join organizations p on p.id = o.partner_id and p.type = 'partner'
-         join memberships pm on pm.organization_id = p.id and pm.user_id = ?
-        where o.id = ? and pm.role in ('admin', 'root_admin')`,
+    const { direct, viaPartner } = roleSql('?', '?');
+    const [row] = await em.execute<{ direct_role: string | null; partner_role: string | null }[]>(
+      `select ${direct} as direct_role, ${viaPartner} as partner_role`,
       [userId, organizationId, userId, organizationId],
     );
-    let best: TenantAccess | null = null;
-    for (const r of rows) {
-      if (!isRole(r.role)) continue;
-      if (!best || roleRank(r.role) > roleRank(best.role)) best = { role: r.role, viaPartner: !!r.via_partner };
-    }
-    return best;
+    return accessFrom(row?.direct_role ?? null, row?.partner_role ?? null);
   }
+}
+
+/**
+ * The role rule in SQL, over SQL expressions for the user and the organization: the direct membership,
+ * and an admin role in the partner whose portfolio holds the organization. The API-key loader folds
+ * the same sub-selects into its one query. (max() picks root_admin over admin: they sort that way.)
+ */
+export function roleSql(user: string, org: string): { direct: string; viaPartner: string } {
+  return {
+    direct: `(select m.role from memberships m where m.user_id = ${user} and m.organization_id = ${org})`,
+    viaPartner: `(select max(pm.role) from organizations co
+       join organizations po on po.id = co.partner_id and po.type = 'partner'
+       join memberships pm on pm.organization_id = po.id and pm.user_id = ${user} and pm.role in ('admin', 'root_admin')
+      where co.id = ${org})`,
+  };
+}
+
+/** The stronger of the two sources; a direct membership wins a tie. */
+export function accessFrom(direct: string | null, viaPartner: string | null): TenantAccess | null {
+  const d = direct && isRole(direct) ? direct : null;
+  const v = viaPartner && isRole(viaPartner) ? viaPartner : null;
+  if (v && (!d || roleRank(v) > roleRank(d))) return { role: v, viaPartner: true };
+  return d ? { role: d, viaPartner: false } : null;
 }
