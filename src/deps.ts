@@ -67,7 +67,9 @@ export async function createDeps(config: Config, log: Logger, clock: Clock = sys
   const throttle = new AuthThrottle(rateLimiter, config.authThrottle);
   const invitationMailer = { sendInvitation: (m: InvitationMail) => mailer.send(invitationEmail(m.to, m.link, m.organizationName, m.inviterName)) };
   const orgs = new OrgService(em, { clock, audit, mailer: invitationMailer, publicUrl: () => config.publicUrl });
-  const accounts = new AccountService(em, passwords, orgs);
+  const oneTimeTokens = new OneTimeTokens(em, clock, deriveKey(secret, 'magic-codes'));
+  const emailVerification = new EmailVerification(em, oneTimeTokens, mailer, publicUrl, clock, throttle);
+  const accounts = new AccountService(em, passwords, orgs, { verification: emailVerification, throttle, clock });
   const profiles = new Profiles(accounts, orgs, em);
   const signingKeys = new SigningKeys(em, deriveKey(secret, 'signing-keys'), clock, log, {
     rotationDays: config.signingKeyRotationDays,
@@ -75,7 +77,6 @@ export async function createDeps(config: Config, log: Logger, clock: Clock = sys
   });
   await signingKeys.start();
   const accessTokens = new AccessTokens(signingKeys, clock, publicUrl, config.accessTokenTtlSeconds);
-  const oneTimeTokens = new OneTimeTokens(em, clock, deriveKey(secret, 'magic-codes'));
   const sessions = new SessionService(em, {
     accounts,
     passwords,
@@ -88,8 +89,6 @@ export async function createDeps(config: Config, log: Logger, clock: Clock = sys
     refreshReuseGraceSeconds: config.refreshReuseGraceSeconds,
     requireEmailVerification: config.requireEmailVerification,
   });
-  const emailVerification = new EmailVerification(em, oneTimeTokens, mailer, publicUrl, clock, throttle);
-  accounts.use({ verification: emailVerification, throttle, clock });
   const passwordReset = new PasswordReset({ em, tokens: oneTimeTokens, passwords, mailer, publicUrl, clock, throttle, endSessions: (userId) => sessions.revokeAllOf(userId) });
   const magicLinks = new MagicLinks({ em, accounts, tokens: oneTimeTokens, sessions, mailer, publicUrl, throttle });
   const authenticator = new Authenticator(sessions);

@@ -1,4 +1,6 @@
-// Every service on the router; the REST table is read from the same service descriptors.
+// Every service on the router; the REST table is read from the same service descriptors. Each
+// handler factory gets only the services it calls. Once the services are on the router, every
+// served method must have an access rule, or the server does not start.
 import type { ConnectRouter } from '@connectrpc/connect';
 import { Health } from '../../gen/grpc/health/v1/health_pb.js';
 import { ApiKeyService } from '../../gen/latchkey/v1/api_key_pb.js';
@@ -6,6 +8,7 @@ import { AuthService } from '../../gen/latchkey/v1/auth_pb.js';
 import { OrgService } from '../../gen/latchkey/v1/org_pb.js';
 import { TokenService } from '../../gen/latchkey/v1/token_pb.js';
 import type { Deps } from '../deps.js';
+import { assertAccessRules } from './access.js';
 import { apiKeyHandlers } from './handlers/api-key.js';
 import { authHandlers } from './handlers/auth.js';
 import { healthHandlers } from './handlers/health.js';
@@ -14,10 +17,15 @@ import { tokenHandlers } from './handlers/token.js';
 
 export const SERVICES = [AuthService, OrgService, ApiKeyService, TokenService, Health];
 
-export const routes = (deps: Deps) => (router: ConnectRouter) =>
+export const routes = (deps: Deps) => (router: ConnectRouter) => {
+  const { accounts, emailVerification, sessions, magicLinks, passwordReset, profiles, orgs, audit } = deps;
+  const cookie = { ttlSeconds: deps.config.sessionTtlSeconds, secure: deps.secureCookies };
   router
-    .service(AuthService, authHandlers(deps))
-    .service(OrgService, orgHandlers(deps))
-    .service(ApiKeyService, apiKeyHandlers(deps))
-    .service(TokenService, tokenHandlers(deps))
+    .service(AuthService, authHandlers({ accounts, emailVerification, sessions, magicLinks, passwordReset, profiles, orgs, cookie }))
+    .service(OrgService, orgHandlers({ orgs, audit }))
+    .service(ApiKeyService, apiKeyHandlers({ apiKeys: deps.apiKeys, clock: deps.clock }))
+    .service(TokenService, tokenHandlers({ exchange: deps.exchange, introspection: deps.introspection, signingKeys: deps.signingKeys }))
     .service(Health, healthHandlers);
+  assertAccessRules(router.handlers.map((h) => h.method));
+  return router;
+};

@@ -31,30 +31,25 @@ export interface SignUpInput {
   name: string;
 }
 
-/** Wired after construction (they depend on services built later). */
-export interface AccountExtras {
+/** What sign-up needs besides storage; all required, so an account service cannot run unthrottled. */
+export interface AccountDeps {
   verification: EmailVerification;
   throttle: AuthThrottle;
   clock: Clock;
 }
 
 export class AccountService {
-  private extras?: AccountExtras;
-
   constructor(
     private readonly em: EntityManager,
     private readonly passwords: PasswordHasher,
     private readonly orgs: OrgService,
+    private readonly d: AccountDeps,
   ) {}
-
-  use(extras: AccountExtras): void {
-    this.extras = extras;
-  }
 
   /** Create the account and its organization, then email a verification link (in the background). */
   async signUp(input: SignUpInput, client?: { ip: string }): Promise<{ user: User; organization: Organization }> {
     const email = normalizeEmail('email', input.email);
-    if (client) await this.extras?.throttle.check('sign-up', client.ip, email);
+    if (client) await this.d.throttle.check('sign-up', client.ip, email);
     checkPassword('password', input.password);
     const name = input.name.trim();
     if (name.length > 200) throw invalid('name', 'must be at most 200 characters');
@@ -72,7 +67,7 @@ export class AccountService {
       if (e instanceof UniqueConstraintViolationException) throw conflict('An account with this email already exists');
       throw e;
     }
-    await this.extras?.verification.send(created.user);
+    await this.d.verification.send(created.user);
     return created;
   }
 
@@ -81,7 +76,7 @@ export class AccountService {
    * organization when there is none yet, and marked verified.
    */
   async provisionVerified(email: string): Promise<User> {
-    const now = this.extras?.clock.now() ?? new Date();
+    const now = this.d.clock.now();
     let user = await this.em.findOne(User, { email });
     if (!user) {
       try {

@@ -1,39 +1,41 @@
 // ApiKeyService handlers: parse, call the api-key module, map. The lifecycle RPCs resolve their own
-// organization (a key may be personal, of the tenant, or reached by id), so their permission entries
-// have no tenant; VerifyApiKey is the hot path, answered from memory when warm.
+// organization (a key may be personal, of the tenant, or reached by id), so their access rules have
+// TENANT_NONE; VerifyApiKey is the hot path, answered from memory when warm.
 import type { HandlerContext, ServiceImpl } from '@connectrpc/connect';
 import { timestampDate } from '@bufbuild/protobuf/wkt';
 import type { JsonObject } from '@bufbuild/protobuf';
 import type { ApiKeyService } from '../../../gen/latchkey/v1/api_key_pb.js';
-import type { KeyCaller } from '../../modules/apikey/index.js';
-import { DomainError, invalid } from '../../modules/common/errors.js';
+import type { ApiKeys, KeyCaller } from '../../modules/apikey/index.js';
+import type { Clock } from '../../modules/common/clock.js';
+import { invalid } from '../../modules/common/errors.js';
 import { readPage } from '../../modules/common/page-token.js';
-import type { Deps } from '../../deps.js';
+import { accessOf, isPartnerCall } from '../access.js';
 import { restPathKey } from '../context.js';
-import { actorOf } from '../interceptors/tenancy.js';
+import { actorOf, tenantHeaderOf } from '../interceptors/tenancy.js';
 import { toApiKey, withSecret } from '../mappers/api-key.js';
 import { ts } from '../mappers/time.js';
 import { principalOf } from './caller.js';
-
-function tenantHeader(h: Headers): string | undefined {
-  const a = h.get('orgid')?.trim();
-  const b = h.get('x-organization-id')?.trim();
-  if (a && b && a !== b) throw new DomainError('BAD_REQUEST', 'The orgid and x-organization-id headers name different organizations', { header: 'x-organization-id' });
-  return a || b || undefined;
-}
 
 function callerOf(ctx: HandlerContext): KeyCaller {
   return {
     principal: principalOf(ctx),
     actor: actorOf(ctx),
-    tenantHeader: tenantHeader(ctx.requestHeader),
-    partnerRoute: ctx.values.get(restPathKey)?.startsWith('/v2/partner/') ?? false,
+    tenantHeader: tenantHeaderOf(ctx.requestHeader)?.id,
+    // The binding's access rule says whether it is a partner API (the tenancy interceptor has already
+    // refused client keys there).
+    partnerRoute: isPartnerCall(accessOf(ctx.method), ctx.values.get(restPathKey)),
   };
 }
 
-export function apiKeyHandlers(deps: Deps): Partial<ServiceImpl<typeof ApiKeyService>> {
-  const { lifecycle, verifier, leaks, usage } = deps.apiKeys;
-  const now = () => deps.clock.now();
+/** What the ApiKeyService handlers call. */
+export interface ApiKeyHandlerDeps {
+  apiKeys: Pick<ApiKeys, 'lifecycle' | 'verifier' | 'leaks' | 'usage'>;
+  clock: Clock;
+}
+
+export function apiKeyHandlers({ apiKeys, clock }: ApiKeyHandlerDeps): ServiceImpl<typeof ApiKeyService> {
+  const { lifecycle, verifier, leaks, usage } = apiKeys;
+  const now = () => clock.now();
   const shown = (k: Parameters<typeof toApiKey>[0]) => toApiKey(k, now(), usage.pendingRemaining(k.id, k.creditsGeneration));
   return {
     async createApiKey(req, ctx) {

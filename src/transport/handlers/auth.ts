@@ -1,10 +1,15 @@
 // AuthService: parse, call the domain, map.
 import type { HandlerContext, ServiceImpl } from '@connectrpc/connect';
 import type { AuthService } from '../../../gen/latchkey/v1/auth_pb.js';
-import type { Deps } from '../../deps.js';
+import type { AccountService } from '../../modules/account/account.service.js';
+import type { EmailVerification } from '../../modules/account/email-verification.js';
+import type { PasswordReset } from '../../modules/account/password-reset.js';
+import type { Profiles } from '../../modules/account/profiles.js';
 import { unauthorized } from '../../modules/common/errors.js';
 import { readPage } from '../../modules/common/page-token.js';
-import type { SignedIn } from '../../modules/session/session.service.js';
+import type { OrgService } from '../../modules/org/org.service.js';
+import type { MagicLinks } from '../../modules/session/magic-links.js';
+import type { SessionService, SignedIn } from '../../modules/session/session.service.js';
 import { clearedSessionCookie, sessionCookie } from '../cookies.js';
 import { toUser } from '../mappers/account.js';
 import { toOrganization } from '../mappers/org.js';
@@ -12,12 +17,25 @@ import { toSession } from '../mappers/session.js';
 import { ts } from '../mappers/time.js';
 import { clientOf, principalOf } from './caller.js';
 
-export function authHandlers(deps: Deps): Partial<ServiceImpl<typeof AuthService>> {
-  const { accounts, sessions, orgs, config } = deps;
+/** What the AuthService handlers call. */
+export interface AuthHandlerDeps {
+  accounts: AccountService;
+  emailVerification: EmailVerification;
+  sessions: SessionService;
+  magicLinks: MagicLinks;
+  passwordReset: PasswordReset;
+  profiles: Profiles;
+  orgs: OrgService;
+  /** The session cookie: lifetime, and Secure unless served on loopback HTTP. */
+  cookie: { ttlSeconds: number; secure: boolean };
+}
+
+export function authHandlers(d: AuthHandlerDeps): ServiceImpl<typeof AuthService> {
+  const { accounts, sessions, orgs, cookie } = d;
 
   /** SignIn and RedeemMagicLink answer alike: the cookie, and the access + refresh pair. */
   async function signedIn(s: SignedIn, ctx: HandlerContext) {
-    ctx.responseHeader.append('set-cookie', sessionCookie(s.token, config.sessionTtlSeconds, deps.secureCookies));
+    ctx.responseHeader.append('set-cookie', sessionCookie(s.token, cookie.ttlSeconds, cookie.secure));
     return {
       user: toUser(s.user, await orgs.countForUser(s.user.id)),
       accessToken: s.accessToken,
@@ -41,7 +59,7 @@ export function authHandlers(deps: Deps): Partial<ServiceImpl<typeof AuthService
     },
 
     async verifyEmail(req, ctx) {
-      const user = await deps.emailVerification.verify(req.token, clientOf(ctx).ip);
+      const user = await d.emailVerification.verify(req.token, clientOf(ctx).ip);
       return { user: toUser(user, await orgs.countForUser(user.id)) };
     },
 
@@ -51,17 +69,17 @@ export function authHandlers(deps: Deps): Partial<ServiceImpl<typeof AuthService
 
     async signOut(_req, ctx) {
       await sessions.revoke(sessionOf(ctx).sessionId);
-      ctx.responseHeader.append('set-cookie', clearedSessionCookie(deps.secureCookies));
+      ctx.responseHeader.append('set-cookie', clearedSessionCookie(cookie.secure));
       return {};
     },
 
     async requestMagicLink(req, ctx) {
-      await deps.magicLinks.request(req.email, req.type, clientOf(ctx).ip);
+      await d.magicLinks.request(req.email, req.type, clientOf(ctx).ip);
       return {};
     },
 
     async redeemMagicLink(req, ctx) {
-      return signedIn(await deps.magicLinks.redeem({ token: req.token, email: req.email, code: req.code }, clientOf(ctx)), ctx);
+      return signedIn(await d.magicLinks.redeem({ token: req.token, email: req.email, code: req.code }, clientOf(ctx)), ctx);
     },
 
     async refreshAccessToken(req) {
@@ -70,18 +88,18 @@ export function authHandlers(deps: Deps): Partial<ServiceImpl<typeof AuthService
     },
 
     async requestPasswordReset(req, ctx) {
-      await deps.passwordReset.request(req.email, clientOf(ctx).ip);
+      await d.passwordReset.request(req.email, clientOf(ctx).ip);
       return {};
     },
 
     async resetPassword(req, ctx) {
-      await deps.passwordReset.reset(req.token, req.newPassword, clientOf(ctx).ip);
+      await d.passwordReset.reset(req.token, req.newPassword, clientOf(ctx).ip);
       return {};
     },
 
     async getMe(_req, ctx) {
       const { userId } = principalOf(ctx);
-      const { user, organizationCount } = await deps.profiles.get(userId);
+      const { user, organizationCount } = await d.profiles.get(userId);
       return { user: toUser(user, organizationCount) };
     },
 
@@ -96,7 +114,7 @@ export function authHandlers(deps: Deps): Partial<ServiceImpl<typeof AuthService
       const p = principalOf(ctx);
       await sessions.revokeOwn(p.userId, req.sessionId, clientOf(ctx));
       // Ending the session this request came with is signing out: clear the cookie too.
-      if (p.kind === 'session' && p.sessionId === req.sessionId) ctx.responseHeader.append('set-cookie', clearedSessionCookie(deps.secureCookies));
+      if (p.kind === 'session' && p.sessionId === req.sessionId) ctx.responseHeader.append('set-cookie', clearedSessionCookie(cookie.secure));
       return {};
     },
   };

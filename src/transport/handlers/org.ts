@@ -3,11 +3,11 @@
 import type { ServiceImpl } from '@connectrpc/connect';
 import { timestampDate } from '@bufbuild/protobuf/wkt';
 import type { OrgService } from '../../../gen/latchkey/v1/org_pb.js';
-import { forbidden } from '../../modules/common/errors.js';
 import { readPage } from '../../modules/common/page-token.js';
 import type { Principal } from '../../modules/common/principal.js';
 import { role } from '../../modules/org/rules.js';
-import type { Deps } from '../../deps.js';
+import type { AuditLog } from '../../modules/audit/audit.service.js';
+import type { OrgService as Orgs } from '../../modules/org/org.service.js';
 import { actorOf, tenantOf } from '../interceptors/tenancy.js';
 import { toAuditEvent, toInvitation, toMember, toOrganization } from '../mappers/org.js';
 import { principalOf } from './caller.js';
@@ -19,8 +19,13 @@ function onlyOrganizationOf(p: Principal): string | undefined {
   return undefined;
 }
 
-export function orgHandlers(deps: Deps): Partial<ServiceImpl<typeof OrgService>> {
-  const { orgs, audit } = deps;
+/** What the OrgService handlers call. */
+export interface OrgHandlerDeps {
+  orgs: Orgs;
+  audit: AuditLog;
+}
+
+export function orgHandlers({ orgs, audit }: OrgHandlerDeps): ServiceImpl<typeof OrgService> {
   return {
     async listMyOrganizations(req, ctx) {
       const p = principalOf(ctx);
@@ -80,10 +85,8 @@ export function orgHandlers(deps: Deps): Partial<ServiceImpl<typeof OrgService>>
     },
 
     async acceptInvitation(req, ctx) {
-      const p = principalOf(ctx);
-      // Joining is the user's own act: not through a key, nor a token issued to act for them.
-      if (p.kind === 'apiKey' || (p.kind === 'jwt' && p.actor)) throw forbidden('Accept an invitation signed in as the invited user');
-      const { organization, role: joined } = await orgs.invitations.accept(req.invitationId, req.token, p.userId, actorOf(ctx));
+      // Joining is the user's own act: the access rule (CREDENTIALS_SIGNED_IN) refuses keys and exchanged tokens.
+      const { organization, role: joined } = await orgs.invitations.accept(req.invitationId, req.token, principalOf(ctx).userId, actorOf(ctx));
       return { organization: toOrganization(organization, joined) };
     },
 

@@ -1,10 +1,10 @@
-// TokenService handlers. SignInWithApiKey is `public` in the permission table: it reads its own
+// TokenService handlers. SignInWithApiKey is CREDENTIALS_PUBLIC in its access option: it reads its own
 // x-api-key / x-api-key-id / x-user-id headers and verifies the key in the exchange module.
 import { create } from '@bufbuild/protobuf';
 import type { HandlerContext, ServiceImpl } from '@connectrpc/connect';
 import { JwkSchema, type TokenService } from '../../../gen/latchkey/v1/token_pb.js';
-import type { Deps } from '../../deps.js';
-import { TokenIntrospection } from '../../modules/exchange/index.js';
+import { TokenIntrospection, type TokenExchange } from '../../modules/exchange/index.js';
+import type { SigningKeys } from '../../modules/token/index.js';
 import { readCookie, SESSION_COOKIE } from '../cookies.js';
 import { ts } from '../mappers/time.js';
 import { clientOf } from './caller.js';
@@ -16,11 +16,18 @@ function ownCredential(ctx: HandlerContext): string {
   return h.get('x-api-key') ?? bearer ?? readCookie(h.get('cookie'), SESSION_COOKIE) ?? '';
 }
 
-export function tokenHandlers(deps: Deps): Partial<ServiceImpl<typeof TokenService>> {
+/** What the TokenService handlers call. */
+export interface TokenHandlerDeps {
+  exchange: TokenExchange;
+  introspection: TokenIntrospection;
+  signingKeys: SigningKeys;
+}
+
+export function tokenHandlers({ exchange, introspection, signingKeys }: TokenHandlerDeps): ServiceImpl<typeof TokenService> {
   return {
     async signInWithApiKey(req, ctx) {
       const h = ctx.requestHeader;
-      const issued = await deps.exchange.exchange({
+      const issued = await exchange.exchange({
         organization: req.organization,
         apiKey: h.get('x-api-key') ?? undefined,
         apiKeyId: h.get('x-api-key-id') ?? undefined,
@@ -33,7 +40,7 @@ export function tokenHandlers(deps: Deps): Partial<ServiceImpl<typeof TokenServi
 
     async introspectToken(req, ctx) {
       TokenIntrospection.hint(req.tokenTypeHint);
-      const i = await deps.introspection.introspect(req.token.trim() || ownCredential(ctx));
+      const i = await introspection.introspect(req.token.trim() || ownCredential(ctx));
       ctx.responseHeader.set('cache-control', 'no-store');
       if (!i.active) return { active: false };
       return {
@@ -56,7 +63,7 @@ export function tokenHandlers(deps: Deps): Partial<ServiceImpl<typeof TokenServi
     getJwks(_req, ctx) {
       // Keys change only on rotation; let JWT libraries cache the set briefly.
       ctx.responseHeader.set('cache-control', 'public, max-age=300');
-      return { keys: deps.signingKeys.jwks().map((k) => create(JwkSchema, k)) };
+      return { keys: signingKeys.jwks().map((k) => create(JwkSchema, k)) };
     },
   };
 }

@@ -1,6 +1,8 @@
-// Runs after authn. Resolves the organization a call acts in (the request's organization_id, else the
-// orgid / x-organization-id header, else the key's own organization), checks the caller's role there
-// against the permission table, and puts {organizationId, role} in the context for handlers (tenantOf).
+// Runs after authn and enforces the organization half of the RPC's access rule: the binding rules
+// (a REST path that requires the tenant header; partner APIs refuse client keys), then the tenant
+// (the request's organization_id, the orgid / x-organization-id header, or the key's own
+// organization, as the rule says), the caller's reach and role there. It puts
+// {organizationId, role} in the context for handlers (tenantOf).
 //
 // Credentials that carry scopes (API keys, exchanged JWTs) act with their scopes ∩ the scopes of their
 // user's CURRENT role in that organization, so a demoted creator's key loses rights at once.
@@ -11,8 +13,8 @@ import { DomainError, forbidden, notFound } from '../../modules/common/errors.js
 import { homeOrganizationOf, type Principal } from '../../modules/common/principal.js';
 import type { OrgService, Tenant } from '../../modules/org/org.service.js';
 import { capScopes, roleAtLeast } from '../../modules/org/roles.js';
-import { principalKey, requestInfoKey } from '../context.js';
-import { PERMISSIONS, type Access } from '../permissions.js';
+import { accessOf, bindingOf, type AccessRule } from '../access.js';
+import { principalKey, requestInfoKey, restPathKey } from '../context.js';
 
 export interface TenantContext extends Tenant {
   /** Effective scopes for scoped credentials (key scopes ∩ role scopes); undefined = the role's full rights. */
@@ -21,7 +23,7 @@ export interface TenantContext extends Tenant {
 
 export const tenantKey = createContextKey<TenantContext | undefined>(undefined, { description: 'tenant' });
 
-/** The organization the call acts in; only on RPCs whose permission entry has a tenant. */
+/** The organization the call acts in; only on RPCs whose access rule has a tenant. */
 export function tenantOf(ctx: HandlerContext): TenantContext {
   const t = ctx.values.get(tenantKey);
   if (!t) throw new DomainError('INTERNAL', 'No tenant resolved for this call');
@@ -45,7 +47,7 @@ const HEADERS = ['orgid', 'x-organization-id'] as const;
 const NO_TENANT: TenantContext = { organizationId: '-', role: 'member', viaPartner: false, scopes: [] };
 
 /** The organization named by the tenant headers; both present and different is an error. */
-function fromHeaders(header: Headers): { id: string; name: string } | undefined {
+export function tenantHeaderOf(header: Headers): { id: string; name: string } | undefined {
   const named = HEADERS.map((name) => ({ name, id: header.get(name)?.trim() ?? '' })).filter((h) => h.id);
   if (named.length === 2 && named[0].id !== named[1].id) {
     throw new DomainError('BAD_REQUEST', 'The orgid and x-organization-id headers name different organizations', { header: 'x-organization-id' });
@@ -53,8 +55,9 @@ function fromHeaders(header: Headers): { id: string; name: string } | undefined 
   return named[0];
 }
 
-function resolveOrganizationId(access: Access & { auth: 'user' }, message: unknown, header: Headers, p: Principal): string {
-  const fromHeader = fromHeaders(header);
+const missingHeader = () => new DomainError('BAD_REQUEST', 'Missing orgid or x-organization-id header', { header: 'orgid' });
+
+function resolveOrganizationId(access: AccessRule, message: unknown, fromHeader: { id: string; name: string } | undefined, p: Principal): string {
   if (access.tenant === 'path') {
     const inPath = (message as { organizationId?: unknown }).organizationId;
     const id = typeof inPath === 'string' ? inPath.trim() : '';
@@ -65,9 +68,9 @@ function resolveOrganizationId(access: Access & { auth: 'user' }, message: unkno
     throw new DomainError('BAD_REQUEST', 'Missing organization_id (or an orgid / x-organization-id header)', { field: 'organization_id' });
   }
   if (fromHeader) return fromHeader.id;
-  const own = homeOrganizationOf(p);
+  const own = access.tenant === 'header' ? homeOrganizationOf(p) : undefined;
   if (own) return own;
-  throw new DomainError('BAD_REQUEST', 'Missing orgid or x-organization-id header', { header: 'orgid' });
+  throw missingHeader();
 }
 
 /** Where a credential may act (pins, a key's own organization, a partner key's portfolio): the api-key module. */
@@ -79,18 +82,25 @@ export const tenancyInterceptor =
   (orgs: OrgService, reach: KeyReachCheck): Interceptor =>
   (next) =>
   async (req) => {
-    const access = PERMISSIONS[`${req.service.typeName}.${req.method.name}`];
+    const access = accessOf(req.method);
     const principal = req.contextValues.get(principalKey);
-    if (!access || access.auth !== 'user' || access.tenant === 'none' || !principal || req.stream) return next(req);
+    if (access.credentials === 'public' || !principal || req.stream) return next(req);
 
-    const organizationId = resolveOrganizationId(access, req.message, req.header, principal);
+    const binding = bindingOf(access, req.contextValues.get(restPathKey));
+    const fromHeader = tenantHeaderOf(req.header);
+    if (binding?.tenantHeaderRequired && !fromHeader) throw missingHeader();
+    if ((access.partnerApi || binding?.partnerApi) && principal.kind === 'apiKey' && principal.partner === 'client') {
+      throw forbidden('Client keys cannot use the partner APIs');
+    }
+    if (access.tenant === 'none') return next(req);
+
+    const organizationId = resolveOrganizationId(access, req.message, fromHeader, principal);
     await reach.assertReach(principal, organizationId);
-    if (access.partnerApi && principal.kind === 'apiKey' && principal.partner === 'client') throw forbidden('Client keys cannot use the partner APIs');
 
     const found = await orgs.accessOf(principal.userId, organizationId);
     if (!found) {
       // Not a member, or no such organization: the same answer, with nothing of the organization in it.
-      if (access.foreign === 'empty') {
+      if (access.foreignEmpty) {
         // Run the handler against an organization id that matches nothing (so the protocol sets its own
         // headers and trailers), then drop whatever it returned: the answer is always the empty list.
         req.contextValues.set(tenantKey, NO_TENANT);
