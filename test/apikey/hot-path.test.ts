@@ -66,7 +66,7 @@ describe('database round trips', () => {
 
   it('an unknown well-formed key costs one query, then none for a while (negative cache)', async () => {
     const k = await createKey(w, cookie(u), { scopes: ['user:read'] });
-    await rest(w.url, 'DELETE', `/api-key/${k.id}`, { headers: cookie(u) });
+    await rest(w.url, 'DELETE', `/api-key/${k.id}`, { headers: cookie(u, { orgid: u.organizationId }) });
     await w.server.deps.db.orm.em.fork().getConnection().execute('delete from api_keys where id = ?', [k.id]);
     const first = await countQueries(w, () => verify(k.key));
     expect(first.result).toMatchObject({ valid: false, code: 'NOT_FOUND' });
@@ -86,7 +86,7 @@ describe('state of a key', () => {
       expect(r.status).toBe(401);
       expect(r.body.message).toBe('API key expired');
       expect((await verify(k.key)).code).toBe('EXPIRED');
-      const got = await rest(w.url, 'GET', `/api-key/${k.id}`, { headers: cookie(u) });
+      const got = await rest(w.url, 'GET', `/api-key/${k.id}`, { headers: cookie(u, { orgid: u.organizationId }) });
       expect(got.body.data.status).toBe('expired');
     } finally {
       w.server.clock.advance(-121);
@@ -95,21 +95,21 @@ describe('state of a key', () => {
 
   it('a disabled key is refused until enabled again', async () => {
     const k = await createKey(w, cookie(u), { scopes: ['user:read'] });
-    const off = await rest(w.url, 'PATCH', `/api-key/${k.id}`, { headers: cookie(u), body: { enabled: false } });
+    const off = await rest(w.url, 'PATCH', `/api-key/${k.id}`, { headers: cookie(u, { orgid: u.organizationId }), body: { enabled: false } });
     expect(off.status).toBe(200);
     expect(off.body.data).toMatchObject({ id: k.id, enabled: false, status: 'disabled' });
     const r = await rest(w.url, 'GET', '/api/user/me', { headers: xApiKey(k.key) });
     expect(r.status).toBe(401);
     expect(r.body.message).toBe('API key disabled');
-    await rest(w.url, 'PATCH', `/api-key/${k.id}`, { headers: cookie(u), body: { enabled: true } });
+    await rest(w.url, 'PATCH', `/api-key/${k.id}`, { headers: cookie(u, { orgid: u.organizationId }), body: { enabled: true } });
     expect((await rest(w.url, 'GET', '/api/user/me', { headers: xApiKey(k.key) })).status).toBe(200);
   });
 
   it('regenerate with a grace period: both secrets work until it ends, then only the new one', async () => {
     const k = await createKey(w, cookie(u), { scopes: ['user:read'] });
-    const bad = await rest(w.url, 'POST', `/api-key/regenerate/${k.id}`, { headers: cookie(u), body: { gracePeriodSeconds: 86401 } });
+    const bad = await rest(w.url, 'POST', `/api-key/regenerate/${k.id}`, { headers: cookie(u, { orgid: u.organizationId }), body: { gracePeriodSeconds: 86401 } });
     expect(bad.status).toBe(400);
-    const r = await rest(w.url, 'POST', `/api-key/regenerate/${k.id}`, { headers: cookie(u), body: { gracePeriodSeconds: 3600 } });
+    const r = await rest(w.url, 'POST', `/api-key/regenerate/${k.id}`, { headers: cookie(u, { orgid: u.organizationId }), body: { gracePeriodSeconds: 3600 } });
     expect(r.status).toBe(200);
     const fresh = r.body.data.key;
     expect((await rest(w.url, 'GET', '/api/user/me', { headers: xApiKey(k.key) })).status).toBe(200);
@@ -127,12 +127,12 @@ describe('state of a key', () => {
 
   it('last use is written behind, and a first use after a long idle is audited', async () => {
     const k = await createKey(w, cookie(u, { orgid: u.organizationId }), { scopes: ['user:read'] });
-    const before = await rest(w.url, 'GET', `/api-key/${k.id}`, { headers: cookie(u) });
+    const before = await rest(w.url, 'GET', `/api-key/${k.id}`, { headers: cookie(u, { orgid: u.organizationId }) });
     expect(before.body.data.lastUsedAt).toBeUndefined();
     const q = await countQueries(w, () => rest(w.url, 'GET', '/api/user/me', { headers: xApiKey(k.key) }));
     expect(q.sql.filter((s) => /^update/i.test(s.trim()))).toEqual([]); // no write on the request path
     await w.server.deps.apiKeys.usage.flush();
-    const after = await rest(w.url, 'GET', `/api-key/${k.id}`, { headers: cookie(u) });
+    const after = await rest(w.url, 'GET', `/api-key/${k.id}`, { headers: cookie(u, { orgid: u.organizationId }) });
     expect(Date.parse(after.body.data.lastUsedAt)).toBeGreaterThan(Date.now() - 60_000);
     w.server.clock.advance(31 * 86400);
     try {
@@ -152,7 +152,7 @@ describe('state of a key', () => {
 describe('the plaintext is returned once and stored nowhere', () => {
   it('is absent from every table of the database', async () => {
     const keys = [await createKey(w, cookie(u), { scopes: ['user:read'] }), await createKey(w, cookie(u, { orgid: u.organizationId }))];
-    const rotated = await rest(w.url, 'POST', `/api-key/regenerate/${keys[1].id}`, { headers: cookie(u), body: { gracePeriodSeconds: 60 } });
+    const rotated = await rest(w.url, 'POST', `/api-key/regenerate/${keys[1].id}`, { headers: cookie(u, { orgid: u.organizationId }), body: { gracePeriodSeconds: 60 } });
     const secrets = [...keys.map((k) => k.key), rotated.body.data.key];
     for (const k of secrets) await rest(w.url, 'GET', '/api/user/me', { headers: xApiKey(k) });
     await w.server.deps.apiKeys.usage.flush();
@@ -186,7 +186,7 @@ describe('the plaintext is returned once and stored nowhere', () => {
       await rest(server.url, 'GET', '/api/user/me', { headers: xApiKey(key) });
       await rest(server.url, 'GET', '/api/user/organizations', { headers: { authorization: `Bearer ${key}` } });
       await rest(server.url, 'POST', '/api/auth/api-key/verify', { headers: xApiKey(key), body: { key } });
-      await rest(server.url, 'POST', `/api-key/regenerate/${created.body.data.id}`, { headers: cookie(me) });
+      await rest(server.url, 'POST', `/api-key/regenerate/${created.body.data.id}`, { headers: cookie(me, { orgid: me.organizationId }) });
       await rest(server.url, 'POST', '/api/auth/api-key/report-leak', { body: { key, source: 'https://paste.example/x' } });
       await rest(server.url, 'GET', '/api/user/me', { headers: xApiKey(key) });
       const text = lines.join('');

@@ -62,7 +62,7 @@ for (const mode of ['in-process', 'redis'] as const) {
       expect(refused.length).toBe(20);
       expect(refused[0].body.message).toBe('API key usage limit exhausted');
       await w.server.deps.apiKeys.usage.flush();
-      const got = await rest(w.url, 'GET', `/api-key/${k.id}`, { headers: cookie(u) });
+      const got = await rest(w.url, 'GET', `/api-key/${k.id}`, { headers: cookie(u, { orgid: u.organizationId }) });
       expect(got.body.data.remaining).toBe('0');
     });
 
@@ -75,7 +75,7 @@ for (const mode of ['in-process', 'redis'] as const) {
       } finally {
         w.server.clock.advance(-60);
       }
-      const up = await rest(w.url, 'PATCH', `/api-key/${k.id}`, { headers: cookie(u), body: { remaining: 2, refill: { amount: 0 } } });
+      const up = await rest(w.url, 'PATCH', `/api-key/${k.id}`, { headers: cookie(u, { orgid: u.organizationId }), body: { remaining: 2, refill: { amount: 0 } } });
       expect(up.status).toBe(200);
       expect(up.body.data.remaining).toBe('2');
       expect(up.body.data.refill).toBeUndefined();

@@ -40,7 +40,7 @@ describe.skipIf(!onRealPostgres)('two replicas sharing PostgreSQL and Redis', ()
     const k = await createKey(a, cookie(u), { scopes: ['user:read'] });
     expect((await me(b, k.key)).status).toBe(200); // cached on b
     expect((await me(b, k.key)).status).toBe(200);
-    expect((await rest(a.url, 'DELETE', `/api-key/${k.id}`, { headers: cookie(u) })).status).toBe(200);
+    expect((await rest(a.url, 'DELETE', `/api-key/${k.id}`, { headers: cookie(u, { orgid: u.organizationId }) })).status).toBe(200);
     const ms = await within(1000, async () => (await me(b, k.key)).status === 401);
     expect(ms).toBeGreaterThanOrEqual(0);
     expect((await me(b, k.key)).body.message).toBe('API key revoked');
@@ -49,7 +49,7 @@ describe.skipIf(!onRealPostgres)('two replicas sharing PostgreSQL and Redis', ()
   it('a regenerated key: the old secret stops on the other replica, the new one works there', async () => {
     const k = await createKey(a, cookie(u), { scopes: ['user:read'] });
     expect((await me(b, k.key)).status).toBe(200);
-    const r = await rest(a.url, 'POST', `/api-key/regenerate/${k.id}`, { headers: cookie(u) });
+    const r = await rest(a.url, 'POST', `/api-key/regenerate/${k.id}`, { headers: cookie(u, { orgid: u.organizationId }) });
     expect(await within(1000, async () => (await me(b, k.key)).status === 401)).toBeGreaterThanOrEqual(0);
     expect((await me(b, r.body.data.key)).status).toBe(200);
   });

@@ -136,14 +136,14 @@ describe('who sees and manages keys', () => {
     const k1 = await createKey(w, cookie(m1, { orgid: org }), { name: 'm1 key' });
     const list2 = await rest(w.url, 'GET', '/api-key/list', { headers: cookie(m2, { orgid: org }) });
     expect(list2.body.data.apiKeys.map((k: any) => k.id)).not.toContain(k1.id);
-    expect((await rest(w.url, 'GET', `/api-key/${k1.id}`, { headers: cookie(m2) })).status).toBe(404);
-    expect((await rest(w.url, 'DELETE', `/api-key/${k1.id}`, { headers: cookie(m2) })).status).toBe(404);
+    expect((await rest(w.url, 'GET', `/api-key/${k1.id}`, { headers: cookie(m2, { orgid: m2.organizationId }) })).status).toBe(404);
+    expect((await rest(w.url, 'DELETE', `/api-key/${k1.id}`, { headers: cookie(m2, { orgid: m2.organizationId }) })).status).toBe(404);
     const adminList = await rest(w.url, 'GET', `/api/user/organizations/${org}/api-keys`, { headers: cookie(owner) });
     expect(adminList.body.data.apiKeys.map((k: any) => k.id)).toContain(k1.id);
     const byCreator = await rest(w.url, 'GET', `/api/user/organizations/${org}/api-keys?createdByUserId=${m1.userId}`, { headers: cookie(owner) });
     expect(byCreator.body.data.apiKeys.map((k: any) => k.id)).toEqual([k1.id]);
-    expect((await rest(w.url, 'GET', `/api-key/${k1.id}`, { headers: cookie(m1) })).status).toBe(200);
-    expect((await rest(w.url, 'DELETE', `/api-key/${k1.id}`, { headers: cookie(owner) })).status).toBe(200);
+    expect((await rest(w.url, 'GET', `/api-key/${k1.id}`, { headers: cookie(m1, { orgid: m1.organizationId }) })).status).toBe(200);
+    expect((await rest(w.url, 'DELETE', `/api-key/${k1.id}`, { headers: cookie(owner, { orgid: owner.organizationId }) })).status).toBe(200);
     const revoked = await rest(w.url, 'GET', `/api/user/organizations/${org}/api-keys?status=revoked`, { headers: cookie(owner) });
     expect(revoked.body.data.apiKeys.map((k: any) => k.id)).toContain(k1.id);
     const active = await rest(w.url, 'GET', `/api/user/organizations/${org}/api-keys?status=active`, { headers: cookie(owner) });

@@ -79,7 +79,7 @@ describe('VerifyApiKey', () => {
     expect(await keys().verifyApiKey({ key: k.key, requiredScopes: ['members:write'] }, asIntrospector())).toMatchObject({ valid: false, code: 'INSUFFICIENT_SCOPE', keyId: k.id });
     expect(await keys().verifyApiKey({ key: k.key.slice(0, -2) }, asIntrospector())).toMatchObject({ valid: false, code: 'MALFORMED', keyId: '' });
     expect(await keys().verifyApiKey({ key: generateKey('lk').key }, asIntrospector())).toMatchObject({ valid: false, code: 'NOT_FOUND', keyId: '' });
-    await rest(w.url, 'DELETE', `/api-key/${k.id}`, { headers: cookie(admin) });
+    await rest(w.url, 'DELETE', `/api-key/${k.id}`, { headers: cookie(admin, { orgid: admin.organizationId }) });
     expect(await keys().verifyApiKey({ key: k.key }, asIntrospector())).toMatchObject({ valid: false, code: 'REVOKED' });
   });
 

@@ -127,9 +127,9 @@ describe('seed 000: orgid header and a JWT', () => {
     expect(r.body.data.id).toBe(created.id);
     expect(r.body.data.key).toMatch(KEY_RE);
     expect(r.body.data.key).not.toBe(created.key);
-    const old = await rest(w.url, 'GET', '/profile/whoami', { headers: xApiKey(created.key) });
+    const old = await rest(w.url, 'GET', '/profile/whoami', { headers: xApiKey(created.key, { orgid: u.organizationId }) });
     expect(old.status).toBe(401);
-    const fresh = await rest(w.url, 'GET', '/profile/whoami', { headers: xApiKey(r.body.data.key) });
+    const fresh = await rest(w.url, 'GET', '/profile/whoami', { headers: xApiKey(r.body.data.key, { orgid: u.organizationId }) });
     expect(fresh.status).toBe(200);
   });
 
@@ -138,7 +138,7 @@ describe('seed 000: orgid header and a JWT', () => {
     const r = await rest(w.url, 'GET', '/api-key/list', { headers: { orgid: u.organizationId, cookie: stranger.cookie } });
     expect(r.status).toBe(200);
     expect(r.body.data.apiKeys).toEqual([]);
-    const one = await rest(w.url, 'GET', `/api-key/${created.id}`, { headers: cookie(stranger) });
+    const one = await rest(w.url, 'GET', `/api-key/${created.id}`, { headers: cookie(stranger, { orgid: stranger.organizationId }) });
     expect(one.status).toBe(404);
   });
 });
@@ -152,7 +152,7 @@ describe('seed 002: Authorization: Bearer <key>', () => {
     const none = await rest(w.url, 'GET', '/api/user/me');
     expect(none.status).toBe(401);
     expect(none.body.message).toBe('Missing Authorization header');
-    const del = await rest(w.url, 'DELETE', `/api-key/${k.id}`, { headers: cookie(u) });
+    const del = await rest(w.url, 'DELETE', `/api-key/${k.id}`, { headers: cookie(u, { orgid: u.organizationId }) });
     expect(del.status).toBe(200);
     expect(del.body.data.apiKey.status).toBe('revoked');
     const after = await rest(w.url, 'GET', '/api/user/me', { headers: { authorization: `Bearer ${k.key}` } });

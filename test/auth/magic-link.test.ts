@@ -43,9 +43,9 @@ describe('magic link (GET /magic-link?type=link, POST /magic-link/redirect)', ()
     expect(res.body.data).toMatchObject({ user: { id: u.userId, email: u.email, isVerified: true }, sessionId: expect.any(String) });
     expect(res.body.data.accessToken).toMatch(/^eyJ/);
     expect(res.body.data.refreshToken).toMatch(/^[\w-]{43}$/);
-    const me = await rest(s.url, 'GET', '/profile/whoami', { headers: { cookie: sessionCookieOf(res) } });
+    const me = await rest(s.url, 'GET', '/profile/whoami', { headers: { cookie: sessionCookieOf(res), orgid: u.organizationId } });
     expect(me.body.data.id).toBe(u.userId);
-    const jwt = await rest(s.url, 'GET', '/profile/whoami', { headers: { authorization: `Bearer ${res.body.data.accessToken}` } });
+    const jwt = await rest(s.url, 'GET', '/profile/whoami', { headers: { authorization: `Bearer ${res.body.data.accessToken}`, orgid: u.organizationId } });
     expect(jwt.body.data.id).toBe(u.userId);
   });
 

@@ -49,7 +49,7 @@ describe('sign-in tokens', () => {
   it('authenticates GetMe by Authorization: Bearer <jwt> over REST and gRPC', async () => {
     const u = await signUpAndIn(s.url);
     const t = await signIn(u.email);
-    const me = await rest(s.url, 'GET', '/profile/whoami', { headers: bearer(t.accessToken) });
+    const me = await rest(s.url, 'GET', '/profile/whoami', { headers: { ...bearer(t.accessToken), orgid: u.organizationId } });
     expect(me.status).toBe(200);
     expect(me.body.data).toMatchObject({ id: u.userId, email: u.email });
     const grpc = client(AuthService, s.url, 'grpc');

@@ -18,6 +18,7 @@ afterAll(() => s?.stop());
 describe('REST (seed 001 quick start)', () => {
   const email = uniqueEmail('rest');
   let cookie = '';
+  let organizationId = '';
 
   it('signs up: user, default organization, root_admin', async () => {
     const res = await rest(s.url, 'POST', '/api/auth/sign-up/email', { body: { email, password: PASSWORD, name: 'Your Name' } });
@@ -25,6 +26,7 @@ describe('REST (seed 001 quick start)', () => {
     expect(res.body).toMatchObject({ success: true, status: 200, code: 'OK' });
     expect(res.body.data.user).toMatchObject({ email, fullName: 'Your Name', isVerified: false, isActive: true, organizationCount: 1 });
     expect(res.body.data.organization).toMatchObject({ role: 'root_admin', type: 'personal' });
+    organizationId = res.body.data.organization.id;
   });
 
   it('refuses a second sign-up with the same email (any case) with 409 CONFLICT', async () => {
@@ -65,8 +67,10 @@ describe('REST (seed 001 quick start)', () => {
       expect.arrayContaining(['id', 'email', 'fullName', 'handle', 'isVerified', 'isActive', 'lastLoginAt', 'role', 'organizationCount', 'createdAt', 'updatedAt']),
     );
     expect(res.body.data).toMatchObject({ email, role: 'user', organizationCount: 1 });
-    const whoami = await rest(s.url, 'GET', '/profile/whoami', { headers: { cookie } });
+    const whoami = await rest(s.url, 'GET', '/profile/whoami', { headers: { cookie, orgid: organizationId } });
     expect(whoami.body.data).toEqual(res.body.data);
+    // Seed 000: AppEngine paths need orgid.
+    expect((await rest(s.url, 'GET', '/profile/whoami', { headers: { cookie } })).status).toBe(400);
   });
 
   it('GET /api/user/organizations lists the default organization', async () => {

@@ -68,7 +68,7 @@ describe.each(['grpc', 'connect'] as const)('over %s', (transport) => {
     await refused(v.verify(jwt.slice(0, -4) + (jwt.endsWith('AAAA') ? 'BBBB' : 'AAAA')), 'INVALID');
     const k = await createKey(w, cookie(root, { orgid: org }), { scopes: ['read'] });
     expect((await v.verify(k.key)).kind).toBe('apiKey');
-    expect((await rest(w.url, 'DELETE', `/api-key/${k.id}`, { headers: cookie(root) })).status).toBe(200);
+    expect((await rest(w.url, 'DELETE', `/api-key/${k.id}`, { headers: cookie(root, { orgid: root.organizationId }) })).status).toBe(200);
     await refused(v.verify(k.key), 'REVOKED');
   });
 });

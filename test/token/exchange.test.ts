@@ -182,7 +182,7 @@ describe('errors as seed 004 lists them', () => {
 
   it('401: a revoked key; a key of another organization; a user outside the organization', async () => {
     const f = await fresh();
-    expect((await rest(w.url, 'DELETE', `/api-key/${f.id}`, { headers: cookie(root) })).status).toBe(200);
+    expect((await rest(w.url, 'DELETE', `/api-key/${f.id}`, { headers: cookie(root, { orgid: root.organizationId }) })).status).toBe(200);
     expect((await signInWithApiKey(w.url, org, { key: f.key, keyId: f.id, userId: root.userId })).status).toBe(401);
 
     const otherOrg = await createOrg(w, root, { name: 'Elsewhere' });

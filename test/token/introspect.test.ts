@@ -108,7 +108,7 @@ describe('dead credentials answer only {active:false}', () => {
   it('a revoked key, and a token exchanged from it — which still works until it expires (documented)', async () => {
     const { key, jwt } = await exchanged(member.userId);
     expect((await introspect(key.key)).body.data.active).toBe(true);
-    expect((await rest(w.url, 'DELETE', `/api-key/${key.id}`, { headers: cookie(root) })).status).toBe(200);
+    expect((await rest(w.url, 'DELETE', `/api-key/${key.id}`, { headers: cookie(root, { orgid: root.organizationId }) })).status).toBe(200);
     await dead(key.key);
     await dead(jwt);
     expect((await rest(w.url, 'GET', '/api/user/me', { headers: bearer(jwt) })).status).toBe(200);

@@ -759,6 +759,12 @@ export const ReportLeakedApiKeyResponseSchema: GenMessage<ReportLeakedApiKeyResp
  *   only that client organization's routes, never the partner APIs).
  * `metadata.organizationId` pins any key to one organization.
  *
+ * The seed-000 AppEngine paths (`/api-key/create`, `/api-key/list`,
+ * `/api-key/{key_id}`, `/api-key/regenerate/{key_id}`) require the `orgid` (or
+ * `x-organization-id`) header: without it, invalid_argument (400 BAD_REQUEST
+ * naming the header). Use `/api/auth/api-key/create` and `/api/user/api-keys`
+ * for personal access tokens.
+ *
  * Members manage the keys they created; "admin" and "root_admin" manage every
  * key of the organization. Partner keys need "admin" or "root_admin" of the
  * partner. The secret is shown once (CreateApiKey, RegenerateApiKey); Latchkey
@@ -776,8 +782,12 @@ export const ApiKeyService: GenService<{
    *
    * Credential: session, access token, or API key with `api-keys:write`.
    * Role: member or above of the key's organization; "admin" or "root_admin"
-   * for partner and client keys.
-   * Errors: invalid_argument (400 VALIDATION_ERROR) for an empty name, both
+   * for partner and client keys. Tenant: none on `/api/auth/api-key/create`
+   * (a personal token unless the call names one); the `orgid` header,
+   * required, on `/api-key/create`; the partner in the tenant header on
+   * `/v2/partner/api_keys` (a partner API: client keys get 403).
+   * Errors: invalid_argument (400 BAD_REQUEST) on `/api-key/create` without
+   * `orgid`; invalid_argument (400 VALIDATION_ERROR) for an empty name, both
    * `expires_in` and `expires_at`, an expiry in the past, a negative limit, or
    * an unknown refill interval; permission_denied (403) for a key without
    * `api-keys:write`, a Latchkey scope beyond the creator's role, a lower
@@ -802,9 +812,12 @@ export const ApiKeyService: GenService<{
    *
    * Credential: session, access token, or API key with `api-keys:read`.
    * Role: member or above; "admin" or "root_admin" on the partner route.
-   * Errors: permission_denied (403) for a key without `api-keys:read`, a
-   * lower role on the partner route, or a credential pinned to another
-   * organization; invalid_argument (400) for an unknown `status` or a bad
+   * Tenant: the `orgid` header is required on `/api-key/list`;
+   * `/v2/partner/api_keys` is a partner API (client keys get 403).
+   * Errors: invalid_argument (400 BAD_REQUEST) on `/api-key/list` without
+   * `orgid`; permission_denied (403) for a key without `api-keys:read`, a
+   * lower role or a client key on the partner route, or a credential pinned
+   * to another organization; invalid_argument (400) for an unknown `status` or a bad
    * `page_token`. An organization the caller cannot see gives an empty list.
    *
    * @generated from rpc latchkey.v1.ApiKeyService.ListApiKeys
@@ -820,8 +833,10 @@ export const ApiKeyService: GenService<{
    *
    * Credential: session, access token, or API key with `api-keys:read`.
    * Role: the key's creator, or "admin" / "root_admin" of its organization.
-   * Errors: not_found (404) for an unknown key or one the caller may not see;
-   * permission_denied (403) for a key without `api-keys:read`.
+   * Tenant: the `orgid` header is required (seed 000).
+   * Errors: invalid_argument (400 BAD_REQUEST) without `orgid`; not_found
+   * (404) for an unknown key or one the caller may not see; permission_denied
+   * (403) for a key without `api-keys:read`.
    *
    * @generated from rpc latchkey.v1.ApiKeyService.GetApiKey
    */
@@ -837,8 +852,10 @@ export const ApiKeyService: GenService<{
    *
    * Credential: session, access token, or API key with `api-keys:write`.
    * Role: the key's creator, or "admin" / "root_admin" of its organization.
-   * Errors: not_found (404) for an unknown key or one the caller may not
-   * manage; permission_denied (403) for a key without `api-keys:write` or a
+   * Tenant: the `orgid` header is required (seed 000).
+   * Errors: invalid_argument (400 BAD_REQUEST) without `orgid`; not_found
+   * (404) for an unknown key or one the caller may not manage;
+   * permission_denied (403) for a key without `api-keys:write` or a
    * Latchkey scope beyond the creator's role; invalid_argument (400
    * VALIDATION_ERROR) for an empty name, an expiry in the past, a negative
    * limit or an unknown refill interval; failed_precondition (400
@@ -859,8 +876,10 @@ export const ApiKeyService: GenService<{
    *
    * Credential: session, access token, or API key with `api-keys:write`.
    * Role: the key's creator, or "admin" / "root_admin" of its organization.
-   * Errors: not_found (404) for an unknown key or one the caller may not
-   * manage; permission_denied (403) for a key without `api-keys:write`;
+   * Tenant: the `orgid` header is required (seed 000).
+   * Errors: invalid_argument (400 BAD_REQUEST) without `orgid`; not_found
+   * (404) for an unknown key or one the caller may not manage;
+   * permission_denied (403) for a key without `api-keys:write`;
    * invalid_argument (400 VALIDATION_ERROR) for a grace period below 0 or above
    * 86400; failed_precondition (400 BAD_REQUEST) for a revoked key.
    *
@@ -877,8 +896,11 @@ export const ApiKeyService: GenService<{
    *
    * Credential: session, access token, or API key with `api-keys:write`.
    * Role: the key's creator, or "admin" / "root_admin" of its organization;
-   * "admin" or "root_admin" of the partner on `/v2/partner/api_keys/{key_id}`.
-   * Errors: not_found (404) for an unknown key or one the caller may not
+   * "admin" or "root_admin" of the partner on `/v2/partner/api_keys/{key_id}`
+   * (a partner API). Tenant: the `orgid` header is required on
+   * `DELETE /api-key/{key_id}` (seed 000).
+   * Errors: invalid_argument (400 BAD_REQUEST) on `/api-key/{key_id}` without
+   * `orgid`; not_found (404) for an unknown key or one the caller may not
    * manage; permission_denied (403) for a key without `api-keys:write` or a
    * client key on the partner route.
    *

@@ -695,9 +695,9 @@ export const AuthService: GenService<{
    * token was issued for) on every replica, revokes its refresh tokens and
    * clears the `latchkey_session` cookie.
    *
-   * Credential: session cookie or access token.
-   * Errors: unauthenticated (401) without a session credential (API keys have
-   * no session to end).
+   * Credential: session cookie or sign-in access token (CREDENTIALS_SIGNED_IN).
+   * Errors: permission_denied (403) for an API key or a token issued from one
+   * (they have no session to end).
    *
    * @generated from rpc latchkey.v1.AuthService.SignOut
    */
@@ -796,10 +796,12 @@ export const AuthService: GenService<{
    * Returns the caller's account. Over REST the envelope's `data` is the user
    * itself (`GET /api/user/me`, `GET /profile/whoami`).
    *
-   * Credential: any (session, access token, or API key with `user:read`). No
-   * tenant header is needed; one that is sent is ignored.
+   * Credential: any (session, access token, or API key with `user:read`).
+   * Tenant: none on `GET /api/user/me`. `GET /profile/whoami` (seed 000)
+   * requires the `orgid` (or `x-organization-id`) header.
    * Errors: permission_denied (403 FORBIDDEN) for an API key without
-   * `user:read`.
+   * `user:read`; invalid_argument (400 BAD_REQUEST) on `/profile/whoami`
+   * without `orgid`.
    *
    * @generated from rpc latchkey.v1.AuthService.GetMe
    */

@@ -1055,8 +1055,9 @@ export const OrgService: GenService<{
    * Accepts an invitation with the one-time token from its email: the caller
    * joins the organization with the invited role.
    *
-   * Credential: session or access token of the user whose email was invited
-   * (API keys are refused).
+   * Credential: session or sign-in access token of the user whose email was
+   * invited (CREDENTIALS_SIGNED_IN); API keys and tokens issued from them get
+   * permission_denied (403).
    * Errors: not_found (404) for an unknown, expired, revoked or used
    * invitation, a wrong token, or a caller whose email is not the invited one,
    * all with the same message.
