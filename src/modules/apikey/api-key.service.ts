@@ -273,7 +273,7 @@ export class ApiKeyLifecycle {
     try {
       role = await this.reach.roleIn(p, k.organizationId);
     } catch (e) {
-      if (e instanceof DomainError && e.reason === 'FORBIDDEN') throw noKey();
+      if (e instanceof DomainError && e.code === 'FORBIDDEN') throw noKey();
       throw e;
     }
     if (!role) throw noKey();

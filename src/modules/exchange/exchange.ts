@@ -69,7 +69,7 @@ export class TokenExchange {
     try {
       await this.o.reach.assertReach(asKey, organizationId);
     } catch (e) {
-      if (e instanceof DomainError && e.reason === 'FORBIDDEN') throw unauthorized(BAD); // a key of another organization
+      if (e instanceof DomainError && e.code === 'FORBIDDEN') throw unauthorized(BAD); // a key of another organization
       throw e;
     }
     const [creator, target, active] = await Promise.all([
