@@ -18,7 +18,7 @@ import { principalOf } from './caller.js';
 function tenantHeader(h: Headers): string | undefined {
   const a = h.get('orgid')?.trim();
   const b = h.get('x-organization-id')?.trim();
-  if (a && b && a !== b) throw new DomainError('BAD_REQUEST', 'The orgid and x-organization-id headers name different organizations', { header: 'x-organization-id' });
+  if (a && b && a !== b) throw new DomainError('TENANT_MISMATCH', 'The orgid and x-organization-id headers name different organizations', { header: 'x-organization-id' });
   return a || b || undefined;
 }
 

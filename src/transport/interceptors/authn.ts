@@ -38,9 +38,9 @@ export const authnInterceptor =
             sessionToken: readCookie(req.header.get('cookie'), SESSION_COOKIE),
           });
     if (access.auth === 'user') {
-      if (!principal) throw unauthorized('Missing Authorization header');
+      if (!principal) throw unauthorized('Missing Authorization header', 'CREDENTIAL_MISSING');
       const scopes = scopesOf(principal);
-      if (scopes && !scopes.includes(access.scope)) throw forbidden(`Missing scope ${access.scope}`);
+      if (scopes && !scopes.includes(access.scope)) throw forbidden(`Missing scope ${access.scope}`, 'SCOPE_MISSING');
     }
     req.contextValues.set(principalKey, principal);
     return next(req);

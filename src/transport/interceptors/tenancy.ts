@@ -48,7 +48,7 @@ const NO_TENANT: TenantContext = { organizationId: '-', role: 'member', viaPartn
 function fromHeaders(header: Headers): { id: string; name: string } | undefined {
   const named = HEADERS.map((name) => ({ name, id: header.get(name)?.trim() ?? '' })).filter((h) => h.id);
   if (named.length === 2 && named[0].id !== named[1].id) {
-    throw new DomainError('BAD_REQUEST', 'The orgid and x-organization-id headers name different organizations', { header: 'x-organization-id' });
+    throw new DomainError('TENANT_MISMATCH', 'The orgid and x-organization-id headers name different organizations', { header: 'x-organization-id' });
   }
   return named[0];
 }
@@ -59,15 +59,15 @@ function resolveOrganizationId(access: Access & { auth: 'user' }, message: unkno
     const inPath = (message as { organizationId?: unknown }).organizationId;
     const id = typeof inPath === 'string' ? inPath.trim() : '';
     if (id && fromHeader && fromHeader.id !== id) {
-      throw new DomainError('BAD_REQUEST', `The ${fromHeader.name} header does not match organization_id in the path`, { header: fromHeader.name });
+      throw new DomainError('TENANT_MISMATCH', `The ${fromHeader.name} header does not match organization_id in the path`, { header: fromHeader.name });
     }
     if (id || fromHeader) return id || fromHeader!.id;
-    throw new DomainError('BAD_REQUEST', 'Missing organization_id (or an orgid / x-organization-id header)', { field: 'organization_id' });
+    throw new DomainError('TENANT_REQUIRED', 'Missing organization_id (or an orgid / x-organization-id header)', { field: 'organization_id' });
   }
   if (fromHeader) return fromHeader.id;
   const own = homeOrganizationOf(p);
   if (own) return own;
-  throw new DomainError('BAD_REQUEST', 'Missing orgid or x-organization-id header', { header: 'orgid' });
+  throw new DomainError('TENANT_REQUIRED', 'Missing orgid or x-organization-id header', { header: 'orgid' });
 }
 
 /** Where a credential may act (pins, a key's own organization, a partner key's portfolio): the api-key module. */
@@ -85,7 +85,7 @@ export const tenancyInterceptor =
 
     const organizationId = resolveOrganizationId(access, req.message, req.header, principal);
     await reach.assertReach(principal, organizationId);
-    if (access.partnerApi && principal.kind === 'apiKey' && principal.partner === 'client') throw forbidden('Client keys cannot use the partner APIs');
+    if (access.partnerApi && principal.kind === 'apiKey' && principal.partner === 'client') throw forbidden('Client keys cannot use the partner APIs', 'PARTNER_API_FORBIDDEN');
 
     const found = await orgs.accessOf(principal.userId, organizationId);
     if (!found) {
@@ -101,8 +101,8 @@ export const tenancyInterceptor =
     }
     const granted = principal.kind === 'session' ? undefined : principal.scopes;
     const scopes = granted && capScopes(granted, found.role);
-    if (scopes && !scopes.includes(access.scope)) throw forbidden(`Missing scope ${access.scope}`);
-    if (access.minRole && !roleAtLeast(found.role, access.minRole)) throw forbidden(`Requires the ${access.minRole} role`);
+    if (scopes && !scopes.includes(access.scope)) throw forbidden(`Missing scope ${access.scope}`, 'SCOPE_MISSING');
+    if (access.minRole && !roleAtLeast(found.role, access.minRole)) throw forbidden(`Requires the ${access.minRole} role`, 'ROLE_REQUIRED');
     req.contextValues.set(tenantKey, { organizationId, ...found, scopes });
     return next(req);
   };
