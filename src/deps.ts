@@ -117,7 +117,7 @@ export async function createDeps(config: Config, log: Logger, clock: Clock = sys
     refs: orgRefs,
     limiter: rateLimiter,
     tokens: accessTokens,
-    isActiveUser: (userId) => profiles.get(userId).then((p) => p.user.isActive, (e) => (e?.reason === 'NOT_FOUND' ? false : Promise.reject(e))),
+    isActiveUser: (userId) => profiles.get(userId).then((p) => p.user.isActive, (e) => (e?.code === 'NOT_FOUND' ? false : Promise.reject(e))),
     audit,
     ttlSeconds: config.exchangeTokenTtlSeconds,
     perMinute: config.exchangeRateLimitPerMinute,

@@ -16,6 +16,7 @@ import { csrfInterceptor } from './transport/interceptors/csrf.js';
 import { errorsInterceptor } from './transport/interceptors/errors.js';
 import { ormContextInterceptor } from './transport/interceptors/orm-context.js';
 import { tenancyInterceptor } from './transport/interceptors/tenancy.js';
+import { malformedBodyGate, validationInterceptor } from './transport/interceptors/validation.js';
 import { RouteTable } from './transport/rest/route-table.js';
 import { envelopeError } from './transport/rest/status.js';
 import { createTranscoder } from './transport/rest/transcoder.js';
@@ -49,8 +50,9 @@ function clientIp(req: Req, trusted: string[]): string {
 export function createRequestHandler(deps: Deps) {
   const { config, log } = deps;
   const router = createConnectRouter({
-    interceptors: [ormContextInterceptor(deps.db.orm), errorsInterceptor, authnInterceptor(deps.authenticator), csrfInterceptor(config), tenancyInterceptor(deps.orgs, deps.apiKeys.reach)],
+    interceptors: [ormContextInterceptor(deps.db.orm), errorsInterceptor, validationInterceptor, authnInterceptor(deps.authenticator), csrfInterceptor(config), tenancyInterceptor(deps.orgs, deps.apiKeys.reach)],
     readMaxBytes: config.maxBodyBytes,
+    requestGate: malformedBodyGate,
     acceptCompression: [compressionGzip, compressionBrotli],
     jsonOptions: { ignoreUnknownFields: true, alwaysEmitImplicit: true },
   });

@@ -41,9 +41,18 @@
 // limited; the RPC comments list only the errors beyond those. A resource in an
 // organization the caller cannot see is always not_found (404), never a hint
 // that it exists.
+//
+// Every error also carries a stable reason, one of `ErrorReason` below without
+// its `ERROR_REASON_` prefix (e.g. "API_KEY_EXPIRED"): in a `google.rpc.ErrorInfo`
+// detail (domain "latchkey.dev") on gRPC, gRPC-web and Connect, and as
+// `reason` in the REST envelope. Clients switch on the reason; messages may
+// change. A validation error (VALIDATION_FAILED) also names the offending
+// field, lowerCamelCase as in JSON (e.g. `rateLimit.requestsPerMinute`): in a
+// `google.rpc.BadRequest` detail, and as `field` in the REST envelope.
 
-import type { GenExtension, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
-import { extDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenExtension, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, extDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import { file_buf_validate_validate } from "../../buf/validate/validate_pb.js";
 import type { MethodOptions, Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_descriptor, file_google_protobuf_struct, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { JsonObject, Message } from "@bufbuild/protobuf";
@@ -52,7 +61,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file latchkey/v1/common.proto.
  */
 export const file_latchkey_v1_common: GenFile = /*@__PURE__*/
-  fileDesc("ChhsYXRjaGtleS92MS9jb21tb24ucHJvdG8SC2xhdGNoa2V5LnYxItoCCgRVc2VyEgoKAmlkGAEgASgJEg0KBWVtYWlsGAIgASgJEhEKCWZ1bGxfbmFtZRgDIAEoCRIOCgZoYW5kbGUYBCABKAkSEwoLaXNfdmVyaWZpZWQYBSABKAgSLwoLdmVyaWZpZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCWlzX2FjdGl2ZRgHIAEoCBIxCg1sYXN0X2xvZ2luX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIMCgRyb2xlGAkgASgJEhoKEm9yZ2FuaXphdGlvbl9jb3VudBgKIAEoBRIuCgpjcmVhdGVkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLTAQoMT3JnYW5pemF0aW9uEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDAoEc2x1ZxgDIAEoCRIMCgR0eXBlGAQgASgJEh8KF3BhcnRuZXJfb3JnYW5pemF0aW9uX2lkGAUgASgJEgwKBHJvbGUYBiABKAkSLgoKY3JlYXRlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAieAoGTWVtYmVyEg8KB3VzZXJfaWQYASABKAkSDQoFZW1haWwYAiABKAkSEQoJZnVsbF9uYW1lGAMgASgJEgwKBHJvbGUYBCABKAkSLQoJam9pbmVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLfAQoKSW52aXRhdGlvbhIKCgJpZBgBIAEoCRIXCg9vcmdhbml6YXRpb25faWQYAiABKAkSDQoFZW1haWwYAyABKAkSDAoEcm9sZRgEIAEoCRIuCgpleHBpcmVzX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjcmVhdGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgthY2NlcHRlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiiAIKCkF1ZGl0RXZlbnQSCgoCaWQYASABKAkSFwoPb3JnYW5pemF0aW9uX2lkGAIgASgJEgwKBHR5cGUYAyABKAkSEgoKYWN0b3JfdHlwZRgEIAEoCRIQCghhY3Rvcl9pZBgFIAEoCRITCgt0YXJnZXRfdHlwZRgGIAEoCRIRCgl0YXJnZXRfaWQYByABKAkSCgoCaXAYCCABKAkSEgoKdXNlcl9hZ2VudBgJIAEoCRIpCghtZXRhZGF0YRgKIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSLgoKY3JlYXRlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiKAoJUmF0ZUxpbWl0EhsKE3JlcXVlc3RzX3Blcl9taW51dGUYASABKAUiKgoGUmVmaWxsEhAKCGludGVydmFsGAEgASgJEg4KBmFtb3VudBgCIAEoAyLdBAoGQXBpS2V5EgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDQoFc3RhcnQYAyABKAkSDgoGc2NvcGVzGAQgAygJEhcKD29yZ2FuaXphdGlvbl9pZBgFIAEoCRIeChZjbGllbnRfb3JnYW5pemF0aW9uX2lkGAYgASgJEhoKEmNyZWF0ZWRfYnlfdXNlcl9pZBgHIAEoCRIQCghwZXJzb25hbBgIIAEoCBIpCghtZXRhZGF0YRgJIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSKgoKcmF0ZV9saW1pdBgKIAEoCzIWLmxhdGNoa2V5LnYxLlJhdGVMaW1pdBIWCglyZW1haW5pbmcYCyABKANIAIgBARIjCgZyZWZpbGwYDCABKAsyEy5sYXRjaGtleS52MS5SZWZpbGwSDwoHZW5hYmxlZBgNIAEoCBIOCgZzdGF0dXMYDiABKAkSLgoKZXhwaXJlc19hdBgPIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMbGFzdF91c2VkX2F0GBAgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpyZXZva2VkX2F0GBEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjcmVhdGVkX2F0GBIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GBMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIMCgpfcmVtYWluaW5nItgBCgdTZXNzaW9uEgoKAmlkGAEgASgJEhIKCnVzZXJfYWdlbnQYAiABKAkSCgoCaXAYAyABKAkSDwoHY3VycmVudBgEIAEoCBIuCgpjcmVhdGVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxsYXN0X3NlZW5fYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmV4cGlyZXNfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wOkwKEXJhd19yZXN0X3Jlc3BvbnNlEh4uZ29vZ2xlLnByb3RvYnVmLk1ldGhvZE9wdGlvbnMYuY4DIAEoCFIPcmF3UmVzdFJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_descriptor, file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("ChhsYXRjaGtleS92MS9jb21tb24ucHJvdG8SC2xhdGNoa2V5LnYxItoCCgRVc2VyEgoKAmlkGAEgASgJEg0KBWVtYWlsGAIgASgJEhEKCWZ1bGxfbmFtZRgDIAEoCRIOCgZoYW5kbGUYBCABKAkSEwoLaXNfdmVyaWZpZWQYBSABKAgSLwoLdmVyaWZpZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCWlzX2FjdGl2ZRgHIAEoCBIxCg1sYXN0X2xvZ2luX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIMCgRyb2xlGAkgASgJEhoKEm9yZ2FuaXphdGlvbl9jb3VudBgKIAEoBRIuCgpjcmVhdGVkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLTAQoMT3JnYW5pemF0aW9uEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDAoEc2x1ZxgDIAEoCRIMCgR0eXBlGAQgASgJEh8KF3BhcnRuZXJfb3JnYW5pemF0aW9uX2lkGAUgASgJEgwKBHJvbGUYBiABKAkSLgoKY3JlYXRlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAieAoGTWVtYmVyEg8KB3VzZXJfaWQYASABKAkSDQoFZW1haWwYAiABKAkSEQoJZnVsbF9uYW1lGAMgASgJEgwKBHJvbGUYBCABKAkSLQoJam9pbmVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLfAQoKSW52aXRhdGlvbhIKCgJpZBgBIAEoCRIXCg9vcmdhbml6YXRpb25faWQYAiABKAkSDQoFZW1haWwYAyABKAkSDAoEcm9sZRgEIAEoCRIuCgpleHBpcmVzX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjcmVhdGVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgthY2NlcHRlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiiAIKCkF1ZGl0RXZlbnQSCgoCaWQYASABKAkSFwoPb3JnYW5pemF0aW9uX2lkGAIgASgJEgwKBHR5cGUYAyABKAkSEgoKYWN0b3JfdHlwZRgEIAEoCRIQCghhY3Rvcl9pZBgFIAEoCRITCgt0YXJnZXRfdHlwZRgGIAEoCRIRCgl0YXJnZXRfaWQYByABKAkSCgoCaXAYCCABKAkSEgoKdXNlcl9hZ2VudBgJIAEoCRIpCghtZXRhZGF0YRgKIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSLgoKY3JlYXRlZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiNQoJUmF0ZUxpbWl0EigKE3JlcXVlc3RzX3Blcl9taW51dGUYASABKAVCC7pICBoGGMCEPSgAItMBCgZSZWZpbGwSNAoIaW50ZXJ2YWwYASABKAlCIrpIH9gBAXIaUgZtaW51dGVSBGhvdXJSA2RheVIFbW9udGgSIAoGYW1vdW50GAIgASgDQhC6SA0iCxj/////////DygAOnG6SG4abAoYcmVmaWxsLmludGVydmFsX3JlcXVpcmVkEidpbnRlcnZhbCBpcyByZXF1aXJlZCB3aGVuIGFtb3VudCBpcyBzZXQaJ3RoaXMuYW1vdW50ID09IDAgfHwgdGhpcy5pbnRlcnZhbCAhPSAnJyLdBAoGQXBpS2V5EgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSDQoFc3RhcnQYAyABKAkSDgoGc2NvcGVzGAQgAygJEhcKD29yZ2FuaXphdGlvbl9pZBgFIAEoCRIeChZjbGllbnRfb3JnYW5pemF0aW9uX2lkGAYgASgJEhoKEmNyZWF0ZWRfYnlfdXNlcl9pZBgHIAEoCRIQCghwZXJzb25hbBgIIAEoCBIpCghtZXRhZGF0YRgJIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSKgoKcmF0ZV9saW1pdBgKIAEoCzIWLmxhdGNoa2V5LnYxLlJhdGVMaW1pdBIWCglyZW1haW5pbmcYCyABKANIAIgBARIjCgZyZWZpbGwYDCABKAsyEy5sYXRjaGtleS52MS5SZWZpbGwSDwoHZW5hYmxlZBgNIAEoCBIOCgZzdGF0dXMYDiABKAkSLgoKZXhwaXJlc19hdBgPIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMbGFzdF91c2VkX2F0GBAgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpyZXZva2VkX2F0GBEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpjcmVhdGVkX2F0GBIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GBMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIMCgpfcmVtYWluaW5nItgBCgdTZXNzaW9uEgoKAmlkGAEgASgJEhIKCnVzZXJfYWdlbnQYAiABKAkSCgoCaXAYAyABKAkSDwoHY3VycmVudBgEIAEoCBIuCgpjcmVhdGVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxsYXN0X3NlZW5fYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmV4cGlyZXNfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wKscNCgtFcnJvclJlYXNvbhIcChhFUlJPUl9SRUFTT05fVU5TUEVDSUZJRUQQABIcChhFUlJPUl9SRUFTT05fQkFEX1JFUVVFU1QQARIfChtFUlJPUl9SRUFTT05fTUFMRk9STUVEX0JPRFkQAhIfChtFUlJPUl9SRUFTT05fQk9EWV9UT09fTEFSR0UQAxIjCh9FUlJPUl9SRUFTT05fTUVUSE9EX05PVF9BTExPV0VEEAQSIAocRVJST1JfUkVBU09OX1RFTkFOVF9SRVFVSVJFRBAFEiAKHEVSUk9SX1JFQVNPTl9URU5BTlRfTUlTTUFUQ0gQBhIkCiBFUlJPUl9SRUFTT05fUkVTRVRfVE9LRU5fSU5WQUxJRBAHEiUKIUVSUk9SX1JFQVNPTl9QQVJUTkVSX0xJTktfSU5WQUxJRBAIEiIKHkVSUk9SX1JFQVNPTl9WQUxJREFUSU9OX0ZBSUxFRBAJEiQKIEVSUk9SX1JFQVNPTl9GQUlMRURfUFJFQ09ORElUSU9OEAoSIAocRVJST1JfUkVBU09OX0xBU1RfUk9PVF9BRE1JThALEigKJEVSUk9SX1JFQVNPTl9BUElfS0VZX0FMUkVBRFlfUkVWT0tFRBAMEiQKIEVSUk9SX1JFQVNPTl9QQVJUTkVSX0hBU19DTElFTlRTEA0SIwofRVJST1JfUkVBU09OX0NSRURFTlRJQUxfTUlTU0lORxAOEiMKH0VSUk9SX1JFQVNPTl9DUkVERU5USUFMX0lOVkFMSUQQDxIgChxFUlJPUl9SRUFTT05fQVBJX0tFWV9JTlZBTElEEBASIAocRVJST1JfUkVBU09OX0FQSV9LRVlfRVhQSVJFRBAREiAKHEVSUk9SX1JFQVNPTl9BUElfS0VZX1JFVk9LRUQQEhIhCh1FUlJPUl9SRUFTT05fQVBJX0tFWV9ESVNBQkxFRBATEh8KG0VSUk9SX1JFQVNPTl9VU0FHRV9FWENFRURFRBAUEiUKIUVSUk9SX1JFQVNPTl9BQ0NFU1NfVE9LRU5fSU5WQUxJRBAVEiUKIUVSUk9SX1JFQVNPTl9BQ0NFU1NfVE9LRU5fRVhQSVJFRBAWEiAKHEVSUk9SX1JFQVNPTl9TRVNTSU9OX0VYUElSRUQQFxIhCh1FUlJPUl9SRUFTT05fU0VTU0lPTl9SRVFVSVJFRBAYEiYKIkVSUk9SX1JFQVNPTl9SRUZSRVNIX1RPS0VOX0lOVkFMSUQQGRImCiJFUlJPUl9SRUFTT05fUkVGUkVTSF9UT0tFTl9FWFBJUkVEEBoSJgoiRVJST1JfUkVBU09OX1JFRlJFU0hfVE9LRU5fUkVWT0tFRBAbEiUKIUVSUk9SX1JFQVNPTl9SRUZSRVNIX1RPS0VOX1JFVVNFRBAcEh8KG0VSUk9SX1JFQVNPTl9TSUdOX0lOX0ZBSUxFRBAdEicKI0VSUk9SX1JFQVNPTl9PTkVfVElNRV9UT0tFTl9JTlZBTElEEB4SIgoeRVJST1JfUkVBU09OX1BFUk1JU1NJT05fREVOSUVEEB8SHgoaRVJST1JfUkVBU09OX1NDT1BFX01JU1NJTkcQIBIiCh5FUlJPUl9SRUFTT05fU0NPUEVfQkVZT05EX1JPTEUQIRIeChpFUlJPUl9SRUFTT05fUk9MRV9SRVFVSVJFRBAiEiIKHkVSUk9SX1JFQVNPTl9ST0xFX0FCT1ZFX0NBTExFUhAjEiEKHUVSUk9SX1JFQVNPTl9URU5BTlRfRk9SQklEREVOECQSIQodRVJST1JfUkVBU09OX1BBUlRORVJfUkVRVUlSRUQQJRImCiJFUlJPUl9SRUFTT05fUEFSVE5FUl9BUElfRk9SQklEREVOECYSHgoaRVJST1JfUkVBU09OX0NTUkZfUkVKRUNURUQQJxIjCh9FUlJPUl9SRUFTT05fRU1BSUxfTk9UX1ZFUklGSUVEECgSGgoWRVJST1JfUkVBU09OX05PVF9GT1VORBApEh8KG0VSUk9SX1JFQVNPTl9BTFJFQURZX0VYSVNUUxAqEh8KG0VSUk9SX1JFQVNPTl9BTFJFQURZX01FTUJFUhArEh0KGUVSUk9SX1JFQVNPTl9SQVRFX0xJTUlURUQQLBIcChhFUlJPUl9SRUFTT05fU0VSVkVSX0JVU1kQLRIcChhFUlJPUl9SRUFTT05fVU5BVkFJTEFCTEUQLhIlCiFFUlJPUl9SRUFTT05fREFUQUJBU0VfVU5BVkFJTEFCTEUQLxIZChVFUlJPUl9SRUFTT05fSU5URVJOQUwQMDpMChFyYXdfcmVzdF9yZXNwb25zZRIeLmdvb2dsZS5wcm90b2J1Zi5NZXRob2RPcHRpb25zGLmOAyABKAhSD3Jhd1Jlc3RSZXNwb25zZWIGcHJvdG8z", [file_buf_validate_validate, file_google_protobuf_descriptor, file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * A person with a Latchkey account. The JSON form is the `data` of
@@ -710,6 +719,396 @@ export type Session = Message<"latchkey.v1.Session"> & {
  */
 export const SessionSchema: GenMessage<Session> = /*@__PURE__*/
   messageDesc(file_latchkey_v1_common, 8);
+
+/**
+ * The stable reason of an error, with the status it comes with. The wire form
+ * (ErrorInfo.reason, REST `reason`) is the value's name without `ERROR_REASON_`.
+ *
+ * @generated from enum latchkey.v1.ErrorReason
+ */
+export enum ErrorReason {
+  /**
+   * Never sent.
+   *
+   * @generated from enum value: ERROR_REASON_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * invalid_argument (400 BAD_REQUEST): the request is malformed in a way no
+   * more specific reason names.
+   *
+   * @generated from enum value: ERROR_REASON_BAD_REQUEST = 1;
+   */
+  BAD_REQUEST = 1,
+
+  /**
+   * invalid_argument (400 BAD_REQUEST): the body is not valid JSON or protobuf,
+   * or a field has the wrong type.
+   *
+   * @generated from enum value: ERROR_REASON_MALFORMED_BODY = 2;
+   */
+  MALFORMED_BODY = 2,
+
+  /**
+   * REST 413 (BAD_REQUEST): the body exceeds MAX_BODY_BYTES.
+   *
+   * @generated from enum value: ERROR_REASON_BODY_TOO_LARGE = 3;
+   */
+  BODY_TOO_LARGE = 3,
+
+  /**
+   * REST 405 (BAD_REQUEST): the path exists but not with this HTTP method.
+   *
+   * @generated from enum value: ERROR_REASON_METHOD_NOT_ALLOWED = 4;
+   */
+  METHOD_NOT_ALLOWED = 4,
+
+  /**
+   * invalid_argument (400 BAD_REQUEST): the call needs an organization (`orgid`
+   * / `x-organization-id` header or `organization_id`) and got none.
+   *
+   * @generated from enum value: ERROR_REASON_TENANT_REQUIRED = 5;
+   */
+  TENANT_REQUIRED = 5,
+
+  /**
+   * invalid_argument (400 BAD_REQUEST): the tenant headers, or a header and the
+   * path, name different organizations.
+   *
+   * @generated from enum value: ERROR_REASON_TENANT_MISMATCH = 6;
+   */
+  TENANT_MISMATCH = 6,
+
+  /**
+   * invalid_argument (400 BAD_REQUEST): the password-reset token is unknown,
+   * spent or expired.
+   *
+   * @generated from enum value: ERROR_REASON_RESET_TOKEN_INVALID = 7;
+   */
+  RESET_TOKEN_INVALID = 7,
+
+  /**
+   * invalid_argument (400 BAD_REQUEST): the partner/client link asked for cannot
+   * exist (own client, partner as client, both or neither of name and id).
+   *
+   * @generated from enum value: ERROR_REASON_PARTNER_LINK_INVALID = 8;
+   */
+  PARTNER_LINK_INVALID = 8,
+
+  /**
+   * invalid_argument (400 VALIDATION_ERROR): a field breaks its rule; the field
+   * is named.
+   *
+   * @generated from enum value: ERROR_REASON_VALIDATION_FAILED = 9;
+   */
+  VALIDATION_FAILED = 9,
+
+  /**
+   * failed_precondition (400 BAD_REQUEST): the resource's state forbids the
+   * change.
+   *
+   * @generated from enum value: ERROR_REASON_FAILED_PRECONDITION = 10;
+   */
+  FAILED_PRECONDITION = 10,
+
+  /**
+   * failed_precondition (400 BAD_REQUEST): the organization would be left
+   * without a root_admin.
+   *
+   * @generated from enum value: ERROR_REASON_LAST_ROOT_ADMIN = 11;
+   */
+  LAST_ROOT_ADMIN = 11,
+
+  /**
+   * failed_precondition (400 BAD_REQUEST): a revoked key cannot be changed or
+   * regenerated.
+   *
+   * @generated from enum value: ERROR_REASON_API_KEY_ALREADY_REVOKED = 12;
+   */
+  API_KEY_ALREADY_REVOKED = 12,
+
+  /**
+   * failed_precondition (400 BAD_REQUEST): a partner with client organizations
+   * must stay a partner and cannot be deleted.
+   *
+   * @generated from enum value: ERROR_REASON_PARTNER_HAS_CLIENTS = 13;
+   */
+  PARTNER_HAS_CLIENTS = 13,
+
+  /**
+   * unauthenticated (401 UNAUTHORIZED): no credential was sent.
+   *
+   * @generated from enum value: ERROR_REASON_CREDENTIAL_MISSING = 14;
+   */
+  CREDENTIAL_MISSING = 14,
+
+  /**
+   * unauthenticated (401 UNAUTHORIZED): the credential is malformed or not
+   * recognised.
+   *
+   * @generated from enum value: ERROR_REASON_CREDENTIAL_INVALID = 15;
+   */
+  CREDENTIAL_INVALID = 15,
+
+  /**
+   * unauthenticated (401 UNAUTHORIZED): the API key is malformed or unknown.
+   *
+   * @generated from enum value: ERROR_REASON_API_KEY_INVALID = 16;
+   */
+  API_KEY_INVALID = 16,
+
+  /**
+   * unauthenticated (401 UNAUTHORIZED): the API key has expired.
+   *
+   * @generated from enum value: ERROR_REASON_API_KEY_EXPIRED = 17;
+   */
+  API_KEY_EXPIRED = 17,
+
+  /**
+   * unauthenticated (401 UNAUTHORIZED): the API key has been revoked (or its old
+   * secret regenerated).
+   *
+   * @generated from enum value: ERROR_REASON_API_KEY_REVOKED = 18;
+   */
+  API_KEY_REVOKED = 18,
+
+  /**
+   * unauthenticated (401 UNAUTHORIZED): the API key is disabled.
+   *
+   * @generated from enum value: ERROR_REASON_API_KEY_DISABLED = 19;
+   */
+  API_KEY_DISABLED = 19,
+
+  /**
+   * unauthenticated (401 UNAUTHORIZED): the API key's usage budget (`remaining`)
+   * is spent.
+   *
+   * @generated from enum value: ERROR_REASON_USAGE_EXCEEDED = 20;
+   */
+  USAGE_EXCEEDED = 20,
+
+  /**
+   * unauthenticated (401 UNAUTHORIZED): the access token's signature or claims
+   * are not valid.
+   *
+   * @generated from enum value: ERROR_REASON_ACCESS_TOKEN_INVALID = 21;
+   */
+  ACCESS_TOKEN_INVALID = 21,
+
+  /**
+   * unauthenticated (401 UNAUTHORIZED): the access token has expired.
+   *
+   * @generated from enum value: ERROR_REASON_ACCESS_TOKEN_EXPIRED = 22;
+   */
+  ACCESS_TOKEN_EXPIRED = 22,
+
+  /**
+   * unauthenticated (401 UNAUTHORIZED): the session (cookie, or the session of
+   * an access token) has ended.
+   *
+   * @generated from enum value: ERROR_REASON_SESSION_EXPIRED = 23;
+   */
+  SESSION_EXPIRED = 23,
+
+  /**
+   * unauthenticated (401 UNAUTHORIZED): the RPC acts on a session and the
+   * credential is not one.
+   *
+   * @generated from enum value: ERROR_REASON_SESSION_REQUIRED = 24;
+   */
+  SESSION_REQUIRED = 24,
+
+  /**
+   * unauthenticated (401 UNAUTHORIZED): the refresh token is unknown, or its
+   * session has ended.
+   *
+   * @generated from enum value: ERROR_REASON_REFRESH_TOKEN_INVALID = 25;
+   */
+  REFRESH_TOKEN_INVALID = 25,
+
+  /**
+   * unauthenticated (401 UNAUTHORIZED): the refresh token has expired.
+   *
+   * @generated from enum value: ERROR_REASON_REFRESH_TOKEN_EXPIRED = 26;
+   */
+  REFRESH_TOKEN_EXPIRED = 26,
+
+  /**
+   * unauthenticated (401 UNAUTHORIZED): the refresh token has been revoked.
+   *
+   * @generated from enum value: ERROR_REASON_REFRESH_TOKEN_REVOKED = 27;
+   */
+  REFRESH_TOKEN_REVOKED = 27,
+
+  /**
+   * unauthenticated (401 UNAUTHORIZED): a spent refresh token was sent again;
+   * the session has been ended.
+   *
+   * @generated from enum value: ERROR_REASON_REFRESH_TOKEN_REUSED = 28;
+   */
+  REFRESH_TOKEN_REUSED = 28,
+
+  /**
+   * unauthenticated (401 UNAUTHORIZED): wrong email or password (the same for
+   * both).
+   *
+   * @generated from enum value: ERROR_REASON_SIGN_IN_FAILED = 29;
+   */
+  SIGN_IN_FAILED = 29,
+
+  /**
+   * unauthenticated (401 UNAUTHORIZED): the verification or magic-link token or
+   * code is unknown, spent or expired.
+   *
+   * @generated from enum value: ERROR_REASON_ONE_TIME_TOKEN_INVALID = 30;
+   */
+  ONE_TIME_TOKEN_INVALID = 30,
+
+  /**
+   * permission_denied (403 FORBIDDEN): not allowed, for a reason no more
+   * specific one names.
+   *
+   * @generated from enum value: ERROR_REASON_PERMISSION_DENIED = 31;
+   */
+  PERMISSION_DENIED = 31,
+
+  /**
+   * permission_denied (403 FORBIDDEN): the API key (or a token from one) lacks
+   * the RPC's scope.
+   *
+   * @generated from enum value: ERROR_REASON_SCOPE_MISSING = 32;
+   */
+  SCOPE_MISSING = 32,
+
+  /**
+   * permission_denied (403 FORBIDDEN): a requested scope is beyond the caller's
+   * role or credential.
+   *
+   * @generated from enum value: ERROR_REASON_SCOPE_BEYOND_ROLE = 33;
+   */
+  SCOPE_BEYOND_ROLE = 33,
+
+  /**
+   * permission_denied (403 FORBIDDEN): the caller's role in the organization is
+   * below the one needed.
+   *
+   * @generated from enum value: ERROR_REASON_ROLE_REQUIRED = 34;
+   */
+  ROLE_REQUIRED = 34,
+
+  /**
+   * permission_denied (403 FORBIDDEN): the target (member, role or key owner)
+   * ranks above the caller.
+   *
+   * @generated from enum value: ERROR_REASON_ROLE_ABOVE_CALLER = 35;
+   */
+  ROLE_ABOVE_CALLER = 35,
+
+  /**
+   * permission_denied (403 FORBIDDEN): the credential is pinned to, or belongs
+   * to, another organization.
+   *
+   * @generated from enum value: ERROR_REASON_TENANT_FORBIDDEN = 36;
+   */
+  TENANT_FORBIDDEN = 36,
+
+  /**
+   * permission_denied (403 FORBIDDEN): the organization is not a partner
+   * organization.
+   *
+   * @generated from enum value: ERROR_REASON_PARTNER_REQUIRED = 37;
+   */
+  PARTNER_REQUIRED = 37,
+
+  /**
+   * permission_denied (403 FORBIDDEN): a client key cannot use the partner APIs.
+   *
+   * @generated from enum value: ERROR_REASON_PARTNER_API_FORBIDDEN = 38;
+   */
+  PARTNER_API_FORBIDDEN = 38,
+
+  /**
+   * permission_denied (403 FORBIDDEN): a session cookie came from another site.
+   *
+   * @generated from enum value: ERROR_REASON_CSRF_REJECTED = 39;
+   */
+  CSRF_REJECTED = 39,
+
+  /**
+   * permission_denied (403 FORBIDDEN): the email address must be verified first.
+   *
+   * @generated from enum value: ERROR_REASON_EMAIL_NOT_VERIFIED = 40;
+   */
+  EMAIL_NOT_VERIFIED = 40,
+
+  /**
+   * not_found (404 NOT_FOUND): the resource does not exist or the caller may not
+   * see it.
+   *
+   * @generated from enum value: ERROR_REASON_NOT_FOUND = 41;
+   */
+  NOT_FOUND = 41,
+
+  /**
+   * already_exists (409 CONFLICT): a resource with the same unique value exists.
+   *
+   * @generated from enum value: ERROR_REASON_ALREADY_EXISTS = 42;
+   */
+  ALREADY_EXISTS = 42,
+
+  /**
+   * already_exists (409 CONFLICT): the user is already a member of the
+   * organization.
+   *
+   * @generated from enum value: ERROR_REASON_ALREADY_MEMBER = 43;
+   */
+  ALREADY_MEMBER = 43,
+
+  /**
+   * resource_exhausted (429 RATE_LIMITED): too many requests; see `Retry-After`.
+   *
+   * @generated from enum value: ERROR_REASON_RATE_LIMITED = 44;
+   */
+  RATE_LIMITED = 44,
+
+  /**
+   * resource_exhausted (429 RATE_LIMITED): the server's queue for expensive work
+   * is full; retry shortly.
+   *
+   * @generated from enum value: ERROR_REASON_SERVER_BUSY = 45;
+   */
+  SERVER_BUSY = 45,
+
+  /**
+   * unavailable (503 UNAVAILABLE): a dependency (Redis, the usage counter) is
+   * unreachable; retry shortly.
+   *
+   * @generated from enum value: ERROR_REASON_UNAVAILABLE = 46;
+   */
+  UNAVAILABLE = 46,
+
+  /**
+   * unavailable (503 UNAVAILABLE): the database is unreachable; retry shortly.
+   *
+   * @generated from enum value: ERROR_REASON_DATABASE_UNAVAILABLE = 47;
+   */
+  DATABASE_UNAVAILABLE = 47,
+
+  /**
+   * internal (500 INTERNAL): an unexpected server error; the message carries the
+   * request id.
+   *
+   * @generated from enum value: ERROR_REASON_INTERNAL = 48;
+   */
+  INTERNAL = 48,
+}
+
+/**
+ * Describes the enum latchkey.v1.ErrorReason.
+ */
+export const ErrorReasonSchema: GenEnum<ErrorReason> = /*@__PURE__*/
+  enumDesc(file_latchkey_v1_common, 0);
 
 /**
  * When true, the REST binding answers the bare response message as JSON

@@ -37,9 +37,9 @@ export class EmailVerification {
   async verify(token: string, ip: string): Promise<User> {
     await this.throttle.check('verify', ip);
     const r = await this.tokens.redeemLink('verify_email', token);
-    if (!r.ok) throw unauthorized(REFUSALS[r.why]);
+    if (!r.ok) throw unauthorized(REFUSALS[r.why], 'ONE_TIME_TOKEN_INVALID');
     const user = r.token.userId ? await this.em.findOne(User, { id: r.token.userId }) : null;
-    if (!user || user.email !== r.token.email) throw unauthorized(REFUSALS.unknown);
+    if (!user || user.email !== r.token.email) throw unauthorized(REFUSALS.unknown, 'ONE_TIME_TOKEN_INVALID');
     user.verifiedAt ??= this.clock.now();
     await this.em.flush();
     return user;

@@ -50,12 +50,12 @@ export class PasswordReset {
     checkPassword('new_password', newPassword);
     // Check the token before spending scrypt time on it, and spend it only after hashing succeeded.
     const seen = await this.d.tokens.peekLink('password_reset', token);
-    if (!seen.ok) throw new DomainError('BAD_REQUEST', REFUSALS[seen.why]);
+    if (!seen.ok) throw new DomainError('RESET_TOKEN_INVALID', REFUSALS[seen.why]);
     const passwordHash = await this.d.passwords.hash(newPassword);
     const r = await this.d.tokens.redeemLink('password_reset', token);
-    if (!r.ok) throw new DomainError('BAD_REQUEST', REFUSALS[r.why]);
+    if (!r.ok) throw new DomainError('RESET_TOKEN_INVALID', REFUSALS[r.why]);
     const user = await this.d.em.findOne(User, { id: r.token.userId! });
-    if (!user || user.email !== r.token.email) throw new DomainError('BAD_REQUEST', REFUSALS.unknown);
+    if (!user || user.email !== r.token.email) throw new DomainError('RESET_TOKEN_INVALID', REFUSALS.unknown);
     user.passwordHash = passwordHash;
     user.verifiedAt ??= this.d.clock.now(); // the link proved the address
     await this.d.em.flush();

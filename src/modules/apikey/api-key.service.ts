@@ -84,7 +84,7 @@ export class ApiKeyLifecycle {
     this.refuseClientKeyOnPartnerRoute(c);
 
     const organizationId = c.tenantHeader ?? (clientId ? await this.partnerOf(clientId) : undefined) ?? pin ?? homeOrganizationOf(p);
-    if (c.partnerRoute && !organizationId) throw new DomainError('BAD_REQUEST', 'Missing orgid or x-organization-id header', { header: 'orgid' });
+    if (c.partnerRoute && !organizationId) throw new DomainError('TENANT_REQUIRED', 'Missing orgid or x-organization-id header', { header: 'orgid' });
     let grantRole: Role;
     if (organizationId) {
       const role = await this.reach.roleIn(p, organizationId);
@@ -92,9 +92,9 @@ export class ApiKeyLifecycle {
       const org = await this.em.findOne(Organization, { id: organizationId }, { fields: ['id', 'type'] });
       if (!org) throw notFound('Organization');
       if (org.type === PARTNER_TYPE) {
-        if (!roleAtLeast(role, 'admin')) throw forbidden('Partner keys need the admin or root_admin role');
+        if (!roleAtLeast(role, 'admin')) throw forbidden('Partner keys need the admin or root_admin role', 'ROLE_REQUIRED');
       } else {
-        if (c.partnerRoute) throw forbidden('The organization is not a partner organization');
+        if (c.partnerRoute) throw forbidden('The organization is not a partner organization', 'PARTNER_REQUIRED');
         if (clientId) throw invalid('clientOrganizationId', 'only a partner organization has client organizations');
       }
       if (clientId) {
@@ -147,15 +147,15 @@ export class ApiKeyLifecycle {
     if (q.status && !(KEY_STATUSES as readonly string[]).includes(q.status)) throw invalid('status', 'must be "active", "expired", "revoked" or "disabled"');
     this.refuseClientKeyOnPartnerRoute(c);
     const organizationId = q.organizationId.trim() || c.tenantHeader || homeOrganizationOf(p);
-    if (c.partnerRoute && !organizationId) throw new DomainError('BAD_REQUEST', 'Missing orgid or x-organization-id header', { header: 'orgid' });
+    if (c.partnerRoute && !organizationId) throw new DomainError('TENANT_REQUIRED', 'Missing orgid or x-organization-id header', { header: 'orgid' });
     const where: Record<string, unknown> = {};
     if (organizationId) {
       const role = await this.reach.roleIn(p, organizationId);
       if (!role) return { items: [], next: '' };
       const org = await this.em.findOne(Organization, { id: organizationId }, { fields: ['id', 'type'] });
       if (!org) return { items: [], next: '' };
-      if (org.type === PARTNER_TYPE && !roleAtLeast(role, 'admin')) throw forbidden('Partner keys need the admin or root_admin role');
-      if (c.partnerRoute && org.type !== PARTNER_TYPE) throw forbidden('The organization is not a partner organization');
+      if (org.type === PARTNER_TYPE && !roleAtLeast(role, 'admin')) throw forbidden('Partner keys need the admin or root_admin role', 'ROLE_REQUIRED');
+      if (c.partnerRoute && org.type !== PARTNER_TYPE) throw forbidden('The organization is not a partner organization', 'PARTNER_REQUIRED');
       where.organizationId = organizationId;
       if (!roleAtLeast(role, 'admin')) {
         if (q.createdByUserId && q.createdByUserId !== p.userId) return { items: [], next: '' };
@@ -186,7 +186,7 @@ export class ApiKeyLifecycle {
     const expiresAt = input.expiresAt ? futureExpiry(now, input.expiresAt) : undefined;
     const key = await this.em.transactional(async (tx) => {
       const k = await this.manageable(c, keyId, tx, true);
-      if (k.revokedAt) throw new DomainError('FAILED_PRECONDITION', 'API key is revoked');
+      if (k.revokedAt) throw new DomainError('API_KEY_ALREADY_REVOKED', 'API key is revoked');
       const changed: string[] = [];
       if (name !== undefined && name !== k.name) (k.name = name), changed.push('name');
       if (requested) {
@@ -227,7 +227,7 @@ export class ApiKeyLifecycle {
     const fresh = generateKey(this.opts.prefix);
     const key = await this.em.transactional(async (tx) => {
       const k = await this.manageable(c, keyId, tx, true);
-      if (k.revokedAt) throw new DomainError('FAILED_PRECONDITION', 'API key is revoked');
+      if (k.revokedAt) throw new DomainError('API_KEY_ALREADY_REVOKED', 'API key is revoked');
       k.previousKeyHash = grace ? k.keyHash : null;
       k.previousExpiresAt = grace ? new Date(now.getTime() + grace * 1000) : null;
       k.keyHash = fresh.hash;
@@ -273,21 +273,21 @@ export class ApiKeyLifecycle {
     try {
       role = await this.reach.roleIn(p, k.organizationId);
     } catch (e) {
-      if (e instanceof DomainError && e.reason === 'FORBIDDEN') throw noKey();
+      if (e instanceof DomainError && e.code === 'FORBIDDEN') throw noKey();
       throw e;
     }
     if (!role) throw noKey();
     if (c.partnerRoute) {
       const org = await em.findOne(Organization, { id: k.organizationId }, { fields: ['id', 'type'] });
       if (org?.type !== PARTNER_TYPE) throw noKey();
-      if (!roleAtLeast(role, 'admin')) throw forbidden('Partner keys need the admin or root_admin role');
+      if (!roleAtLeast(role, 'admin')) throw forbidden('Partner keys need the admin or root_admin role', 'ROLE_REQUIRED');
     }
     if (k.createdByUserId !== p.userId && !roleAtLeast(role, 'admin')) throw noKey();
     return k;
   }
 
   private refuseClientKeyOnPartnerRoute(c: KeyCaller): void {
-    if (c.partnerRoute && c.principal.kind === 'apiKey' && c.principal.partner === 'client') throw forbidden('Client keys cannot use the partner APIs');
+    if (c.partnerRoute && c.principal.kind === 'apiKey' && c.principal.partner === 'client') throw forbidden('Client keys cannot use the partner APIs', 'PARTNER_API_FORBIDDEN');
   }
 
   private async partnerOf(clientId: string): Promise<string> {
@@ -328,8 +328,8 @@ function grant(requested: string[], role: Role, caller: string[] | undefined): s
   const grantable = scopesOfRole(role);
   for (const s of requested) {
     if (isShorthand(s)) continue;
-    if (isLatchkeyScope(s) && !grantable.has(s)) throw forbidden(`The scope ${s} is beyond your role`);
-    if (caller && !caller.includes(s)) throw forbidden(`The scope ${s} is beyond the scopes of the calling credential`);
+    if (isLatchkeyScope(s) && !grantable.has(s)) throw forbidden(`The scope ${s} is beyond your role`, 'SCOPE_BEYOND_ROLE');
+    if (caller && !caller.includes(s)) throw forbidden(`The scope ${s} is beyond the scopes of the calling credential`, 'SCOPE_BEYOND_ROLE');
   }
   if (!caller) return requested;
   // A key minting a key: expand shorthands and keep only what the caller holds.

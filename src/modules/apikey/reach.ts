@@ -36,17 +36,17 @@ export class KeyReach {
   /** Throws 403 when a key (or an exchanged token) may not act in `organizationId`. */
   async assertReach(p: Principal, organizationId: string): Promise<void> {
     if (p.kind === 'jwt') {
-      if (p.organizationId && p.organizationId !== organizationId) throw forbidden('This credential is pinned to another organization');
+      if (p.organizationId && p.organizationId !== organizationId) throw forbidden('This credential is pinned to another organization', 'TENANT_FORBIDDEN');
       return;
     }
     if (p.kind !== 'apiKey') return;
     if (p.pinnedOrganizationId) {
-      if (p.pinnedOrganizationId !== organizationId) throw forbidden('This API key is pinned to another organization');
+      if (p.pinnedOrganizationId !== organizationId) throw forbidden('This API key is pinned to another organization', 'TENANT_FORBIDDEN');
       return;
     }
     if (!p.organizationId || p.organizationId === organizationId) return;
     if (p.partner === 'partner' && (await this.partnerOf(organizationId)) === p.organizationId) return;
-    throw forbidden('This API key belongs to another organization');
+    throw forbidden('This API key belongs to another organization', 'TENANT_FORBIDDEN');
   }
 
   roleOfUser(userId: string, organizationId: string): Promise<Role | undefined> {

@@ -1,7 +1,7 @@
 // The hot path: checksum (no I/O), one SHA-256, a Map lookup, the per-key rate limit and credits
 // (in memory, or one Redis round trip with REDIS_URL). A cold key costs one database query.
 import type { Clock } from '../common/clock.js';
-import { RateLimitedError, unauthorized } from '../common/errors.js';
+import { RateLimitedError, unauthorized, type ReasonOf } from '../common/errors.js';
 import type { Principal } from '../common/principal.js';
 import { capScopes } from '../org/roles.js';
 import type { RateLimiter, RateLimitResult } from '../ratelimit/index.js';
@@ -25,6 +25,17 @@ export interface Verification {
   /** Credits left after this use; undefined when unlimited. */
   remaining?: number;
 }
+
+/** The error reason of each refusal when the key authenticates a request. */
+const REFUSAL_REASON: Record<Exclude<VerifyCode, 'VALID' | 'RATE_LIMITED'>, ReasonOf<'UNAUTHORIZED'>> = {
+  MALFORMED: 'API_KEY_INVALID',
+  NOT_FOUND: 'API_KEY_INVALID',
+  EXPIRED: 'API_KEY_EXPIRED',
+  REVOKED: 'API_KEY_REVOKED',
+  DISABLED: 'API_KEY_DISABLED',
+  USAGE_EXCEEDED: 'USAGE_EXCEEDED',
+  INSUFFICIENT_SCOPE: 'API_KEY_INVALID',
+};
 
 const fail = (code: VerifyCode, message: string, record?: KeyRecord): Verification => ({ code, message, record });
 
@@ -53,7 +64,7 @@ export class KeyVerifier implements BearerVerifier {
   async verify(credential: string): Promise<Principal> {
     const v = await this.check(credential);
     if (v.code === 'RATE_LIMITED') throw new RateLimitedError(v.rateLimit!.limit, v.rateLimit!.remaining, v.rateLimit!.resetSeconds, 'API key rate limit exceeded');
-    if (v.code !== 'VALID') throw unauthorized(v.message);
+    if (v.code !== 'VALID') throw unauthorized(v.message, REFUSAL_REASON[v.code]);
     return keyPrincipal(v.record!, v.scopes!);
   }
 

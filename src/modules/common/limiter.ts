@@ -12,7 +12,7 @@ export class Semaphore {
 
   async run<T>(fn: () => Promise<T>): Promise<T> {
     if (this.active >= this.concurrency) {
-      if (this.waiting.length >= this.queueLimit) throw new RateLimitedError(0, 0, 1, 'Server busy, retry shortly');
+      if (this.waiting.length >= this.queueLimit) throw new RateLimitedError(0, 0, 1, 'Server busy, retry shortly', 'SERVER_BUSY');
       await new Promise<void>((resolve) => this.waiting.push(resolve));
     } else {
       this.active++;

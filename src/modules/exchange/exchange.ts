@@ -54,7 +54,7 @@ export class TokenExchange {
     if (!userId) throw invalid('x-user-id', 'header is required');
     if (!isUlid(userId)) throw invalid('x-user-id', 'must be a user id');
     const apiKey = req.apiKey?.trim();
-    if (!apiKey) throw unauthorized('Missing x-api-key header');
+    if (!apiKey) throw unauthorized('Missing x-api-key header', 'CREDENTIAL_MISSING');
 
     // The key's own checks and limits (counts one use), then the exchange's 5 per minute.
     const v = await this.o.keys.check(apiKey);
@@ -69,7 +69,7 @@ export class TokenExchange {
     try {
       await this.o.reach.assertReach(asKey, organizationId);
     } catch (e) {
-      if (e instanceof DomainError && e.reason === 'FORBIDDEN') throw unauthorized(BAD); // a key of another organization
+      if (e instanceof DomainError && e.code === 'FORBIDDEN') throw unauthorized(BAD); // a key of another organization
       throw e;
     }
     const [creator, target, active] = await Promise.all([
@@ -82,8 +82,8 @@ export class TokenExchange {
     const impersonating = userId !== key.userId;
     const keyScopes = capScopes(v.scopes!, creator.role);
     if (impersonating) {
-      if (!keyScopes.includes('impersonate')) throw forbidden('API key lacks scope impersonate');
-      if (roleRank(target.role) > roleRank(creator.role)) throw forbidden("API keys cannot impersonate users with a role above the key creator's");
+      if (!keyScopes.includes('impersonate')) throw forbidden('API key lacks scope impersonate', 'SCOPE_MISSING');
+      if (roleRank(target.role) > roleRank(creator.role)) throw forbidden("API keys cannot impersonate users with a role above the key creator's", 'ROLE_ABOVE_CALLER');
     }
     const scopes = capScopes(keyScopes, target.role);
     const issued = await this.o.tokens.issue({ userId, organizationId, scopes, actor: { keyId: key.id, userId: key.userId } }, this.o.ttlSeconds);

@@ -36,7 +36,7 @@ export class InvitationService {
       'select 1 from memberships m join users u on u.id = m.user_id where m.organization_id = ? and u.email = ?',
       [tenant.organizationId, email],
     );
-    if (member.length) throw conflict('This email is already a member of the organization');
+    if (member.length) throw conflict('This email is already a member of the organization', 'ALREADY_MEMBER');
     const token = randomToken(32);
     const now = this.opts.clock.now();
     const { invitation, organization } = await this.em.transactional(async (tx) => {
@@ -120,7 +120,7 @@ export class InvitationService {
         if (!taken) throw invitationNotFound();
         const organization = await tx.findOne(Organization, { id: inv.organizationId });
         if (!organization) throw invitationNotFound();
-        if (await tx.count(Membership, { organizationId: organization.id, userId })) throw conflict('You are already a member of this organization');
+        if (await tx.count(Membership, { organizationId: organization.id, userId })) throw conflict('You are already a member of this organization', 'ALREADY_MEMBER');
         tx.create(Membership, { organizationId: organization.id, userId, role: inv.role });
         this.opts.audit.record(tx, {
           ...actor,
@@ -135,7 +135,7 @@ export class InvitationService {
       this.roles.invalidate({ userId });
       return result;
     } catch (e) {
-      if (e instanceof UniqueConstraintViolationException) throw conflict('You are already a member of this organization');
+      if (e instanceof UniqueConstraintViolationException) throw conflict('You are already a member of this organization', 'ALREADY_MEMBER');
       throw e;
     }
   }

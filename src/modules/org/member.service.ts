@@ -85,7 +85,7 @@ export class MemberService {
     const self = callerUserId === userId && !tenant.viaPartner;
     await this.em.transactional(async (tx) => {
       const { target, callerRole } = await this.lockAndFind(tx, tenant.organizationId, callerUserId, userId);
-      if (!self && !roleAtLeast(callerRole, 'admin')) throw forbidden('Only an admin can remove other members');
+      if (!self && !roleAtLeast(callerRole, 'admin')) throw forbidden('Only an admin can remove other members', 'ROLE_REQUIRED');
       if (!self) assertMayChange(callerRole, target.role as Role);
       if (target.role === 'root_admin') await this.assertNotLastRootAdmin(tx, tenant.organizationId);
       tx.remove(target);

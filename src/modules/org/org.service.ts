@@ -138,10 +138,10 @@ export class OrgService {
         if (!org) throw notFound('Organization');
         const changes: Record<string, { from: string; to: string }> = {};
         if (type !== undefined && type !== org.type) {
-          if (tenant.role !== 'root_admin') throw forbidden('Only a root_admin can change the organization type');
-          if (type === PARTNER_TYPE && org.partnerId) throw new DomainError('BAD_REQUEST', 'A client organization cannot be a partner');
+          if (tenant.role !== 'root_admin') throw forbidden('Only a root_admin can change the organization type', 'ROLE_REQUIRED');
+          if (type === PARTNER_TYPE && org.partnerId) throw new DomainError('PARTNER_LINK_INVALID', 'A client organization cannot be a partner');
           if (org.type === PARTNER_TYPE && (await tx.count(Organization, { partnerId: org.id }))) {
-            throw new DomainError('FAILED_PRECONDITION', 'A partner organization with client organizations must stay a partner');
+            throw new DomainError('PARTNER_HAS_CLIENTS', 'A partner organization with client organizations must stay a partner');
           }
           changes.type = { from: org.type, to: type };
           org.type = type;
@@ -165,7 +165,7 @@ export class OrgService {
       const org = await tx.findOne(Organization, { id: organizationId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
       if (!org) throw notFound('Organization');
       if (await tx.count(Organization, { partnerId: org.id })) {
-        throw new DomainError('FAILED_PRECONDITION', 'Remove the client organizations of this partner first');
+        throw new DomainError('PARTNER_HAS_CLIENTS', 'Remove the client organizations of this partner first');
       }
       for (const step of this.deletionSteps) await step(tx, org.id);
       const members = await tx.nativeDelete(Membership, { organizationId: org.id });

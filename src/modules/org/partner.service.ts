@@ -23,7 +23,7 @@ export class PartnerService {
   /** `name` creates a client organization (the caller its root_admin); `clientOrganizationId` links one the caller administers. */
   async addClient(partner: Tenant, callerUserId: string, input: { name: string; clientOrganizationId: string }, actor: Actor): Promise<{ organization: Organization; role: Role }> {
     const byName = !!input.name.trim();
-    if (byName === !!input.clientOrganizationId) throw new DomainError('BAD_REQUEST', 'Give exactly one of name and clientOrganizationId');
+    if (byName === !!input.clientOrganizationId) throw new DomainError('PARTNER_LINK_INVALID', 'Give exactly one of name and clientOrganizationId');
     await this.assertPartner(partner.organizationId);
     const added = byName
       ? await this.em.transactional(async (tx) => {
@@ -47,7 +47,7 @@ export class PartnerService {
   }
 
   private async link(partnerId: string, callerUserId: string, clientId: string, actor: Actor): Promise<{ organization: Organization; role: Role }> {
-    if (clientId === partnerId) throw new DomainError('BAD_REQUEST', 'A partner cannot be its own client');
+    if (clientId === partnerId) throw new DomainError('PARTNER_LINK_INVALID', 'A partner cannot be its own client');
     // Only a direct admin membership counts: a partner role does not reach organizations outside its portfolio.
     const admin = isUlid(clientId)
       ? await this.em.execute<{ role: Role }[]>(`select role from memberships where organization_id = ? and user_id = ? and role in ('admin', 'root_admin')`, [clientId, callerUserId])
@@ -56,7 +56,7 @@ export class PartnerService {
     return this.em.transactional(async (tx) => {
       const client = await tx.findOne(Organization, { id: clientId });
       if (!client) throw notFound('Organization');
-      if (client.type === PARTNER_TYPE) throw new DomainError('BAD_REQUEST', 'A partner organization cannot be a client');
+      if (client.type === PARTNER_TYPE) throw new DomainError('PARTNER_LINK_INVALID', 'A partner organization cannot be a client');
       // Conditional update: of two partners linking at once, one wins.
       const n = await tx.nativeUpdate(Organization, { id: clientId, partnerId: null }, { partnerId, updatedAt: new Date() });
       if (!n) throw conflict('The organization already belongs to a partner');
@@ -74,6 +74,6 @@ export class PartnerService {
   private async assertPartner(organizationId: string): Promise<void> {
     const org = await this.em.findOne(Organization, { id: organizationId }, { fields: ['id', 'type'] });
     if (!org) throw notFound('Organization');
-    if (org.type !== PARTNER_TYPE) throw forbidden('The organization is not a partner organization');
+    if (org.type !== PARTNER_TYPE) throw forbidden('The organization is not a partner organization', 'PARTNER_REQUIRED');
   }
 }

@@ -18,7 +18,7 @@ export class AccessTokenVerifier implements BearerVerifier {
 
   async verify(credential: string): Promise<Principal> {
     const t = await this.tokens.verify(credential);
-    if (t.sessionId && !(await this.sessions.isLive(t.sessionId))) throw unauthorized('Session ended: sign in again');
+    if (t.sessionId && !(await this.sessions.isLive(t.sessionId))) throw unauthorized('Session ended: sign in again', 'SESSION_EXPIRED');
     return { kind: 'jwt', userId: t.userId, sessionId: t.sessionId, organizationId: t.organizationId, scopes: t.scopes, actor: t.actor, tokenId: t.tokenId };
   }
 }

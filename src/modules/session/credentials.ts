@@ -31,12 +31,12 @@ export class Authenticator {
     const token = c.apiKey ?? c.bearer;
     if (token !== undefined) {
       const verifier = this.bearers.find((v) => v.recognises(token));
-      if (!verifier) throw unauthorized(c.apiKey !== undefined ? 'Invalid API key' : 'Unrecognised bearer credential');
+      if (!verifier) throw unauthorized(c.apiKey !== undefined ? 'Invalid API key' : 'Unrecognised bearer credential', c.apiKey !== undefined ? 'API_KEY_INVALID' : 'CREDENTIAL_INVALID');
       return verifier.verify(token);
     }
     if (c.sessionToken) {
       const s = await this.sessions.authenticate(c.sessionToken);
-      if (!s) throw unauthorized('Session expired or signed out');
+      if (!s) throw unauthorized('Session expired or signed out', 'SESSION_EXPIRED');
       return { kind: 'session', userId: s.userId, sessionId: s.sessionId };
     }
     return undefined;

@@ -58,9 +58,9 @@ export class MagicLinks {
     const email = byCode ? normalizeEmail('email', r.email!) : undefined;
     await this.d.throttle.check('magic-redeem', client.ip, email);
     const spent = byCode ? await this.d.tokens.redeemCode(email!, r.code!.trim()) : await this.d.tokens.redeemLink('magic_link', r.token!);
-    if (!spent.ok) throw unauthorized(REFUSED);
+    if (!spent.ok) throw unauthorized(REFUSED, 'ONE_TIME_TOKEN_INVALID');
     const user = await this.d.accounts.provisionVerified(spent.token.email);
-    if (!user.isActive) throw unauthorized(REFUSED);
+    if (!user.isActive) throw unauthorized(REFUSED, 'ONE_TIME_TOKEN_INVALID');
     return this.d.sessions.start(user, client, byCode ? 'magic_code' : 'magic_link');
   }
 }

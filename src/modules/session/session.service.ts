@@ -96,9 +96,9 @@ export class SessionService {
         await this.d.audit?.recordForUser(this.em, user.id, { type: 'user.sign_in_failed', actorType: 'user', actorId: user.id, ip: client.ip, userAgent: client.userAgent, metadata: { method: 'password' } });
         await this.em.flush();
       }
-      throw unauthorized('Invalid email or password');
+      throw unauthorized('Invalid email or password', 'SIGN_IN_FAILED');
     }
-    if (this.d.requireEmailVerification && !user.verifiedAt) throw forbidden('Verify your email address before signing in: follow the link we emailed you');
+    if (this.d.requireEmailVerification && !user.verifiedAt) throw forbidden('Verify your email address before signing in: follow the link we emailed you', 'EMAIL_NOT_VERIFIED');
     if (user.passwordHash && this.d.passwords.outdated(user.passwordHash)) user.passwordHash = await this.d.passwords.hash(password);
     return this.start(user, client, 'password');
   }
@@ -133,13 +133,13 @@ export class SessionService {
   async refresh(token: string): Promise<TokenPair> {
     const now = this.d.clock.now();
     const rt = token ? await this.em.findOne(RefreshToken, { tokenHash: sha256(token) }) : null;
-    if (!rt) throw unauthorized('Invalid refresh token');
-    if (rt.revokedAt) throw unauthorized('Refresh token revoked');
-    if (rt.expiresAt <= now) throw unauthorized('Refresh token expired');
-    if (!(await this.isLive(rt.sessionId))) throw unauthorized('Session ended');
+    if (!rt) throw unauthorized('Invalid refresh token', 'REFRESH_TOKEN_INVALID');
+    if (rt.revokedAt) throw unauthorized('Refresh token revoked', 'REFRESH_TOKEN_REVOKED');
+    if (rt.expiresAt <= now) throw unauthorized('Refresh token expired', 'REFRESH_TOKEN_EXPIRED');
+    if (!(await this.isLive(rt.sessionId))) throw unauthorized('Session ended', 'REFRESH_TOKEN_INVALID');
     if (rt.usedAt && now.getTime() - rt.usedAt.getTime() > this.d.refreshReuseGraceSeconds * 1000) {
       await this.revoke(rt.sessionId);
-      throw unauthorized('Refresh token already used: the session has been ended for safety');
+      throw unauthorized('Refresh token already used: the session has been ended for safety', 'REFRESH_TOKEN_REUSED');
     }
     if (!rt.usedAt) await this.em.nativeUpdate(RefreshToken, { id: rt.id, usedAt: null }, { usedAt: now });
     const refreshToken = this.addRefreshToken(rt.sessionId, rt.userId);

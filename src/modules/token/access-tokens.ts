@@ -76,7 +76,7 @@ export class AccessTokens {
     const cacheKey = sha256(token);
     const hit = this.verified.get(cacheKey);
     if (hit) {
-      if (hit.expiresAt.getTime() <= this.clock.now().getTime()) throw unauthorized('Access token expired');
+      if (hit.expiresAt.getTime() <= this.clock.now().getTime()) throw unauthorized('Access token expired', 'ACCESS_TOKEN_EXPIRED');
       return hit;
     }
     const v = await this.verifySignature(token);
@@ -97,11 +97,18 @@ export class AccessTokens {
         { algorithms: [ALG], issuer: this.issuer(), audience: AUDIENCE, typ: TYP, currentDate: this.clock.now(), requiredClaims: ['sub', 'jti', 'iat', 'exp'] },
       ));
     } catch (e) {
-      if (e instanceof errors.JWTExpired) throw unauthorized('Access token expired');
-      if (e instanceof errors.JOSEError) throw unauthorized('Invalid access token');
+      if (e instanceof errors.JWTExpired) throw unauthorized('Access token expired', 'ACCESS_TOKEN_EXPIRED');
+      if (e instanceof errors.JOSEError) throw unauthorized('Invalid access token', 'ACCESS_TOKEN_INVALID');
       throw e;
     }
     const act = payload.act as { sub?: unknown; client_id?: unknown } | undefined;
+    // A validly signed token of a shape we never issue (wrong claim types, NUL, …) is refused here,
+    // before any claim reaches a query.
+    const optional = (v: unknown) => v === undefined || isClaimId(v);
+    if (!isClaimId(payload.sub) || !isClaimId(payload.jti) || !optional(payload.sid) || !optional(payload.org_id)) throw unauthorized('Invalid access token', 'ACCESS_TOKEN_INVALID');
+    if ((payload.scope !== undefined && (typeof payload.scope !== 'string' || !SCOPE_CLAIM_RE.test(payload.scope))) || (act !== undefined && (!isClaimId(act.sub) || !isClaimId(act.client_id)))) {
+      throw unauthorized('Invalid access token', 'ACCESS_TOKEN_INVALID');
+    }
     return {
       userId: payload.sub!,
       sessionId: typeof payload.sid === 'string' ? payload.sid : undefined,
@@ -114,6 +121,10 @@ export class AccessTokens {
     };
   }
 }
+
+/** Ids in claims are ULIDs or prefixed ULIDs (`ak_…`): never anything a query could choke on. */
+const isClaimId = (v: unknown): v is string => typeof v === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(v);
+const SCOPE_CLAIM_RE = /^[\x21-\x7e]{0,64}( [\x21-\x7e]{1,64})*$/;
 
 /** Cheap format check: three base64url segments, the header starting with `{"` (eyJ). */
 export const looksLikeJwt = (s: string): boolean => /^eyJ[\w-]*\.[\w-]+\.[\w-]+$/.test(s);

@@ -49,7 +49,7 @@ export function authHandlers(d: AuthHandlerDeps): ServiceImpl<typeof AuthService
   function sessionOf(ctx: HandlerContext): { userId: string; sessionId: string; cookie: boolean } {
     const p = principalOf(ctx);
     if ((p.kind === 'session' || p.kind === 'jwt') && p.sessionId) return { userId: p.userId, sessionId: p.sessionId, cookie: p.kind === 'session' };
-    throw unauthorized('No session to end: this credential is not a session (API keys are revoked with RevokeApiKey)');
+    throw unauthorized('No session to end: this credential is not a session (API keys are revoked with RevokeApiKey)', 'SESSION_REQUIRED');
   }
 
   return {

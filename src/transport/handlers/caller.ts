@@ -7,7 +7,7 @@ import { principalKey, requestInfoKey } from '../context.js';
 
 export function principalOf(ctx: HandlerContext): Principal {
   const p = ctx.values.get(principalKey);
-  if (!p) throw unauthorized('Missing Authorization header');
+  if (!p) throw unauthorized('Missing Authorization header', 'CREDENTIAL_MISSING');
   return p;
 }
 

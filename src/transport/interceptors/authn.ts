@@ -38,12 +38,12 @@ export const authnInterceptor =
       apiKey: req.header.get('x-api-key') ?? undefined,
       sessionToken: readCookie(req.header.get('cookie'), SESSION_COOKIE),
     });
-    if (!principal) throw unauthorized('Missing Authorization header');
+    if (!principal) throw unauthorized('Missing Authorization header', 'CREDENTIAL_MISSING');
     if (access.credentials === 'signed_in' && actsThroughKey(principal)) {
       throw forbidden('This call needs your own sign-in (a session or a sign-in access token), not an API key or a token issued from one');
     }
     const scopes = scopesOf(principal);
-    if (scopes && !scopes.includes(access.scope)) throw forbidden(`Missing scope ${access.scope}`);
+    if (scopes && !scopes.includes(access.scope)) throw forbidden(`Missing scope ${access.scope}`, 'SCOPE_MISSING');
     req.contextValues.set(principalKey, principal);
     return next(req);
   };

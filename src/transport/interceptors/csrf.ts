@@ -35,5 +35,5 @@ export const csrfInterceptor =
     if (trusted || site === 'same-origin') return next(req);
     // No Origin and no cross-site fetch metadata: not a browser (curl -b cookies.txt).
     if (origin === null && (site === null || site === 'none')) return next(req);
-    throw forbidden('Cross-origin request refused: a session cookie is only accepted from this site\'s own pages');
+    throw forbidden('Cross-origin request refused: a session cookie is only accepted from this site\'s own pages', 'CSRF_REJECTED');
   };

@@ -1,14 +1,23 @@
-// Domain errors → Connect codes with an ErrorInfo reason; anything unexpected → a generic
-// INTERNAL, its cause logged with the request id. No stack trace reaches a client.
+// Domain errors → Connect codes with an ErrorInfo reason (and a BadRequest detail naming the
+// field of a validation error); anything unexpected → a generic INTERNAL, its cause logged with
+// the request id. No stack trace reaches a client.
 import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
-import { ErrorInfoSchema } from '../../../gen/google/rpc/error_details_pb.js';
+import { BadRequestSchema, ErrorInfoSchema } from '../../../gen/google/rpc/error_details_pb.js';
 import { DomainError, RateLimitedError } from '../../modules/common/errors.js';
 import { requestInfoKey } from '../context.js';
-import { REASON_TO_CODE } from '../rest/status.js';
+import type { FieldProblem } from './validation.js';
+import { CONNECT_CODE } from '../rest/status.js';
 
-const DOMAIN = 'latchkey.dev';
+export const ERROR_DOMAIN = 'latchkey.dev';
+
+/** The field violations of an error: every one a validation found, or the single field it names. */
+function fieldViolations(e: DomainError): { field: string; description: string; reason: string }[] {
+  const problems = (e as { problems?: readonly FieldProblem[] }).problems;
+  if (problems) return problems.map((p) => ({ field: p.field, description: p.message, reason: e.reason }));
+  return e.meta.field ? [{ field: e.meta.field, description: e.message, reason: e.reason }] : [];
+}
 
 export function toConnectError(e: DomainError): ConnectError {
   const metadata = new Headers();
@@ -20,21 +29,31 @@ export function toConnectError(e: DomainError): ConnectError {
       metadata.set('ratelimit-reset', String(e.resetSeconds));
     }
   }
-  const info = create(ErrorInfoSchema, { reason: e.reason, domain: DOMAIN, metadata: e.meta });
-  return new ConnectError(e.message, REASON_TO_CODE[e.reason], metadata, [{ desc: ErrorInfoSchema, value: info }]);
+  const info = create(ErrorInfoSchema, { reason: e.reason, domain: ERROR_DOMAIN, metadata: e.meta });
+  const details: ConstructorParameters<typeof ConnectError>[3] = [{ desc: ErrorInfoSchema, value: info }];
+  const violations = fieldViolations(e);
+  if (violations.length) details.push({ desc: BadRequestSchema, value: create(BadRequestSchema, { fieldViolations: violations }) });
+  return new ConnectError(e.message, CONNECT_CODE[e.code], metadata, details);
+}
+
+/** Errors of libraries that have a domain meaning. Add new ones here (e.g. database unreachable → UNAVAILABLE). */
+function domainErrorOf(e: unknown): DomainError | undefined {
+  if (e instanceof DomainError) return e;
+  if (e instanceof UniqueConstraintViolationException) return new DomainError('ALREADY_EXISTS', 'A resource with the same identifier already exists');
+  return undefined;
 }
 
 export const errorsInterceptor: Interceptor = (next) => async (req) => {
   try {
     return await next(req);
   } catch (e) {
-    if (e instanceof DomainError) throw toConnectError(e);
     if (e instanceof ConnectError) throw e;
-    if (e instanceof UniqueConstraintViolationException) {
-      throw toConnectError(new DomainError('CONFLICT', 'A resource with the same identifier already exists'));
-    }
+    const domain = domainErrorOf(e);
+    if (domain) throw toConnectError(domain);
     const info = req.contextValues.get(requestInfoKey);
     info?.log.error({ err: e, rpc: req.method.name }, 'unhandled error');
-    throw new ConnectError(`Internal error (request id ${info?.id ?? 'unknown'})`, Code.Internal);
+    throw new ConnectError(`Internal error (request id ${info?.id ?? 'unknown'})`, Code.Internal, undefined, [
+      { desc: ErrorInfoSchema, value: create(ErrorInfoSchema, { reason: 'INTERNAL', domain: ERROR_DOMAIN }) },
+    ]);
   }
 };

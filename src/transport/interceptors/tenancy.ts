@@ -50,22 +50,22 @@ const NO_TENANT: TenantContext = { organizationId: '-', role: 'member', viaPartn
 export function tenantHeaderOf(header: Headers): { id: string; name: string } | undefined {
   const named = HEADERS.map((name) => ({ name, id: header.get(name)?.trim() ?? '' })).filter((h) => h.id);
   if (named.length === 2 && named[0].id !== named[1].id) {
-    throw new DomainError('BAD_REQUEST', 'The orgid and x-organization-id headers name different organizations', { header: 'x-organization-id' });
+    throw new DomainError('TENANT_MISMATCH', 'The orgid and x-organization-id headers name different organizations', { header: 'x-organization-id' });
   }
   return named[0];
 }
 
-const missingHeader = () => new DomainError('BAD_REQUEST', 'Missing orgid or x-organization-id header', { header: 'orgid' });
+const missingHeader = () => new DomainError('TENANT_REQUIRED', 'Missing orgid or x-organization-id header', { header: 'orgid' });
 
 function resolveOrganizationId(access: AccessRule, message: unknown, fromHeader: { id: string; name: string } | undefined, p: Principal): string {
   if (access.tenant === 'path') {
     const inPath = (message as { organizationId?: unknown }).organizationId;
     const id = typeof inPath === 'string' ? inPath.trim() : '';
     if (id && fromHeader && fromHeader.id !== id) {
-      throw new DomainError('BAD_REQUEST', `The ${fromHeader.name} header does not match organization_id in the path`, { header: fromHeader.name });
+      throw new DomainError('TENANT_MISMATCH', `The ${fromHeader.name} header does not match organization_id in the path`, { header: fromHeader.name });
     }
     if (id || fromHeader) return id || fromHeader!.id;
-    throw new DomainError('BAD_REQUEST', 'Missing organization_id (or an orgid / x-organization-id header)', { field: 'organization_id' });
+    throw new DomainError('TENANT_REQUIRED', 'Missing organization_id (or an orgid / x-organization-id header)', { field: 'organization_id' });
   }
   if (fromHeader) return fromHeader.id;
   const own = access.tenant === 'header' ? homeOrganizationOf(p) : undefined;
@@ -90,7 +90,7 @@ export const tenancyInterceptor =
     const fromHeader = tenantHeaderOf(req.header);
     if (binding?.tenantHeaderRequired && !fromHeader) throw missingHeader();
     if ((access.partnerApi || binding?.partnerApi) && principal.kind === 'apiKey' && principal.partner === 'client') {
-      throw forbidden('Client keys cannot use the partner APIs');
+      throw forbidden('Client keys cannot use the partner APIs', 'PARTNER_API_FORBIDDEN');
     }
     if (access.tenant === 'none') return next(req);
 
@@ -111,8 +111,8 @@ export const tenancyInterceptor =
     }
     const granted = principal.kind === 'session' ? undefined : principal.scopes;
     const scopes = granted && capScopes(granted, found.role);
-    if (scopes && !scopes.includes(access.scope)) throw forbidden(`Missing scope ${access.scope}`);
-    if (access.minRole && !roleAtLeast(found.role, access.minRole)) throw forbidden(`Requires the ${access.minRole} role`);
+    if (scopes && !scopes.includes(access.scope)) throw forbidden(`Missing scope ${access.scope}`, 'SCOPE_MISSING');
+    if (access.minRole && !roleAtLeast(found.role, access.minRole)) throw forbidden(`Requires the ${access.minRole} role`, 'ROLE_REQUIRED');
     req.contextValues.set(tenantKey, { organizationId, ...found, scopes });
     return next(req);
   };

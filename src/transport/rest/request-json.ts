@@ -1,9 +1,28 @@
 // Merge path variables, query parameters and the body into the request message's JSON form.
-import { ScalarType, type DescField, type DescMessage, type JsonObject, type JsonValue } from '@bufbuild/protobuf';
+import { ScalarType, type DescField, type DescMessage, type DescOneof, type JsonObject, type JsonValue } from '@bufbuild/protobuf';
 import { DomainError, invalid } from '../../modules/common/errors.js';
 
 function fieldByName(message: DescMessage, name: string): DescField | undefined {
   return message.fields.find((f) => f.name === name || f.jsonName === name);
+}
+
+/** The JSON (lowerCamelCase) dotted path from a message to one of its (nested) fields, or its bare name. */
+export function jsonPathTo(root: DescMessage, target: DescField | DescOneof): string {
+  const seen = new Set<DescMessage>([root]);
+  const queue: [DescMessage, string][] = [[root, '']];
+  for (let next = queue.shift(); next; next = queue.shift()) {
+    const [message, path] = next;
+    for (const f of message.fields) {
+      const here = path ? `${path}.${f.jsonName}` : f.jsonName;
+      if (f === target || (target.kind === 'oneof' && f.oneof === target)) return target.kind === 'oneof' ? (path ? `${path}.${target.localName}` : target.localName) : here;
+      const child = f.fieldKind === 'message' || (f.fieldKind === 'list' && f.listKind === 'message') || (f.fieldKind === 'map' && f.mapKind === 'message') ? f.message : undefined;
+      if (child && !seen.has(child)) {
+        seen.add(child);
+        queue.push([child, here]);
+      }
+    }
+  }
+  return target.kind === 'oneof' ? target.localName : target.jsonName;
 }
 
 /** Resolve a dotted path of proto or JSON names to the fields along it. */

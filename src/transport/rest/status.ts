@@ -1,8 +1,9 @@
-// The one table from Connect codes to HTTP statuses and envelope codes.
+// The one table from error codes to Connect codes, and from Connect codes to HTTP statuses and
+// envelope codes. Every envelope error carries a `reason` from the catalogue in common/errors.ts.
 import { Code } from '@connectrpc/connect';
-import type { Reason } from '../../modules/common/errors.js';
+import { DEFAULT_REASON, isReason, REASONS, type ErrorCode } from '../../modules/common/errors.js';
 
-export const REASON_TO_CODE: Record<Reason, Code> = {
+export const CONNECT_CODE: Record<ErrorCode, Code> = {
   BAD_REQUEST: Code.InvalidArgument,
   FAILED_PRECONDITION: Code.FailedPrecondition,
   VALIDATION_ERROR: Code.InvalidArgument,
@@ -11,7 +12,6 @@ export const REASON_TO_CODE: Record<Reason, Code> = {
   NOT_FOUND: Code.NotFound,
   CONFLICT: Code.AlreadyExists,
   RATE_LIMITED: Code.ResourceExhausted,
-  PAYLOAD_TOO_LARGE: Code.ResourceExhausted,
   UNAVAILABLE: Code.Unavailable,
   INTERNAL: Code.Internal,
 };
@@ -40,16 +40,20 @@ const CODE_TO_HTTP: Record<Code, HttpError> = {
   [Code.Unauthenticated]: { status: 401, code: 'UNAUTHORIZED' },
 };
 
-/** HTTP status and envelope code for a Connect code; a domain reason refines the envelope code. */
+/** HTTP status and envelope code for a Connect code; a reason (or error code) refines the envelope code. */
 export function httpErrorFor(code: Code, reason?: string): HttpError {
   const base = CODE_TO_HTTP[code] ?? CODE_TO_HTTP[Code.Unknown];
-  if (reason === 'VALIDATION_ERROR') return { ...base, code: reason };
-  if (reason === 'PAYLOAD_TOO_LARGE') return { status: 413, code: 'BAD_REQUEST' };
+  const errorCode = reason && isReason(reason) ? REASONS[reason] : reason;
+  if (errorCode === 'VALIDATION_ERROR') return { ...base, code: errorCode };
+  if (reason === 'BODY_TOO_LARGE') return { status: 413, code: 'BAD_REQUEST' };
   return base;
 }
 
+/** The catalogue reason of an envelope without a more specific one. */
+const reasonForEnvelope = (code: string): string => DEFAULT_REASON[code as ErrorCode] ?? 'INTERNAL';
+
 export function envelopeError(status: number, code: string, message: string, extra: Record<string, unknown> = {}) {
-  return { success: false, status, code, message, ...extra };
+  return { success: false, status, code, message, ...extra, reason: typeof extra.reason === 'string' && extra.reason ? extra.reason : reasonForEnvelope(code) };
 }
 
 export function envelopeOk(data: unknown, message: string) {

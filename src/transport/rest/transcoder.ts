@@ -3,13 +3,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
 import { fromBinary, fromJson, toJson, type JsonValue } from '@bufbuild/protobuf';
+import { isFieldError } from '@bufbuild/protobuf/reflect';
 import { Code, type ContextValues } from '@connectrpc/connect';
 import type { UniversalHandler } from '@connectrpc/connect/protocol';
 import { codeFromString } from '@connectrpc/connect/protocol-connect';
 import { ErrorInfoSchema } from '../../../gen/google/rpc/error_details_pb.js';
 import { DomainError } from '../../modules/common/errors.js';
 import { restPathKey } from '../context.js';
-import { buildRequestJson } from './request-json.js';
+import { buildRequestJson, jsonPathTo } from './request-json.js';
 import type { RestRoute, RouteTable } from './route-table.js';
 import { envelopeError, envelopeOk, httpErrorFor } from './status.js';
 
@@ -48,17 +49,11 @@ function send(res: NodeResponse, status: number, payload: unknown, headers: [str
   res.end(body);
 }
 
-/** The field a protobuf-es JSON error names, as its JSON name. */
-function fieldOfJsonError(route: RestRoute, message: string): string | undefined {
-  const m = /cannot decode field ([\w.]+) from JSON/.exec(message);
-  if (!m) return undefined;
-  const protoName = m[1].split('.').pop()!;
-  const all = [route.method.input, ...route.method.input.nestedMessages];
-  for (const msg of all) {
-    const f = msg.fields.find((x) => x.name === protoName);
-    if (f) return f.jsonName;
-  }
-  return protoName;
+/** The JSON path of the field a protobuf-es JSON error names (its cause is a FieldError). */
+function fieldOfJsonError(route: RestRoute, e: unknown): string | undefined {
+  const cause = e instanceof Error ? e.cause : undefined;
+  if (!isFieldError(cause)) return undefined;
+  return jsonPathTo(route.method.input, cause.field());
 }
 
 export interface TranscoderOptions {
@@ -73,7 +68,7 @@ export function createTranscoder(opts: TranscoderOptions) {
     const found = opts.routes.find(req.method ?? 'GET', url.pathname);
     if (!found) return send(res, 404, envelopeError(404, 'NOT_FOUND', `No route for ${req.method} ${url.pathname}`));
     if ('allow' in found) {
-      return send(res, 405, envelopeError(405, 'BAD_REQUEST', `Method ${req.method} not allowed on ${url.pathname}`), [['allow', found.allow.join(', ')]]);
+      return send(res, 405, envelopeError(405, 'BAD_REQUEST', `Method ${req.method} not allowed on ${url.pathname}`, { reason: 'METHOD_NOT_ALLOWED' }), [['allow', found.allow.join(', ')]]);
     }
     const { route, vars } = found;
     let json;
@@ -85,7 +80,7 @@ export function createTranscoder(opts: TranscoderOptions) {
           try {
             body = JSON.parse(raw.toString('utf8'));
           } catch {
-            throw new DomainError('BAD_REQUEST', 'Malformed JSON in request body');
+            throw new DomainError('MALFORMED_BODY', 'Malformed JSON in request body');
           }
         }
       }
@@ -94,16 +89,17 @@ export function createTranscoder(opts: TranscoderOptions) {
         // Normalized JSON of the parsed message: unknown fields dropped, types checked once here.
         json = toJson(route.method.input, fromJson(route.method.input, merged, { ignoreUnknownFields: true }));
       } catch (e) {
-        const field = fieldOfJsonError(route, String((e as Error).message));
-        throw new DomainError('VALIDATION_ERROR', field ? `${field}: has the wrong type or format` : 'Request does not match the expected shape', field ? { field } : {});
+        const field = fieldOfJsonError(route, e);
+        if (field) throw new DomainError('VALIDATION_FAILED', `${field}: has the wrong type or format`, { field });
+        throw new DomainError('MALFORMED_BODY', 'Request does not match the expected shape');
       }
     } catch (e) {
       if (e instanceof BodyTooLarge) {
-        return send(res, 413, envelopeError(413, 'BAD_REQUEST', `Request body exceeds ${opts.maxBodyBytes} bytes`));
+        return send(res, 413, envelopeError(413, 'BAD_REQUEST', `Request body exceeds ${opts.maxBodyBytes} bytes`, { reason: 'BODY_TOO_LARGE' }));
       }
       if (e instanceof DomainError) {
-        const { status, code } = httpErrorFor(e.reason === 'VALIDATION_ERROR' ? Code.InvalidArgument : Code.InvalidArgument, e.reason);
-        return send(res, status, envelopeError(status, code, e.message, e.meta.field ? { field: e.meta.field } : {}));
+        const { status, code } = httpErrorFor(Code.InvalidArgument, e.reason);
+        return send(res, status, envelopeError(status, code, e.message, { ...(e.meta.field ? { field: e.meta.field } : {}), reason: e.reason }));
       }
       if (e instanceof URIError) return send(res, 400, envelopeError(400, 'BAD_REQUEST', 'Malformed URL encoding'));
       throw e;
@@ -149,7 +145,7 @@ export function createTranscoder(opts: TranscoderOptions) {
     const info = err.details?.find((d) => d.type === 'google.rpc.ErrorInfo');
     const errorInfo = info ? fromBinary(ErrorInfoSchema, Buffer.from(info.value, 'base64')) : undefined;
     const mapped = httpErrorFor(code, errorInfo?.reason);
-    const extra = errorInfo?.metadata.field ? { field: errorInfo.metadata.field } : {};
+    const extra = { ...(errorInfo?.metadata.field ? { field: errorInfo.metadata.field } : {}), reason: errorInfo?.reason };
     return send(res, mapped.status, envelopeError(mapped.status, mapped.code, err.message ?? 'Request failed', extra), passHeaders);
   };
 }

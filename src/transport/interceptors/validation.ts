@@ -1,0 +1,135 @@
+// Validation at the edge, for every protocol, before any handler or database sees the request:
+// the request message's `buf.validate` rules (protovalidate), then one walk over every string
+// and timestamp in it (map keys and Struct values included) and the request headers, so a NUL,
+// a lone surrogate or an absurd date can never reach PostgreSQL whichever field carries it.
+import { ScalarType, type DescMessage, type Message } from '@bufbuild/protobuf';
+import { reflect, type Path, type ReflectMessage } from '@bufbuild/protobuf/reflect';
+import { createValidator, type Violation } from '@bufbuild/protovalidate';
+import { Code, ConnectError, type HandlerContext, type Interceptor } from '@connectrpc/connect';
+import { create } from '@bufbuild/protobuf';
+import { ErrorInfoSchema } from '../../../gen/google/rpc/error_details_pb.js';
+import { DomainError } from '../../modules/common/errors.js';
+import { ERROR_DOMAIN } from './errors.js';
+
+const validator = createValidator();
+
+/** Timestamps a client may send: from the epoch to before year 3000 (a year-9999 filter is a 400, not a 500). */
+const MIN_SECONDS = 0n;
+const MAX_SECONDS = 32_503_680_000n; // 3000-01-01T00:00:00Z
+
+export interface FieldProblem {
+  /** JSON (lowerCamelCase) path of the field, e.g. `rateLimit.requestsPerMinute`, `scopes[2]`, `metadata.team`. */
+  field: string;
+  message: string;
+}
+
+/** The JSON path of a protovalidate violation. */
+export function jsonPath(path: Path): string {
+  let out = '';
+  for (const item of path) {
+    if (item.kind === 'list_sub') out += `[${item.index}]`;
+    else if (item.kind === 'map_sub') out += `.${String(item.key)}`;
+    else if (item.kind === 'field') out += (out ? '.' : '') + item.jsonName;
+    else if (item.kind === 'extension') out += (out ? '.' : '') + `[${item.typeName}]`;
+  }
+  return out;
+}
+
+const problemOf = (v: Violation): FieldProblem => ({ field: jsonPath(v.field), message: v.message });
+
+/** Why a string may not go any further, or undefined when it may. */
+export function hostileString(s: string): string | undefined {
+  if (s.includes('\u0000')) return 'must not contain NUL (U+0000) characters';
+  if (!s.isWellFormed()) return 'must be well-formed Unicode (no lone surrogates)';
+  return undefined;
+}
+
+const join = (path: string, name: string) => (path ? `${path}.${name}` : name);
+
+/** The first string or timestamp in a message that must not reach the database. */
+export function hostileValue(m: ReflectMessage, path = ''): FieldProblem | undefined {
+  const type = m.desc.typeName;
+  if (type === 'google.protobuf.Timestamp') {
+    const seconds = BigInt(m.get(m.fields.find((f) => f.name === 'seconds')!) as bigint);
+    if (seconds < MIN_SECONDS || seconds >= MAX_SECONDS) return { field: path, message: 'must be between 1970-01-01 and 3000-01-01' };
+    return undefined;
+  }
+  // Struct, Value and ListValue are JSON objects, values and arrays: their own fields are not in the path.
+  const transparent = type === 'google.protobuf.Struct' || type === 'google.protobuf.Value' || type === 'google.protobuf.ListValue';
+  for (const f of m.fields) {
+    if (!m.isSet(f)) continue;
+    const at = transparent ? path : join(path, f.jsonName);
+    const check = (value: unknown, where: string): FieldProblem | undefined => {
+      if (typeof value === 'string') {
+        const bad = hostileString(value);
+        return bad ? { field: where, message: bad } : undefined;
+      }
+      if (value && typeof value === 'object' && 'desc' in value && 'fields' in value) return hostileValue(value as ReflectMessage, where);
+      return undefined;
+    };
+    let found: FieldProblem | undefined;
+    if (f.fieldKind === 'scalar' && f.scalar === ScalarType.STRING) found = check(m.get(f), at);
+    else if (f.fieldKind === 'message') found = check(m.get(f), at);
+    else if (f.fieldKind === 'list') {
+      for (const [i, v] of m.get(f).entries()) if ((found = check(v, `${at}[${i}]`))) break;
+    } else if (f.fieldKind === 'map') {
+      for (const [k, v] of m.get(f)) {
+        const where = join(at, String(k));
+        const badKey = typeof k === 'string' ? hostileString(k) : undefined;
+        if ((found = badKey ? { field: where, message: `key ${badKey}` } : check(v, where))) break;
+      }
+    }
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** Every rule violation of a request message; empty when it may proceed. */
+export function problemsOf(desc: DescMessage, message: Message): FieldProblem[] {
+  const hostile = hostileValue(reflect(desc, message));
+  if (hostile) return [hostile];
+  const result = validator.validate(desc, message);
+  if (result.kind === 'valid') return [];
+  if (result.kind === 'invalid') return result.violations.map(problemOf);
+  throw result.error; // a rule that does not compile is our bug: INTERNAL, logged
+}
+
+/** Thrown by the interceptor; the errors interceptor turns it into VALIDATION_ERROR + BadRequest. */
+export class ValidationFailed extends DomainError {
+  constructor(readonly problems: FieldProblem[]) {
+    const first = problems[0];
+    super('VALIDATION_FAILED', first.field ? `${first.field}: ${first.message}` : first.message, first.field ? { field: first.field } : {});
+  }
+}
+
+export const validationInterceptor: Interceptor = (next) => async (req) => {
+  for (const [name, value] of req.header) {
+    const bad = hostileString(value);
+    if (bad) throw new ValidationFailed([{ field: name, message: `header ${bad}` }]);
+  }
+  if (!req.stream) {
+    const problems = problemsOf(req.method.input, req.message);
+    if (problems.length) throw new ValidationFailed(problems);
+  }
+  return await next(req);
+};
+
+/**
+ * connect-es reports a request body it cannot decode as protobuf (random bytes, truncation, varint
+ * overflow, bad wire type) as INTERNAL, before any interceptor runs. It is the client's error: this
+ * request gate relabels that one error invalid_argument (reason MALFORMED_BODY) at the moment
+ * Connect aborts the call with it, before it is written, on Connect, gRPC and gRPC-web alike.
+ */
+export function malformedBodyGate(context: HandlerContext): void {
+  context.signal.addEventListener(
+    'abort',
+    () => {
+      const e: unknown = context.signal.reason;
+      if (!(e instanceof ConnectError) || e.code !== Code.Internal || !e.rawMessage.startsWith('parse binary:')) return;
+      const raw = `Malformed protobuf request body (${e.rawMessage.slice('parse binary:'.length).trim()})`;
+      Object.assign(e, { code: Code.InvalidArgument, rawMessage: raw, message: `[invalid_argument] ${raw}` });
+      e.details.push({ desc: ErrorInfoSchema, value: create(ErrorInfoSchema, { reason: 'MALFORMED_BODY', domain: ERROR_DOMAIN }) });
+    },
+    { once: true },
+  );
+}
