@@ -11,6 +11,7 @@ import { PasswordHasher } from './modules/account/password.js';
 import { Profiles } from './modules/account/profiles.js';
 import { createApiKeys, type ApiKeys } from './modules/apikey/index.js';
 import { AuditLog } from './modules/audit/audit.service.js';
+import { SYSTEM } from './modules/audit/events.js';
 import { OrgRefs, TokenExchange, TokenIntrospection } from './modules/exchange/index.js';
 import { systemClock, type Clock } from './modules/common/clock.js';
 import { invitationEmail, Mailer } from './modules/mail/index.js';
@@ -89,8 +90,13 @@ export async function createDeps(config: Config, log: Logger, clock: Clock = sys
     refreshReuseGraceSeconds: config.refreshReuseGraceSeconds,
     requireEmailVerification: config.requireEmailVerification,
   });
-  const passwordReset = new PasswordReset({ em, tokens: oneTimeTokens, passwords, mailer, publicUrl, clock, throttle, endSessions: (userId) => sessions.revokeAllOf(userId) });
-  const magicLinks = new MagicLinks({ em, accounts, tokens: oneTimeTokens, sessions, mailer, publicUrl, throttle });
+  // First proof of an address on an account never verified: end everything its sign-up started (pre-registration takeover).
+  const endCredentials = async (userId: string) => {
+    await sessions.revokeAllOf(userId);
+    await apiKeys.lifecycle.revokeAllOfUser(userId, SYSTEM);
+  };
+  const passwordReset = new PasswordReset({ em, tokens: oneTimeTokens, passwords, mailer, publicUrl, clock, throttle, endSessions: (userId) => sessions.revokeAllOf(userId), endCredentials });
+  const magicLinks = new MagicLinks({ em, accounts, tokens: oneTimeTokens, sessions, mailer, publicUrl, throttle, endCredentials });
   const authenticator = new Authenticator(sessions);
   authenticator.register(new AccessTokenVerifier(accessTokens, sessions));
   const apiKeys = await createApiKeys({

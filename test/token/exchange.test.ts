@@ -147,11 +147,13 @@ describe('bounded impersonation', () => {
     expect(claimsOf(self.body.id_token).scope.split(' ')).not.toContain('members:write');
   });
 
-  it('a personal access token of a member of the organization works there', async () => {
+  it('a personal access token is refused: the exchange takes an organization API key (403)', async () => {
     const pat = await createKey(w, cookie(admin), { scopes: ['read', 'impersonate'] });
-    const r = await signInWithApiKey(w.url, org, { key: pat.key, keyId: pat.id, userId: member.userId });
-    expect(r.status).toBe(200);
-    expect(claimsOf(r.body.id_token)).toMatchObject({ org_id: org, act: { sub: admin.userId, client_id: pat.id } });
+    for (const userId of [member.userId, admin.userId]) {
+      const r = await signInWithApiKey(w.url, org, { key: pat.key, keyId: pat.id, userId });
+      expect(r.status).toBe(403);
+      expect(r.body.message).toMatch(/Personal access tokens cannot be exchanged/);
+    }
   });
 });
 

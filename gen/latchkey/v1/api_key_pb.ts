@@ -778,6 +778,11 @@ export const ApiKeyService: GenService<{
    * Creates a key and returns its secret once (`key`, also as
    * `api_key_token`). With no scopes the key gets `read` and `write`; it never
    * gets more than the creator's role allows in the key's organization.
+   * A personal access token (no tenant) is capped at creation by the
+   * caller's best role across the organizations it can act in (every
+   * organization of the caller), and at every use by the caller's current
+   * role in the organization it acts in: `impersonate` granted because the
+   * caller is root_admin of their own organization works only there.
    * Scopes that are not Latchkey's own (e.g. `projects:write`) are stored and
    * returned by VerifyApiKey and IntrospectToken for other services to enforce.
    *
@@ -852,12 +857,20 @@ export const ApiKeyService: GenService<{
    * the envelope's `data` is the key itself.
    *
    * Credential: session, access token, or API key with `api-keys:write`.
-   * Role: the key's creator, or "admin" / "root_admin" of its organization.
+   * Role: the key's creator, or "admin" / "root_admin" of its organization
+   * whose role is not below the role the key's creator holds there now (an
+   * admin cannot change a root_admin's key). Limits (rate limit, remaining,
+   * refill, expiry, enabling) set by a role above the creator's are changed
+   * or lifted only by that role or above; disabling is always allowed. A key
+   * never changes its own limits, scopes, enabled state or expiry, whether it
+   * calls with its own secret or through a token exchanged from it.
    * Tenant: the `orgid` header is required (seed 000).
    * Errors: invalid_argument (400 BAD_REQUEST) without `orgid`; not_found
    * (404) for an unknown key or one the caller may not manage;
-   * permission_denied (403) for a key without `api-keys:write` or a
-   * Latchkey scope beyond the creator's role; invalid_argument (400
+   * permission_denied (403) for a key without `api-keys:write`, a
+   * Latchkey scope beyond the creator's role, a key whose creator ranks
+   * above the caller, limits set by a higher role, or a key changing its own
+   * limits; invalid_argument (400
    * VALIDATION_ERROR) for an empty name, an expiry in the past, a negative
    * limit or an unknown refill interval; failed_precondition (400
    * BAD_REQUEST) for a revoked key.
@@ -876,11 +889,14 @@ export const ApiKeyService: GenService<{
    * a key has leaked.
    *
    * Credential: session, access token, or API key with `api-keys:write`.
-   * Role: the key's creator, or "admin" / "root_admin" of its organization.
+   * Role: the key's creator, or "admin" / "root_admin" of its organization
+   * whose role is not below the creator's current role there: nobody
+   * receives the secret of a key whose owner ranks above them.
    * Tenant: the `orgid` header is required (seed 000).
    * Errors: invalid_argument (400 BAD_REQUEST) without `orgid`; not_found
    * (404) for an unknown key or one the caller may not manage;
-   * permission_denied (403) for a key without `api-keys:write`;
+   * permission_denied (403) for a key without `api-keys:write` or a
+   * key whose creator ranks above the caller;
    * invalid_argument (400 VALIDATION_ERROR) for a grace period below 0 or above
    * 86400; failed_precondition (400 BAD_REQUEST) for a revoked key.
    *
@@ -898,7 +914,10 @@ export const ApiKeyService: GenService<{
    * Credential: session, access token, or API key with `api-keys:write`.
    * Role: the key's creator, or "admin" / "root_admin" of its organization;
    * "admin" or "root_admin" of the partner on `/v2/partner/api_keys/{key_id}`
-   * (a partner API). Tenant: the `orgid` header is required on
+   * (a partner API). An admin may revoke any key of the organization, a
+   * root_admin's too: revoking is a containment action that hands out no
+   * secret and no right (it is audited, and UpdateApiKey / RegenerateApiKey
+   * stay refused). Tenant: the `orgid` header is required on
    * `DELETE /api-key/{key_id}` (seed 000).
    * Errors: invalid_argument (400 BAD_REQUEST) on `/api-key/{key_id}` without
    * `orgid`; not_found (404) for an unknown key or one the caller may not

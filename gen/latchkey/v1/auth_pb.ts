@@ -659,6 +659,11 @@ export const AuthService: GenService<{
   /**
    * Marks the user's email as verified, using the one-time token from the
    * verification email (`GET /api/auth/verify-email?token=…`).
+   * The link is sent for one sign-up and confirms that sign-up: the account
+   * keeps the password it was created with and its sessions. (It does not
+   * sign in, so an address owner who did not sign up gains nothing by
+   * clicking it, and loses nothing: a magic link or a password reset, the
+   * ways in without the password, end everything the sign-up started.)
    *
    * Credential: none (the token is the credential).
    * Errors: unauthenticated (401 UNAUTHORIZED) for an unknown, used or expired
@@ -731,6 +736,13 @@ export const AuthService: GenService<{
    * and signs in exactly like SignIn: new session, `latchkey_session` cookie,
    * access + refresh tokens. Creates the account (and its default organization)
    * on first use of an email.
+   * Pre-registration takeover: on an existing account that was never
+   * verified, this is the first proof of the address, so whoever signed it
+   * up did not prove it. The account becomes verified, its password is
+   * removed (sign in by magic link, or set one with a password reset), and
+   * every existing session, refresh token, API key and personal access token
+   * of the account is revoked on every replica before the new session starts.
+   * A verified account keeps its password and sessions.
    *
    * Credential: none (the token or code is the credential).
    * Errors: unauthenticated (401 UNAUTHORIZED) for an unknown, used or expired
@@ -779,7 +791,10 @@ export const AuthService: GenService<{
   },
   /**
    * Sets a new password with the token from the reset email, and ends every
-   * session of the user on every replica.
+   * session of the user on every replica. On an account that was never
+   * verified, the reset also verifies it and revokes its API keys and
+   * personal access tokens (whoever signed it up did not prove the address);
+   * the new password is the one the address owner just set.
    *
    * Credential: none (the token is the credential).
    * Errors: invalid_argument (400) for an unknown, used or expired token (the

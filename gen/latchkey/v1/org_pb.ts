@@ -900,7 +900,7 @@ export const OrgService: GenService<{
    *
    * Credential: session, access token, or API key with `orgs:read`. Role:
    * member or above; a partner's admins and client keys also reach the
-   * partner's client organizations.
+   * partner's client organizations, with the "admin" role at most.
    * Errors: not_found (404) for an unknown organization or one the caller
    * cannot see; permission_denied (403) for a key without `orgs:read` or
    * pinned elsewhere.
@@ -1073,8 +1073,15 @@ export const OrgService: GenService<{
   /**
    * Adds a client organization to the partner's portfolio: `name` creates a
    * new client organization (the caller becomes its "root_admin");
-   * `client_organization_id` links an existing organization the caller
-   * administers.
+   * `client_organization_id` links an existing organization whose
+   * "root_admin" the caller is.
+   * Linking gives the partner's admins (and root_admins) the "admin" role in
+   * the client, never "root_admin": they cannot change its type, delete it,
+   * or grant or remove "root_admin". So the link takes the client's consent:
+   * the caller must be a direct "root_admin" of the client, calling with
+   * their own session or access token (not an API key, personal token or
+   * exchanged token). The partner's rights in the client are read live and
+   * end when the partner membership (or its admin role) ends.
    *
    * Tenant: the partner organization (`orgid` / `x-organization-id` header, or
    * the key's own organization).
@@ -1082,9 +1089,10 @@ export const OrgService: GenService<{
    * "admin" or "root_admin" of the partner.
    * Errors: invalid_argument (400 BAD_REQUEST) without a tenant, or with both
    * or neither of `name` and `client_organization_id`; permission_denied (403)
-   * for a lower role, a client key, or a tenant whose type is not "partner";
-   * not_found (404) for an organization to link the caller does not
-   * administer; already_exists (409 CONFLICT) for an organization already in
+   * for a lower role, a client key, or a tenant whose type is not "partner",
+   * or, when linking, a caller who is not the client's "root_admin" or who
+   * calls with a key or exchanged token; not_found (404) for an organization
+   * to link the caller is not a member of; already_exists (409 CONFLICT) for an organization already in
    * a portfolio.
    *
    * @generated from rpc latchkey.v1.OrgService.AddClientOrganization

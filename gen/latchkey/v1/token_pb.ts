@@ -323,12 +323,19 @@ export const TokenService: GenService<{
    * creator's, and the key needs `impersonate` unless the user is its
    * creator. Each exchange is an audit event. Over REST the answer is the bare
    * `{"id_token": "…", "expires_at": "…"}`, without the envelope.
+   * Roles are read at the time of the exchange: the creator's current role
+   * caps the key's scopes, and the issued token's scopes are capped again by
+   * the user's role. Only organization API keys are exchanged: a personal
+   * access token already acts as its owner in each of their organizations,
+   * and is refused here. A key whose creator ranks above the caller cannot
+   * be obtained through RegenerateApiKey, so it cannot be exchanged either.
    *
    * Credential: the `x-api-key` / `x-api-key-id` / `x-user-id` headers.
    * Errors: unauthenticated (401 UNAUTHORIZED) for a missing, wrong, expired or
    * revoked key, a key of another organization, or an unknown user, all with
    * the same message; permission_denied (403 FORBIDDEN) for a key without
-   * `impersonate` or a user whose role is above the key creator's; not_found
+   * `impersonate`, a personal access token, or a user whose role is above the
+   * key creator's; not_found
    * (404 NOT_FOUND) for an unknown organization; invalid_argument (400) for a
    * malformed organization path parameter or `x-user-id`; resource_exhausted (429
    * RATE_LIMITED) beyond 5 calls per minute per key.

@@ -73,9 +73,12 @@ export class AccountService {
 
   /**
    * The account of an address that just proved it is theirs (magic link): created with its default
-   * organization when there is none yet, and marked verified.
+   * organization when there is none yet, and marked verified. `claimed` is true when an existing
+   * account was never verified: whoever signed it up did not prove the address, so its password is
+   * cleared here and the caller must end every session and credential it issued (pre-registration
+   * takeover).
    */
-  async provisionVerified(email: string): Promise<User> {
+  async provisionVerified(email: string): Promise<{ user: User; claimed: boolean }> {
     const now = this.d.clock.now();
     let user = await this.em.findOne(User, { email });
     if (!user) {
@@ -91,11 +94,13 @@ export class AccountService {
       }
       user = await this.em.findOneOrFail(User, { id: user.id });
     }
+    let claimed = false;
     if (!user.verifiedAt) {
-      user.verifiedAt = now;
-      await this.em.flush();
+      // One conditional write: of two parallel redemptions one claims, and the password goes with it.
+      claimed = (await this.em.nativeUpdate(User, { id: user.id, verifiedAt: null }, { verifiedAt: now, passwordHash: null })) > 0;
+      await this.em.refresh(user);
     }
-    return user;
+    return { user: user!, claimed };
   }
 
   findByEmail(email: string): Promise<User | null> {

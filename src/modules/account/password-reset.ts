@@ -30,6 +30,8 @@ export interface PasswordResetDeps {
   throttle: AuthThrottle;
   /** Revoke every session and refresh token of the user, on every replica. */
   endSessions: (userId: string) => Promise<void>;
+  /** Sessions, refresh tokens and API keys of the user, on every replica (first proof of the address). */
+  endCredentials?: (userId: string) => Promise<void>;
 }
 
 export class PasswordReset {
@@ -56,10 +58,14 @@ export class PasswordReset {
     if (!r.ok) throw new DomainError('RESET_TOKEN_INVALID', REFUSALS[r.why]);
     const user = await this.d.em.findOne(User, { id: r.token.userId! });
     if (!user || user.email !== r.token.email) throw new DomainError('RESET_TOKEN_INVALID', REFUSALS.unknown);
+    const claimed = !user.verifiedAt;
     user.passwordHash = passwordHash;
     user.verifiedAt ??= this.d.clock.now(); // the link proved the address
     await this.d.em.flush();
     await this.d.tokens.spendAll('password_reset', user.id);
-    await this.d.endSessions(user.id);
+    // The new password is the owner's; on an account never verified before, whatever its sign-up
+    // issued (API keys, personal tokens) goes too, not only the sessions (pre-registration takeover).
+    if (claimed && this.d.endCredentials) await this.d.endCredentials(user.id);
+    else await this.d.endSessions(user.id);
   }
 }

@@ -1,5 +1,6 @@
 import { defineEntity, p } from '@mikro-orm/core';
 import { ulid } from '../common/ids.js';
+import type { Role } from '../org/roles.js';
 
 export type RefillInterval = 'minute' | 'hour' | 'day' | 'month';
 
@@ -39,6 +40,9 @@ export const ApiKeySchema = defineEntity({
     refillInterval: p.string().length(8).nullable().$type<RefillInterval | null>(),
     refillAmount: p.bigint('number').nullable(),
     enabled: p.boolean().default(true),
+    /** The role that last set the limits (rate limit, budget, refill, expiry, disable) when it ranks above
+     * the key's creator; only a caller at that role or above may change or lift them. Null = the creator's level. */
+    limitsSetByRole: p.string().length(16).nullable().default(null).$type<Role | null>(),
     expiresAt: p.datetime().nullable(),
     lastUsedAt: p.datetime().nullable(),
     revokedAt: p.datetime().nullable(),

@@ -9,7 +9,7 @@ import { DomainError, forbidden, invalid, notFound } from '../common/errors.js';
 import { homeOrganizationOf, type Principal } from '../common/principal.js';
 import { cut, type Page } from '../common/page-token.js';
 import { Organization } from '../org/organization.entity.js';
-import { capScopes, expandScopes, isLatchkeyScope, isRole, roleAtLeast, roleRank, scopesOfRole, type Role } from '../org/roles.js';
+import { capScopes, expandScopes, isLatchkeyScope, isRole, rankAbove, roleAtLeast, roleRank, scopesOfRole, type Role } from '../org/roles.js';
 import { ApiKey, statusOf, type KeyStatus, type RefillInterval } from './api-key.entity.js';
 import { periodOf } from './credits.js';
 import type { InvalidationBus } from './invalidation.js';
@@ -132,6 +132,7 @@ export class ApiKeyLifecycle {
         refillInterval: refillOf?.interval ?? null,
         refillAmount: refillOf?.amount ?? null,
         enabled: true,
+        limitsSetByRole: null,
         expiresAt,
         lastUsedAt: null,
         revokedAt: null,
@@ -173,7 +174,7 @@ export class ApiKeyLifecycle {
   }
 
   async get(c: KeyCaller, keyId: string): Promise<ApiKey> {
-    return this.manageable(c, keyId, this.em);
+    return (await this.managed(c, keyId, this.em, 'read')).key;
   }
 
   async update(c: KeyCaller, keyId: string, input: UpdateInput): Promise<ApiKey> {
@@ -184,9 +185,13 @@ export class ApiKeyLifecycle {
     const remaining = budget(input.remaining);
     const refillOf = input.refill ? refill(input.refill) : undefined;
     const expiresAt = input.expiresAt ? futureExpiry(now, input.expiresAt) : undefined;
+    const budgets = rpm !== undefined || input.remaining !== undefined || input.refill !== undefined || expiresAt !== undefined;
     const key = await this.em.transactional(async (tx) => {
-      const k = await this.manageable(c, keyId, tx, true);
+      const { key: k, role: callerRole } = await this.managed(c, keyId, tx, 'manage');
       if (k.revokedAt) throw new DomainError('API_KEY_ALREADY_REVOKED', 'API key is revoked');
+      const toggles = input.enabled !== undefined && input.enabled !== k.enabled;
+      if (budgets || toggles || requested) this.refuseSelfChange(c.principal, k);
+      if (budgets || toggles) await this.assertMayChangeLimits(k, callerRole, !budgets && input.enabled === false);
       const changed: string[] = [];
       if (name !== undefined && name !== k.name) (k.name = name), changed.push('name');
       if (requested) {
@@ -226,7 +231,7 @@ export class ApiKeyLifecycle {
     const now = this.clock.now();
     const fresh = generateKey(this.opts.prefix);
     const key = await this.em.transactional(async (tx) => {
-      const k = await this.manageable(c, keyId, tx, true);
+      const { key: k } = await this.managed(c, keyId, tx, 'manage');
       if (k.revokedAt) throw new DomainError('API_KEY_ALREADY_REVOKED', 'API key is revoked');
       k.previousKeyHash = grace ? k.keyHash : null;
       k.previousExpiresAt = grace ? new Date(now.getTime() + grace * 1000) : null;
@@ -242,7 +247,7 @@ export class ApiKeyLifecycle {
   async revoke(c: KeyCaller, keyId: string): Promise<ApiKey> {
     this.refuseClientKeyOnPartnerRoute(c);
     const key = await this.em.transactional(async (tx) => {
-      const k = await this.manageable(c, keyId, tx, true);
+      const { key: k } = await this.managed(c, keyId, tx, 'revoke');
       if (k.revokedAt) return k;
       this.markRevoked(k);
       await this.record(tx, c.actor, k, 'api_key.revoked', { start: k.start });
@@ -252,22 +257,42 @@ export class ApiKeyLifecycle {
     return key;
   }
 
+  /** Revoke every key and personal token the user created (an account claimed by its email's owner). */
+  async revokeAllOfUser(userId: string, actor: Actor): Promise<number> {
+    const n = await this.em.transactional(async (tx) => {
+      const keys = await tx.find(ApiKey, { createdByUserId: userId, revokedAt: null }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      for (const k of keys) {
+        this.markRevoked(k);
+        await this.record(tx, actor, k, 'api_key.revoked', { start: k.start, reason: 'account_claimed' });
+      }
+      return keys.length;
+    });
+    if (n) this.bus.invalidate({ userId });
+    return n;
+  }
+
   markRevoked(k: ApiKey): void {
     k.revokedAt = this.clock.now();
     k.previousKeyHash = null;
     k.previousExpiresAt = null;
   }
 
-  /** The key if the caller may see and manage it; 404 otherwise (never a hint that it exists). */
-  private async manageable(c: KeyCaller, keyId: string, em: EntityManager, lock = false): Promise<ApiKey> {
+  /**
+   * The key if the caller may see it (404 otherwise, never a hint that it exists) and do `action` with
+   * it, with the caller's role in the key's organization (undefined for a personal token: owner only).
+   * The rank rule: 'manage' (update, regenerate) a key of someone else needs admin and an owner whose
+   * current role is not above the caller's (403); 'revoke' needs admin at any rank (a safety action
+   * that hands out nothing); 'read' needs admin.
+   */
+  private async managed(c: KeyCaller, keyId: string, em: EntityManager, action: 'read' | 'manage' | 'revoke'): Promise<{ key: ApiKey; role?: Role }> {
     const p = c.principal;
     if (!/^ak_[0-9A-Z]{26}$/.test(keyId)) throw noKey();
-    const k = await em.findOne(ApiKey, { id: keyId }, lock ? { lockMode: LockMode.PESSIMISTIC_WRITE } : {});
+    const k = await em.findOne(ApiKey, { id: keyId }, action !== 'read' ? { lockMode: LockMode.PESSIMISTIC_WRITE } : {});
     if (!k) throw noKey();
     if (!k.organizationId) {
       // A personal token: only its owner, through a credential that is not confined to an organization.
       if (c.partnerRoute || k.createdByUserId !== p.userId || homeOrganizationOf(p)) throw noKey();
-      return k;
+      return { key: k };
     }
     let role: Role | undefined;
     try {
@@ -282,8 +307,33 @@ export class ApiKeyLifecycle {
       if (org?.type !== PARTNER_TYPE) throw noKey();
       if (!roleAtLeast(role, 'admin')) throw forbidden('Partner keys need the admin or root_admin role', 'ROLE_REQUIRED');
     }
-    if (k.createdByUserId !== p.userId && !roleAtLeast(role, 'admin')) throw noKey();
-    return k;
+    if (k.createdByUserId !== p.userId) {
+      if (!roleAtLeast(role, 'admin')) throw noKey();
+      if (action === 'manage') {
+        const owner = await this.reach.roleOfUser(k.createdByUserId, k.organizationId);
+        if (owner && rankAbove(owner, role)) throw forbidden("You cannot change an API key whose owner's role is above yours", 'ROLE_ABOVE_CALLER');
+      }
+    }
+    return { key: k, role };
+  }
+
+  /** A key (or a token exchanged from it) never changes its own limits, scopes, state or expiry. */
+  private refuseSelfChange(p: Principal, k: ApiKey): void {
+    const keyId = p.kind === 'apiKey' ? p.keyId : p.kind === 'jwt' ? p.actor?.keyId : undefined;
+    if (keyId === k.id) throw forbidden('An API key cannot change its own limits, scopes, state or expiry');
+  }
+
+  /**
+   * Limits set by a role above the key's creator are changed or lifted only at that role or above;
+   * disabling is always allowed to whoever may manage the key. Records who set them for next time.
+   */
+  private async assertMayChangeLimits(k: ApiKey, callerRole: Role | undefined, disableOnly: boolean): Promise<void> {
+    if (!k.organizationId || !callerRole) return; // a personal token: only its owner manages it
+    const setBy = k.limitsSetByRole && isRole(k.limitsSetByRole) ? k.limitsSetByRole : null;
+    if (!disableOnly && setBy && rankAbove(setBy, callerRole)) throw forbidden(`These limits were set by a ${setBy}; only a ${setBy} can change them`, 'ROLE_ABOVE_CALLER');
+    const creator = await this.reach.roleOfUser(k.createdByUserId, k.organizationId);
+    const mine = creator && !rankAbove(callerRole, creator) ? null : callerRole;
+    k.limitsSetByRole = disableOnly ? (setBy && (!mine || rankAbove(setBy, mine)) ? setBy : mine) : mine;
   }
 
   private refuseClientKeyOnPartnerRoute(c: KeyCaller): void {

@@ -61,6 +61,9 @@ export class TokenExchange {
     if (v.code === 'RATE_LIMITED') throw new RateLimitedError(v.rateLimit!.limit, v.rateLimit!.remaining, v.rateLimit!.resetSeconds, 'API key rate limit exceeded');
     if (v.code !== 'VALID' || !v.record || v.record.id !== req.apiKeyId?.trim()) throw unauthorized(BAD);
     const key = v.record;
+    // The contract exchanges an organization API key; a personal token already acts as its owner in
+    // each of their organizations, and an exchange would only turn it into a longer-reaching bearer.
+    if (!key.organizationId) throw forbidden('Personal access tokens cannot be exchanged: use an API key of the organization');
     await consume(this.o.limiter, `exchange:${key.id}`, this.o.perMinute, 60, `At most ${this.o.perMinute} sign-ins per minute with one API key`);
 
     const organizationId = await this.o.refs.resolve(ref);

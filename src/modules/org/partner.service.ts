@@ -1,5 +1,6 @@
 // Partner portfolios (seed 003): a partner organization holds client organizations, at most one
-// partner per client. The partner's admins act in its clients with their partner role.
+// partner per client. The partner's admins act in its clients as admin (never root_admin), for as long
+// as the link and their partner membership last (tenant-roles reads both live).
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AuditLog } from '../audit/audit.service.js';
 import type { Actor } from '../audit/events.js';
@@ -20,7 +21,7 @@ export class PartnerService {
     private readonly orgs: OrgService,
   ) {}
 
-  /** `name` creates a client organization (the caller its root_admin); `clientOrganizationId` links one the caller administers. */
+  /** `name` creates a client organization (the caller its root_admin); `clientOrganizationId` links one whose root_admin the caller is. */
   async addClient(partner: Tenant, callerUserId: string, input: { name: string; clientOrganizationId: string }, actor: Actor): Promise<{ organization: Organization; role: Role }> {
     const byName = !!input.name.trim();
     if (byName === !!input.clientOrganizationId) throw new DomainError('PARTNER_LINK_INVALID', 'Give exactly one of name and clientOrganizationId');
@@ -46,13 +47,20 @@ export class PartnerService {
     return cut(rows, page, (o) => o.id);
   }
 
+  /**
+   * Linking hands the partner's admins admin rights in the client, so it takes the client's consent:
+   * the caller must be a root_admin of the client by a direct membership, calling with their own
+   * credential (a session or access token), not an API key, personal token or exchanged token
+   * (those act for the user only within their reach, and a partner key's reach is the partner).
+   */
   private async link(partnerId: string, callerUserId: string, clientId: string, actor: Actor): Promise<{ organization: Organization; role: Role }> {
     if (clientId === partnerId) throw new DomainError('PARTNER_LINK_INVALID', 'A partner cannot be its own client');
-    // Only a direct admin membership counts: a partner role does not reach organizations outside its portfolio.
-    const admin = isUlid(clientId)
-      ? await this.em.execute<{ role: Role }[]>(`select role from memberships where organization_id = ? and user_id = ? and role in ('admin', 'root_admin')`, [clientId, callerUserId])
+    const direct = isUlid(clientId)
+      ? await this.em.execute<{ role: Role }[]>(`select role from memberships where organization_id = ? and user_id = ?`, [clientId, callerUserId])
       : [];
-    if (!admin.length) throw notFound('Organization');
+    if (!direct.length) throw notFound('Organization');
+    if (direct[0].role !== 'root_admin') throw forbidden("Only a root_admin of the client organization can link it into a partner's portfolio", 'ROLE_REQUIRED');
+    if (actor.actorType !== 'user') throw forbidden('Link an organization signed in as its root_admin, not with an API key or an exchanged token');
     return this.em.transactional(async (tx) => {
       const client = await tx.findOne(Organization, { id: clientId });
       if (!client) throw notFound('Organization');
@@ -62,7 +70,7 @@ export class PartnerService {
       if (!n) throw conflict('The organization already belongs to a partner');
       this.recordLink(tx, partnerId, clientId, actor);
       await tx.refresh(client);
-      return { organization: client, role: admin[0].role };
+      return { organization: client, role: direct[0].role };
     });
   }
 

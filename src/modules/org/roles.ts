@@ -45,3 +45,13 @@ export const scopesOfRole = (role: Role): ReadonlySet<string> => ROLE_SCOPES[rol
 export function capScopes(scopes: readonly string[], ...roles: Role[]): string[] {
   return scopes.filter((s) => !isLatchkeyScope(s) || roles.every((r) => ROLE_SCOPES[r].has(s)));
 }
+
+/** True when `a` ranks strictly above `b`. */
+export const rankAbove = (a: Role, b: Role): boolean => roleRank(a) > roleRank(b);
+
+/**
+ * The most a partner's admin (or root_admin) holds in a client organization of its portfolio without a
+ * membership there: admin. Root_admin-only actions (type, deletion, granting root_admin) stay with the
+ * client's own root_admins; the partner's consent-free reach never exceeds what the client granted.
+ */
+export const PARTNER_ROLE_IN_CLIENT: Role = 'admin';

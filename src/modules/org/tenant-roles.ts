@@ -3,7 +3,7 @@
 // alter an answer invalidates it here and tells `onInvalidate` listeners (other replicas, via pub/sub).
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { isUlid } from '../common/ids.js';
-import { isRole, roleRank, type Role } from './roles.js';
+import { isRole, PARTNER_ROLE_IN_CLIENT, roleRank, type Role } from './roles.js';
 
 export interface TenantAccess {
   role: Role;
@@ -85,16 +85,17 @@ export class TenantRoles {
 
 /**
  * The role rule in SQL, over SQL expressions for the user and the organization: the direct membership,
- * and an admin role in the partner whose portfolio holds the organization. The API-key loader folds
- * the same sub-selects into its one query. (max() picks root_admin over admin: they sort that way.)
+ * and an admin role in the partner whose portfolio holds the organization, which confers at most
+ * PARTNER_ROLE_IN_CLIENT (admin, never root_admin). The API-key loader folds the same sub-selects into
+ * its one query. Both are read live, so the partner's reach ends with the link or the partner membership.
  */
 export function roleSql(user: string, org: string): { direct: string; viaPartner: string } {
   return {
     direct: `(select m.role from memberships m where m.user_id = ${user} and m.organization_id = ${org})`,
-    viaPartner: `(select max(pm.role) from organizations co
+    viaPartner: `(select '${PARTNER_ROLE_IN_CLIENT}' from organizations co
        join organizations po on po.id = co.partner_id and po.type = 'partner'
        join memberships pm on pm.organization_id = po.id and pm.user_id = ${user} and pm.role in ('admin', 'root_admin')
-      where co.id = ${org})`,
+      where co.id = ${org} limit 1)`,
   };
 }
 

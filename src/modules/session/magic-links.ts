@@ -24,6 +24,8 @@ export interface MagicLinksDeps {
   mailer: Mailer;
   publicUrl: () => string;
   throttle: AuthThrottle;
+  /** End every session, refresh token and API key of a user, on every replica (pre-registration claim). */
+  endCredentials: (userId: string) => Promise<void>;
 }
 
 export interface Redemption {
@@ -59,8 +61,11 @@ export class MagicLinks {
     await this.d.throttle.check('magic-redeem', client.ip, email);
     const spent = byCode ? await this.d.tokens.redeemCode(email!, r.code!.trim()) : await this.d.tokens.redeemLink('magic_link', r.token!);
     if (!spent.ok) throw unauthorized(REFUSED, 'ONE_TIME_TOKEN_INVALID');
-    const user = await this.d.accounts.provisionVerified(spent.token.email);
+    const { user, claimed } = await this.d.accounts.provisionVerified(spent.token.email);
     if (!user.isActive) throw unauthorized(REFUSED, 'ONE_TIME_TOKEN_INVALID');
+    // First proof of the address on an account someone signed up for without proving it: their
+    // password is gone (cleared above) and so is every session and key they started.
+    if (claimed) await this.d.endCredentials(user.id);
     return this.d.sessions.start(user, client, byCode ? 'magic_code' : 'magic_link');
   }
 }

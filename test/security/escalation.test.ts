@@ -1,0 +1,396 @@
+// The escalation suite (issue 10): every role × every credential kind × every management RPC × the
+// owner's level (self, peer, above, below), plus the partner paths and the four attacks of the
+// black-box campaign as named cases. Expectations come from the decided rules (one oracle per RPC);
+// a refused case that succeeds is an escalation, and the summary counts them per group.
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import type { RestResponse } from '../helpers/clients.js';
+import { PASSWORD, uniqueEmail } from '../helpers/accounts.js';
+import { tokenOf } from '../helpers/smtp.js';
+import {
+  buildWorld,
+  call,
+  cookie,
+  createOrg,
+  CREDS,
+  credential,
+  join,
+  newUser,
+  keyOf,
+  LEVELS,
+  member,
+  roleAt,
+  ROLES,
+  signInWithApiKey,
+  userAt,
+  type CredKind,
+  type Escalation,
+  type Level,
+  type Role,
+} from './world.js';
+
+/** 'allow' = 200; a number = the refusal status the rule gives. */
+type Expect = 'allow' | 400 | 401 | 403 | 404;
+interface Case {
+  role: Role;
+  cred: CredKind;
+  level: Level;
+  expect: Expect;
+}
+
+let e: Escalation;
+const tally = new Map<string, { attempts: number; allowed: number; refused: number; escalations: number }>();
+
+beforeAll(async () => {
+  e = await buildWorld();
+}, 120_000);
+afterAll(async () => {
+  const rows = [...tally].map(([group, t]) => `${group.padEnd(34)} attempts ${String(t.attempts).padStart(3)}  allowed ${String(t.allowed).padStart(3)}  refused ${String(t.refused).padStart(3)}  escalations ${t.escalations}`);
+  console.log(`escalation suite:\n${rows.join('\n')}`);
+  await e?.w.stop();
+});
+
+/** Check one attempt against its expectation and count it. */
+function judge(group: string, expected: Expect, r: RestResponse): void {
+  const t = tally.get(group) ?? { attempts: 0, allowed: 0, refused: 0, escalations: 0 };
+  tally.set(group, t);
+  t.attempts++;
+  const ok = r.status === 200;
+  if (expected === 'allow') t.allowed += ok ? 1 : 0;
+  else if (ok) t.escalations++;
+  else t.refused++;
+  expect({ status: r.status, body: ok ? 'ok' : r.body }).toMatchObject({ status: expected === 'allow' ? 200 : expected });
+}
+
+/** Every role × credential × level where a user at that level exists, with the oracle's answer. */
+function matrix(oracle: (role: Role, cred: CredKind, level: Level) => Expect | undefined, levels: Level[] = LEVELS): Case[] {
+  const out: Case[] = [];
+  for (const role of ROLES) for (const cred of CREDS) for (const level of levels) {
+    if (level !== 'self' && !roleAt(role, level)) continue;
+    const expected = oracle(role, cred, level);
+    if (expected !== undefined) out.push({ role, cred, level, expect: expected });
+  }
+  return out;
+}
+
+const name = (c: Case) => `${c.role} with ${c.cred} on ${c.level}'s → ${c.expect}`;
+const scoped = (cred: CredKind) => cred === 'orgKey' || cred === 'pat' || cred === 'exchanged';
+const keyPath = (id: string) => `/api-key/${id}`;
+
+// Keys: members manage only their own (others' are invisible: 404); admins manage keys of owners not
+// above them; revoking is the one action an admin may take on a higher-ranked member's key.
+const keyRule = (revoke: boolean) => (role: Role, _cred: CredKind, level: Level): Expect => {
+  if (level === 'self') return 'allow';
+  if (role === 'member') return 404;
+  if (level === 'above' && !revoke) return 403;
+  return 'allow';
+};
+
+describe('API keys of others, by the owner level', () => {
+  test.each(matrix(keyRule(false)))('UpdateApiKey (widen scopes): $role with $cred on $level → $expect', async (c) => {
+    const k = await keyOf(e, userAt(e, c.role, c.level)!);
+    const r = await call(e, 'PATCH', keyPath(k.id), { ...e.creds[c.role][c.cred], orgid: e.org }, { name: 'widened', scopes: ['read', 'write'] });
+    judge('UpdateApiKey', c.expect, r);
+  });
+
+  test.each(matrix(keyRule(false)))('RegenerateApiKey: $role with $cred on $level → $expect', async (c) => {
+    const k = await keyOf(e, userAt(e, c.role, c.level)!);
+    const r = await call(e, 'POST', `/api-key/regenerate/${k.id}`, { ...e.creds[c.role][c.cred], orgid: e.org }, {});
+    judge('RegenerateApiKey', c.expect, r);
+    if (c.expect !== 'allow') expect(JSON.stringify(r.body)).not.toMatch(/"key":"/);
+  });
+
+  test.each(matrix(keyRule(true)))('RevokeApiKey: $role with $cred on $level → $expect', async (c) => {
+    const k = await keyOf(e, userAt(e, c.role, c.level)!);
+    const r = await call(e, 'DELETE', keyPath(k.id), { ...e.creds[c.role][c.cred], orgid: e.org });
+    judge('RevokeApiKey', c.expect, r);
+  });
+});
+
+// Roles: nobody changes a member above them or grants a role above their own; members change nobody.
+describe('members, by the target level', () => {
+  const roleRule = (role: Role, _cred: CredKind, level: Level): Expect => {
+    if (role === 'member') return 403;
+    if (level === 'above') return 403;
+    if (level === 'self' && role !== 'root_admin') return 403; // self-promotion to root_admin
+    return 'allow';
+  };
+  test.each(matrix(roleRule))('UpdateMemberRole: $role with $cred on $level → $expect', async (c) => {
+    const target = userAt(e, c.role, c.level)!;
+    // Self: promote oneself to root_admin. Others: confirm the target's own role (checked like any change).
+    const newRole = c.level === 'self' ? 'root_admin' : target.role;
+    const r = await call(e, 'PATCH', `/api/user/organizations/${e.org}/members/${target.userId}`, e.creds[c.role][c.cred], { role: newRole });
+    judge('UpdateMemberRole', c.expect, r);
+  });
+
+  // Anyone may leave (but a member's scoped credential lacks members:write); admins remove members not above them.
+  const removeRule = (role: Role, cred: CredKind, level: Level): Expect => {
+    if (level === 'self') return role === 'member' && scoped(cred) ? 403 : 'allow';
+    if (role === 'member' || level === 'above') return 403;
+    return 'allow';
+  };
+  test.each(matrix(removeRule))('RemoveMember: $role with $cred on $level → $expect', async (c) => {
+    const root = e.users.root_admin[0];
+    let headers = e.creds[c.role][c.cred];
+    let target = userAt(e, c.role, c.level)!;
+    if (c.level === 'self') {
+      // Leaving ends the actor: a fresh one of the same role, with a fresh credential of the kind.
+      target = await member(e.w, root, e.org, c.role, `Leaver ${c.role}`);
+      headers = await credential(e.w, target, c.role, c.cred, e.org);
+    } else if (c.expect === 'allow') target = await member(e.w, root, e.org, target.role, `Target ${target.role}`);
+    const r = await call(e, 'DELETE', `/api/user/organizations/${e.org}/members/${target.userId}`, headers);
+    judge('RemoveMember', c.expect, r);
+  });
+
+  // Invitations carry a role: never root_admin (400), never above the inviter; members invite nobody.
+  const inviteRule = (role: Role, _cred: CredKind, level: Level): Expect | undefined => {
+    if (level === 'self') return undefined;
+    if (role === 'member') return 403;
+    return roleAt(role, level) === 'root_admin' ? 400 : 'allow';
+  };
+  test.each(matrix(inviteRule))('InviteMember with the $level role: $role with $cred → $expect', async (c) => {
+    const r = await call(e, 'POST', `/api/user/organizations/${e.org}/invitations`, e.creds[c.role][c.cred], { email: uniqueEmail('invitee'), role: roleAt(c.role, c.level) });
+    judge('InviteMember', c.expect, r);
+  });
+});
+
+describe('SignInWithApiKey, by the target user level', () => {
+  // Only an organization API key; the target not above its creator; impersonation needs the scope (not a member's).
+  const exchangeRule = (role: Role, cred: CredKind, level: Level): Expect => {
+    if (cred === 'pat') return 403;
+    if (cred !== 'orgKey') return 401;
+    if (level === 'self') return 'allow';
+    if (level === 'above' || role === 'member') return 403;
+    return 'allow';
+  };
+  test.each(matrix(exchangeRule))('$role with $cred as x-api-key for $level → $expect', async (c) => {
+    const actor = e.users[c.role][0];
+    const target = userAt(e, c.role, c.level)!;
+    let key: string;
+    let keyId = 'ak_00000000000000000000000000';
+    if (c.cred === 'orgKey' || c.cred === 'pat') {
+      const k = await (c.cred === 'pat' ? credentialKey(actor, c.role, {}) : credentialKey(actor, c.role, { orgid: e.org }));
+      (key = k.key), (keyId = k.id);
+    } else {
+      const h = e.creds[c.role][c.cred];
+      key = h.cookie ?? h.authorization.replace(/^Bearer /, '');
+    }
+    const r = await signInWithApiKey(e.url, e.org, { key, keyId, userId: target.userId });
+    judge('SignInWithApiKey', c.expect, r);
+    if (r.status === 200 && c.level !== 'self') expect(JSON.parse(Buffer.from(r.body.id_token.split('.')[1], 'base64url').toString()).act.sub).toBe(actor.userId);
+  });
+  const credentialKey = (u: Escalation['users']['admin'][0], role: Role, h: Record<string, string>) =>
+    call(e, 'POST', '/api/auth/api-key/create', { ...cookie(u), ...h }, { name: 'exchange', scopes: role === 'member' ? ['read', 'write'] : ['read', 'write', 'impersonate'] }).then((r) => r.body.data as { id: string; key: string });
+});
+
+describe('organization-wide actions', () => {
+  let type = 'personal';
+  test.each(matrix((role) => (role === 'root_admin' ? 'allow' : 403), ['self']))('UpdateOrganization type: $role with $cred → $expect', async (c) => {
+    const next = type === 'test' ? 'personal' : 'test';
+    const r = await call(e, 'PATCH', `/api/user/organizations/${e.org}`, e.creds[c.role][c.cred], { type: next });
+    judge('UpdateOrganization type', c.expect, r);
+    if (r.status === 200) type = next;
+  });
+
+  test.each(matrix((role) => (role === 'root_admin' ? 'allow' : 403), ['self']))('DeleteOrganization: $role with $cred → $expect', async (c) => {
+    let org = e.org;
+    let headers = e.creds[c.role][c.cred];
+    if (c.expect === 'allow') {
+      const root = e.users.root_admin[0];
+      org = await createOrg(e.w, root, { name: 'To delete' });
+      headers = await credential(e.w, root, 'root_admin', c.cred, org);
+    }
+    const r = await call(e, 'DELETE', `/api/user/organizations/${org}`, headers);
+    judge('DeleteOrganization', c.expect, r);
+  });
+
+  // Linking needs the client's root_admin, signed in as themselves (no key or exchanged token).
+  const partners = new Map<Role, string>();
+  test.each(matrix((role, cred) => (role === 'root_admin' && (cred === 'session' || cred === 'jwt') ? 'allow' : 403), ['self']))(
+    'AddClientOrganization {clientOrganizationId}: $role with $cred → $expect',
+    async (c) => {
+      const actor = e.users[c.role][0];
+      if (!partners.has(c.role)) partners.set(c.role, await createOrg(e.w, actor, { name: `Partner of ${c.role}`, type: 'partner' }));
+      const partner = partners.get(c.role)!;
+      const client = c.expect === 'allow' ? await createOrg(e.w, actor, { name: 'Client' }) : e.org;
+      const headers = await credential(e.w, actor, c.role, c.cred, partner);
+      const r = await call(e, 'POST', '/v2/partner/organizations', { ...headers, orgid: partner }, { clientOrganizationId: client });
+      judge('AddClientOrganization', c.expect, r);
+    },
+  );
+});
+
+describe('partner paths: a partner admin in a client holds admin, never root_admin, and only while linked', () => {
+  let clientRoot: Escalation['users']['admin'][0], partnerRoot: Escalation['users']['admin'][0], partnerAdmin: Escalation['users']['admin'][0], partnerMember: Escalation['users']['admin'][0];
+  let client: string, partner: string;
+  const as = (u: { cookie: string }) => cookie(u);
+  beforeAll(async () => {
+    partnerRoot = { ...(await newUser(e.w, 'Partner Root')), role: 'root_admin' };
+    partner = await createOrg(e.w, partnerRoot, { name: 'Agency', type: 'partner' });
+    partnerAdmin = await member(e.w, partnerRoot, partner, 'admin', 'Agency Admin');
+    partnerMember = await member(e.w, partnerRoot, partner, 'member', 'Agency Member');
+    clientRoot = await member(e.w, partnerRoot, partner, 'admin', 'Client Root');
+    client = await createOrg(e.w, clientRoot, { name: 'Consenting client' });
+    // The client's root_admin consents: links the client into the partner's portfolio.
+    const r = await call(e, 'POST', '/v2/partner/organizations', { ...as(clientRoot), orgid: partner }, { clientOrganizationId: client });
+    expect(r.status).toBe(200);
+  });
+
+  const group = 'partner paths';
+  test('a partner root_admin acts in the client as admin', async () => {
+    const r = await call(e, 'GET', `/api/user/organizations/${client}/members`, as(partnerRoot));
+    judge(group, 'allow', r);
+    judge(group, 'allow', await call(e, 'POST', `/api/user/organizations/${client}/invitations`, as(partnerRoot), { email: uniqueEmail('hire'), role: 'member' }));
+  });
+  test('a partner root_admin cannot change the client type, delete it, demote its root_admin or invite a root_admin', async () => {
+    judge(group, 403, await call(e, 'PATCH', `/api/user/organizations/${client}`, as(partnerRoot), { type: 'test' }));
+    judge(group, 403, await call(e, 'DELETE', `/api/user/organizations/${client}`, as(partnerRoot)));
+    judge(group, 403, await call(e, 'PATCH', `/api/user/organizations/${client}/members/${clientRoot.userId}`, as(partnerRoot), { role: 'member' }));
+    judge(group, 400, await call(e, 'POST', `/api/user/organizations/${client}/invitations`, as(partnerRoot), { email: uniqueEmail('boss'), role: 'root_admin' }));
+    const org = await call(e, 'GET', `/api/user/organizations/${client}`, as(clientRoot));
+    expect(org.body.data.type ?? org.body.data.organization?.type).not.toBe('test');
+  });
+  test('a partner key reaches the client as admin only: no root_admin-only action', async () => {
+    const key = (await call(e, 'POST', '/api/auth/api-key/create', { ...as(partnerRoot), orgid: partner }, { name: 'agency key', scopes: ['read', 'write'] })).body.data.key;
+    judge(group, 'allow', await call(e, 'GET', `/api/user/organizations/${client}/members`, { 'x-api-key': key }));
+    judge(group, 403, await call(e, 'DELETE', `/api/user/organizations/${client}`, { 'x-api-key': key }));
+    judge(group, 403, await call(e, 'PATCH', `/api/user/organizations/${client}`, { 'x-api-key': key }, { type: 'test' }));
+  });
+  test('partner members reach nothing of the client; removal from the partner ends the access at once', async () => {
+    judge(group, 404, await call(e, 'GET', `/api/user/organizations/${client}`, as(partnerMember)));
+    judge(group, 'allow', await call(e, 'GET', `/api/user/organizations/${client}`, as(partnerAdmin)));
+    expect((await call(e, 'DELETE', `/api/user/organizations/${partner}/members/${partnerAdmin.userId}`, as(partnerRoot))).status).toBe(200);
+    judge(group, 404, await call(e, 'GET', `/api/user/organizations/${client}`, as(partnerAdmin)));
+  });
+  test('a partner admin cannot link an organization it only administers', async () => {
+    const other = await createOrg(e.w, clientRoot, { name: 'Not consenting' });
+    await join(e.w, clientRoot, other, partnerRoot, 'admin');
+    judge(group, 403, await call(e, 'POST', '/v2/partner/organizations', { ...as(partnerRoot), orgid: partner }, { clientOrganizationId: other }));
+  });
+});
+
+describe('the four attacks of the campaign', () => {
+  const group = 'named attacks';
+
+  test("attack 1: an admin widens the scopes of the root_admin's API key and regenerates it (admins may manage every key of the organization), receives the new secret, and acts as root_admin — promotes themselves. The same regenerated key exchanged with signin_with_api_key yields a root_admin JWT", async () => {
+    const root = e.users.root_admin[0];
+    const admin = e.users.admin[0];
+    const k = await keyOf(e, root, { scopes: ['read'] });
+    for (const cred of CREDS) {
+      const h = { ...e.creds.admin[cred], orgid: e.org };
+      judge(group, 403, await call(e, 'PATCH', keyPath(k.id), h, { scopes: ['read', 'write', 'impersonate'] }));
+      const regen = await call(e, 'POST', `/api-key/regenerate/${k.id}`, h, {});
+      judge(group, 403, regen);
+      expect(JSON.stringify(regen.body)).not.toMatch(/"key":"/);
+    }
+    // The key is as its owner left it: old secret still works, scopes unchanged.
+    const seen = await call(e, 'GET', keyPath(k.id), { ...cookie(root), orgid: e.org });
+    expect(seen.body.data.scopes ?? seen.body.data.apiKey?.scopes).toEqual(['read']);
+    expect((await call(e, 'GET', '/api/user/me', { 'x-api-key': k.key, orgid: e.org })).status).toBe(200);
+    // Nor can the admin's own key be exchanged for the root_admin, nor the admin promote themselves.
+    const own = await call(e, 'POST', '/api/auth/api-key/create', { ...cookie(admin), orgid: e.org }, { name: 'a', scopes: ['read', 'write', 'impersonate'] });
+    judge(group, 403, await signInWithApiKey(e.url, e.org, { key: own.body.data.key, keyId: own.body.data.id, userId: root.userId }));
+    judge(group, 403, await call(e, 'PATCH', `/api/user/organizations/${e.org}/members/${admin.userId}`, cookie(admin), { role: 'root_admin' }));
+    // Revoking stays possible as a containment action: it hands out nothing.
+    judge(group, 'allow', await call(e, 'DELETE', keyPath(k.id), { ...cookie(admin), orgid: e.org }));
+  });
+
+  test('attack 2: an admin links the organization into a partner organization they control (AddClientOrganization with clientOrganizationId), then through the partner\'s admin role promotes themselves to root_admin of the client and changes its type. After the real root_admin removes them, they keep access through the partner link', async () => {
+    const root = { ...(await newUser(e.w, 'Victim Root')), role: 'root_admin' as const };
+    const victim = root.organizationId;
+    const attacker = await member(e.w, root, victim, 'admin', 'Attacker');
+    const theirs = await createOrg(e.w, attacker, { name: 'Attacker Partner', type: 'partner' });
+    judge(group, 403, await call(e, 'POST', '/v2/partner/organizations', { ...cookie(attacker), orgid: theirs }, { clientOrganizationId: victim }));
+    for (const cred of CREDS) {
+      const h = await credential(e.w, attacker, 'root_admin', cred, theirs);
+      judge(group, 403, await call(e, 'POST', '/v2/partner/organizations', { ...h, orgid: theirs }, { clientOrganizationId: victim }));
+    }
+    judge(group, 403, await call(e, 'PATCH', `/api/user/organizations/${victim}/members/${attacker.userId}`, cookie(attacker), { role: 'root_admin' }));
+    judge(group, 403, await call(e, 'PATCH', `/api/user/organizations/${victim}`, cookie(attacker), { type: 'partner' }));
+    const listed = await call(e, 'GET', '/v2/partner/organizations', { ...cookie(attacker), orgid: theirs });
+    expect(listed.body.data.organizations).toEqual([]);
+    expect((await call(e, 'DELETE', `/api/user/organizations/${victim}/members/${attacker.userId}`, cookie(root))).status).toBe(200);
+    judge(group, 404, await call(e, 'GET', `/api/user/organizations/${victim}`, cookie(attacker)));
+    judge(group, 404, await call(e, 'GET', `/api/user/organizations/${victim}/members`, cookie(attacker)));
+  });
+
+  test('attack 3: pre-registration account takeover: an attacker signs up with the victim\'s email and a password of their own; the victim later signs in by magic link (the account becomes verified), and the attacker\'s password still signs in', async () => {
+    const email = uniqueEmail('victim');
+    const attackerPassword = 'attacker-chose-this-one';
+    expect((await call(e, 'POST', '/api/auth/sign-up/email', {}, { email, password: attackerPassword, name: 'Not the victim' })).status).toBe(200);
+    const signIn = await call(e, 'POST', '/api/auth/sign-in/email', {}, { email, password: attackerPassword });
+    expect(signIn.status).toBe(200);
+    const attackerCookie = signIn.headers.getSetCookie().find((c) => c.startsWith('latchkey_session='))!.split(';')[0];
+    const pat = (await call(e, 'POST', '/api/auth/api-key/create', { cookie: attackerCookie }, { name: 'left behind' })).body.data.key;
+    expect((await call(e, 'GET', '/api/user/me', { 'x-api-key': pat })).status).toBe(200);
+
+    expect((await call(e, 'GET', `/magic-link?email=${encodeURIComponent(email)}&type=link`, {})).status).toBe(200);
+    let mail;
+    do mail = await e.w.smtp.nextMail(email);
+    while (!/magic-link\/redirect/.test(mail.text + mail.html));
+    const redeemed = await call(e, 'POST', '/magic-link/redirect', {}, { token: tokenOf(mail) });
+    expect(redeemed.status).toBe(200);
+
+    judge(group, 401, await call(e, 'POST', '/api/auth/sign-in/email', {}, { email, password: attackerPassword }));
+    judge(group, 401, await call(e, 'GET', '/api/user/me', { cookie: attackerCookie }));
+    judge(group, 401, await call(e, 'GET', '/api/user/me', { 'x-api-key': pat }));
+    judge(group, 401, await call(e, 'POST', '/api/auth/refresh', {}, { refreshToken: signIn.body.data.refreshToken }));
+    // The victim's own session is the one that works.
+    const victimCookie = redeemed.headers.getSetCookie().find((c) => c.startsWith('latchkey_session='))!.split(';')[0];
+    expect((await call(e, 'GET', '/api/user/me', { cookie: victimCookie })).status).toBe(200);
+    // An account that was verified keeps its password across a magic-link sign-in.
+    const owner = e.users.member[1];
+    expect(PASSWORD).toBeTruthy();
+    expect((await call(e, 'POST', '/api/auth/sign-in/email', {}, { email: owner.email, password: PASSWORD })).status).toBe(200);
+  });
+
+  test('attack 4: a key with a budget (credits, rate limit) raises its own `remaining` and removes its own rate limit, authenticated by itself; a member can likewise lift a budget or a disable that an admin imposed on the member\'s key', async () => {
+    const m = e.users.member[0];
+    const a = e.users.admin[0];
+    const k = await keyOf(e, m, { scopes: ['read', 'write'], remaining: 50, rateLimit: { requestsPerMinute: 100 } });
+    const itself = { 'x-api-key': k.key, orgid: e.org };
+    judge(group, 403, await call(e, 'PATCH', keyPath(k.id), itself, { remaining: 1_000_000 }));
+    judge(group, 403, await call(e, 'PATCH', keyPath(k.id), itself, { rateLimit: { requestsPerMinute: 0 } }));
+    judge(group, 403, await call(e, 'PATCH', keyPath(k.id), itself, { refill: { interval: 'minute', amount: 1000 } }));
+    // The member's own session may still change what the member set.
+    judge(group, 'allow', await call(e, 'PATCH', keyPath(k.id), { ...cookie(m), orgid: e.org }, { remaining: 40 }));
+    // An admin imposes a budget and a rate limit, then a disable: the member (any credential) lifts none.
+    judge(group, 'allow', await call(e, 'PATCH', keyPath(k.id), { ...cookie(a), orgid: e.org }, { remaining: 3, rateLimit: { requestsPerMinute: 5 } }));
+    for (const cred of CREDS) {
+      const h = { ...e.creds.member[cred], orgid: e.org };
+      judge(group, 403, await call(e, 'PATCH', keyPath(k.id), h, { remaining: 1_000_000 }));
+      judge(group, 403, await call(e, 'PATCH', keyPath(k.id), h, { rateLimit: { requestsPerMinute: 0 } }));
+    }
+    judge(group, 'allow', await call(e, 'PATCH', keyPath(k.id), { ...cookie(a), orgid: e.org }, { enabled: false }));
+    judge(group, 403, await call(e, 'PATCH', keyPath(k.id), { ...cookie(m), orgid: e.org }, { enabled: true }));
+    const seen = await call(e, 'GET', keyPath(k.id), { ...cookie(m), orgid: e.org });
+    const key = seen.body.data.apiKey ?? seen.body.data;
+    expect(key).toMatchObject({ enabled: false, rateLimit: { requestsPerMinute: 5 } });
+    expect(Number(key.remaining)).toBe(3);
+    // The admin lifts it; a root_admin's limits on an admin's key bind the admin and its peers alike.
+    judge(group, 'allow', await call(e, 'PATCH', keyPath(k.id), { ...cookie(a), orgid: e.org }, { enabled: true }));
+    const ak = await keyOf(e, a);
+    judge(group, 'allow', await call(e, 'PATCH', keyPath(ak.id), { ...cookie(e.users.root_admin[0]), orgid: e.org }, { remaining: 1 }));
+    judge(group, 403, await call(e, 'PATCH', keyPath(ak.id), { ...cookie(a), orgid: e.org }, { remaining: 100 }));
+    judge(group, 403, await call(e, 'PATCH', keyPath(ak.id), { ...cookie(e.users.admin[1]), orgid: e.org }, { remaining: 100 }));
+    judge(group, 'allow', await call(e, 'PATCH', keyPath(ak.id), { ...cookie(e.users.root_admin[1]), orgid: e.org }, { remaining: 100 }));
+  });
+});
+
+describe('personal access tokens', () => {
+  const group = 'personal tokens';
+  test("a member's token holds admin scopes only where the member is admin: capped at use in each organization", async () => {
+    const m = e.users.member[0];
+    // The member is root_admin of their own organization, so the scope may be granted...
+    const pat = await call(e, 'POST', '/api/auth/api-key/create', cookie(m), { name: 'pat', scopes: ['read', 'introspect'] });
+    expect(pat.status).toBe(200);
+    // ...and works there, but not in the organization where they are a member.
+    judge(group, 'allow', await call(e, 'POST', '/api/auth/introspect', { 'x-api-key': pat.body.data.key, orgid: m.organizationId }, {}));
+    judge(group, 403, await call(e, 'POST', '/api/auth/introspect', { 'x-api-key': pat.body.data.key, orgid: e.org }, {}));
+  });
+  test('a user with no organization above member cannot mint admin scopes into a token', async () => {
+    const m = e.users.member[1];
+    // Leave their own organization's root role aside: a fresh member-only user (their personal org deleted).
+    expect((await call(e, 'DELETE', `/api/user/organizations/${m.organizationId}`, cookie(m))).status).toBe(200);
+    judge(group, 403, await call(e, 'POST', '/api/auth/api-key/create', cookie(m), { name: 'pat', scopes: ['impersonate'] }));
+  });
+});
