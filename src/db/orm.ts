@@ -23,6 +23,9 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
     migrations: { migrationsList, transactional: true, allOrNothing: true, silent: true, snapshot: false },
     // PGlite runs one statement at a time: one connection avoids queueing inside the socket server.
     pool: embedded ? { min: 1, max: 1 } : { min: 1, max: 10 },
+    // An outage must answer quickly (UNAVAILABLE), not queue requests forever: bound the wait for a
+    // connection; keep-alive notices a peer that vanished. pg-pool replaces broken clients itself.
+    driverOptions: { connectionTimeoutMillis: 5_000, keepAlive: true },
     debug: false,
     allowGlobalContext: false,
     forceUtcTimezone: true,
