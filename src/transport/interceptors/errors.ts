@@ -2,8 +2,9 @@
 // INTERNAL, its cause logged with the request id. No stack trace reaches a client.
 import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
-import { ConnectionException, DeadlockException, UniqueConstraintViolationException } from '@mikro-orm/core';
+import { DeadlockException, UniqueConstraintViolationException } from '@mikro-orm/core';
 import { ErrorInfoSchema } from '../../../gen/google/rpc/error_details_pb.js';
+import { isDatabaseUnavailable } from '../../db/unavailable.js';
 import { DomainError, RateLimitedError } from '../../modules/common/errors.js';
 import { requestInfoKey } from '../context.js';
 import { REASON_TO_CODE } from '../rest/status.js';
@@ -24,26 +25,12 @@ export function toConnectError(e: DomainError): ConnectError {
   return new ConnectError(e.message, REASON_TO_CODE[e.reason], metadata, [{ desc: ErrorInfoSchema, value: info }]);
 }
 
-// SQLSTATE classes and codes that mean "the database is not there right now", not "the query is wrong".
-const DB_DOWN_CODES = new Set(['57P01', '57P02', '57P03', '53300', '40001', '40P01', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
-// node-postgres and pg-pool say so in messages only (no code): a dropped socket, an acquire timeout.
-const DB_DOWN_MESSAGE = /connection terminated|timeout exceeded when trying to connect|not queryable|timeout acquiring a connection|connection (?:is )?closed|server closed the connection/i;
 /** Seconds a client should wait before retrying after a database outage answer. */
 const UNAVAILABLE_RETRY_AFTER = '2';
 
-/** A database outage (refused, dropped, timed out, shutting down) or an UNAVAILABLE reason → UNAVAILABLE with Retry-After; else undefined. */
+/** A database outage (refused, dropped, timed out, shutting down, deadlocked past its retries) or an UNAVAILABLE reason → UNAVAILABLE with Retry-After; else undefined. */
 export function unavailableError(e: unknown): ConnectError | undefined {
-  let down = e instanceof DomainError && e.reason === 'UNAVAILABLE';
-  for (let c: unknown = e, depth = 0; !down && c instanceof Error && depth < 5; c = c.cause, depth++) {
-    const code = String((c as { code?: unknown }).code ?? '');
-    down =
-      c instanceof ConnectionException ||
-      c instanceof DeadlockException ||
-      DB_DOWN_CODES.has(code) ||
-      code.startsWith('08') ||
-      DB_DOWN_MESSAGE.test(c.message) ||
-      (c instanceof AggregateError && c.errors.some((x) => unavailableError(x)));
-  }
+  const down = (e instanceof DomainError && e.reason === 'UNAVAILABLE') || e instanceof DeadlockException || isDatabaseUnavailable(e);
   if (!down) return undefined;
   const metadata = new Headers({ 'retry-after': UNAVAILABLE_RETRY_AFTER });
   const message = e instanceof DomainError ? e.message : 'Service temporarily unavailable, retry shortly';
