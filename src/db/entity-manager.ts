@@ -4,10 +4,11 @@
 //   before COMMIT, and after a connection error its fate is asked with txid_status() once the
 //   database answers again, so a committed write is reported as done, never as 503.
 // Registered as MikroORM's `entityManager` class: every em.transactional() gets it.
-import { DeadlockException, type TransactionOptions } from '@mikro-orm/core';
+import { DriverException, ForeignKeyConstraintViolationException, type TransactionOptions } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
-import { isDatabaseUnavailable } from './unavailable.js';
+import { DomainError } from '../modules/common/errors.js';
+import { isDatabaseUnavailable, isRetryableConflict } from './unavailable.js';
 
 export interface TransactionSettings {
   log?: Logger;
@@ -45,15 +46,25 @@ export class RetryingEntityManager extends EntityManager {
           return result;
         }, options);
       } catch (e) {
-        if (e instanceof DeadlockException && attempt < s.attempts) {
+        if (isRetryableConflict(e) && attempt < s.attempts) {
           s.log?.warn({ attempt, code: (e as { code?: string }).code }, 'transaction deadlocked or failed to serialize: retrying');
           await pause(5 + Math.random() * 20 * attempt);
           continue;
         }
         if (xid && isDatabaseUnavailable(e) && (await this.committed(xid, s))) return result;
-        throw e;
+        throw this.refine(e);
       }
     }
+  }
+
+  // Errors raised by COMMIT (deferred constraints) reach us unconverted: convert them like any other.
+  // A foreign key that fails at this point lost its row to a concurrent request (a deleted organization).
+  private refine(e: unknown): unknown {
+    const converted = e instanceof Error && !(e instanceof DriverException) && typeof (e as { code?: unknown }).code === 'string' ? this.getDriver().convertException(e) : e;
+    if (converted instanceof ForeignKeyConstraintViolationException) {
+      return new DomainError('CONFLICT', 'Something this request refers to was deleted by a concurrent request');
+    }
+    return converted;
   }
 
   /** Whether transaction `xid` committed, asked on a new connection; false when the database stays away. */

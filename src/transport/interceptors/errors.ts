@@ -2,9 +2,9 @@
 // INTERNAL, its cause logged with the request id. No stack trace reaches a client.
 import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
-import { DeadlockException, UniqueConstraintViolationException } from '@mikro-orm/core';
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { ErrorInfoSchema } from '../../../gen/google/rpc/error_details_pb.js';
-import { isDatabaseUnavailable } from '../../db/unavailable.js';
+import { isDatabaseUnavailable, isRetryableConflict } from '../../db/unavailable.js';
 import { DomainError, RateLimitedError } from '../../modules/common/errors.js';
 import { requestInfoKey } from '../context.js';
 import { REASON_TO_CODE } from '../rest/status.js';
@@ -30,7 +30,7 @@ const UNAVAILABLE_RETRY_AFTER = '2';
 
 /** A database outage (refused, dropped, timed out, shutting down, deadlocked past its retries) or an UNAVAILABLE reason → UNAVAILABLE with Retry-After; else undefined. */
 export function unavailableError(e: unknown): ConnectError | undefined {
-  const down = (e instanceof DomainError && e.reason === 'UNAVAILABLE') || e instanceof DeadlockException || isDatabaseUnavailable(e);
+  const down = (e instanceof DomainError && e.reason === 'UNAVAILABLE') || isRetryableConflict(e) || isDatabaseUnavailable(e);
   if (!down) return undefined;
   const metadata = new Headers({ 'retry-after': UNAVAILABLE_RETRY_AFTER });
   const message = e instanceof DomainError ? e.message : 'Service temporarily unavailable, retry shortly';
