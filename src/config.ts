@@ -18,6 +18,8 @@ export interface Config {
   dataDir: string;
   publicUrl: string;
   smtpUrl?: string;
+  /** Without SMTP_URL, log emailed links and codes in full (MAIL_LOG_BODIES; default: LOG_LEVEL debug or trace). */
+  mailLogBodies: boolean;
   /** From address of every email (MAIL_FROM). */
   mailFrom: string;
   redisUrl?: string;
@@ -125,6 +127,7 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir: path.resolve(env.DATA_DIR || './.data'),
     publicUrl,
     smtpUrl: url(env, 'SMTP_URL', ['smtp:', 'smtps:']),
+    mailLogBodies: bool(env, 'MAIL_LOG_BODIES', logLevel === 'debug' || logLevel === 'trace'),
     mailFrom: env.MAIL_FROM || `Latchkey <no-reply@${/^[\d.]+$|^\[|^localhost$/.test(mailDomain) ? 'localhost' : mailDomain}>`,
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
     redisKeyPrefix: env.REDIS_KEY_PREFIX || 'latchkey:',

@@ -63,7 +63,7 @@ export async function createDeps(config: Config, log: Logger, clock: Clock = sys
   const audit = new AuditLog(em, clock);
   const secret = await loadOrCreateSecret(config.secret, config.dataDir, log);
   const publicUrl = () => config.publicUrl;
-  const mailer = new Mailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, log });
+  const mailer = new Mailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, log, logBodies: config.mailLogBodies });
   const rateLimiter = createRateLimiter(config.redisUrl, clock, log, `${config.redisKeyPrefix}rl:`);
   const throttle = new AuthThrottle(rateLimiter, config.authThrottle);
   const invitationMailer = { sendInvitation: (m: InvitationMail) => mailer.send(invitationEmail(m.to, m.link, m.organizationName, m.inviterName)) };

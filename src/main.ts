@@ -1,5 +1,6 @@
 // config → deps → listen → graceful shutdown.
 import { ConfigError, loadConfig } from './config.js';
+import { DataDirLockedError } from './db/data-dir-lock.js';
 import { createDeps } from './deps.js';
 import { createLogger } from './log.js';
 import { listen } from './server.js';
@@ -36,6 +37,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((e) => {
-  console.error('latchkey: failed to start:', e);
+  // A second process on one DATA_DIR is an operator's mistake: the message, not a stack trace.
+  console.error('latchkey: failed to start:', e instanceof DataDirLockedError ? e.message : e);
   process.exit(1);
 });

@@ -4,7 +4,9 @@ import { Migrator } from '@mikro-orm/migrations';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { startEmbeddedDatabase } from './embedded.js';
+import { configureTransactions, RetryingEntityManager } from './entity-manager.js';
 import { entities } from './entities.js';
+import { releaseDeadClients } from './pool.js';
 import { migrationsList } from './migrations/index.js';
 
 export interface Database {
@@ -18,15 +20,20 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
   const orm = await MikroORM.init({
     clientUrl: config.databaseUrl ?? embedded!.url,
     entities,
+    entityManager: RetryingEntityManager,
     extensions: [Migrator],
     // Hand-written migrations only: no schema snapshot files in the working directory.
     migrations: { migrationsList, transactional: true, allOrNothing: true, silent: true, snapshot: false },
     // PGlite runs one statement at a time: one connection avoids queueing inside the socket server.
     pool: embedded ? { min: 1, max: 1 } : { min: 1, max: 10 },
+    // An outage must answer quickly (UNAVAILABLE), not queue requests forever: bound the wait for a
+    // connection; keep-alive notices a peer that vanished. pg-pool replaces broken clients itself.
+    driverOptions: { connectionTimeoutMillis: 5_000, keepAlive: true, onPoolCreated: releaseDeadClients },
     debug: false,
     allowGlobalContext: false,
     forceUtcTimezone: true,
   });
+  configureTransactions(orm.config, { log, attempts: 4, resolveInDoubt: !embedded, inDoubtWaitMs: 15_000 });
   await orm.migrator.up();
   log.info({ embedded: !!embedded }, embedded ? `embedded database in ${config.dataDir}` : 'connected to PostgreSQL');
   return {

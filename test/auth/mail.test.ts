@@ -41,13 +41,14 @@ describe('SMTP delivery', () => {
 });
 
 describe('log transport (no SMTP_URL)', () => {
-  it('writes recipient, subject and link at info level', async () => {
+  it('writes recipient, subject and link at info level when logBodies asks (MAIL_LOG_BODIES)', async () => {
     const lines: any[] = [];
     const log = pino({ level: 'info' }, new Writable({ write: (c, _e, cb) => (lines.push(JSON.parse(String(c))), cb()) }));
-    const mailer = new Mailer({ from: 'x@localhost', log });
+    const mailer = new Mailer({ from: 'x@localhost', log, logBodies: true });
     mailer.send(magicLinkEmail('[email protected]', 'http://127.0.0.1:8080/magic-link/redirect?token=abc'));
     await mailer.close();
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatchObject({ level: 30, to: '[email protected]', subject: 'Your sign-in link', link: 'http://127.0.0.1:8080/magic-link/redirect?token=abc' });
+    expect(lines).toHaveLength(2); // the start-up warning, then the email
+    expect(lines[0]).toMatchObject({ level: 40 });
+    expect(lines[1]).toMatchObject({ level: 30, to: '[email protected]', subject: 'Your sign-in link', link: 'http://127.0.0.1:8080/magic-link/redirect?token=abc' });
   });
 });

@@ -1,15 +1,12 @@
-// Usage credits: a budget that each use takes one from, atomically (one synchronous step in
-// memory, one Lua script in Redis), optionally refilled at fixed UTC interval boundaries.
-// A counter is named by key, budget generation and refill period; it starts from the stored value
-// for the period it was written behind in, else (a new period) from the refill amount.
-import type { Redis } from 'ioredis';
-import { DomainError } from '../common/errors.js';
+// Usage credits: a budget that each use takes one from, optionally refilled at fixed UTC interval
+// boundaries. The database row is the counter: a use is admitted only after its decrement has
+// committed, so a crash (kill -9) can lose no spent credit and every replica shares one count.
+// Concurrent uses of one key are coalesced into one UPDATE (one round trip for the whole batch);
+// keys without a budget never get here (zero SQL on the warm hot path).
 import type { RefillInterval } from './api-key.entity.js';
 
 export const REFILL_INTERVALS: RefillInterval[] = ['minute', 'hour', 'day', 'month'];
 const INTERVAL_MS: Record<Exclude<RefillInterval, 'month'>, number> = { minute: 60_000, hour: 3_600_000, day: 86_400_000 };
-/** Counters of keys without refill live this long in Redis after their last use (the value is also written behind). */
-const IDLE_TTL_MS = 7 * 86_400_000;
 
 /** Period number of `now` (0 when there is no refill). */
 export function periodOf(interval: RefillInterval | null, now: number): number {
@@ -44,88 +41,68 @@ export interface CreditTake {
   /** Left after this use. */
   remaining: number;
   period: number;
+  /** The stored key has no budget any more (this replica's cached record was stale). */
+  unlimited?: boolean;
 }
 
-export interface CreditStore {
-  /** Take one credit; returns what is left (−1 when there was none). */
-  take(counter: string, initial: number, ttlMs: number): Promise<number>;
-  close(): Promise<void>;
-}
+/** Runs one SQL statement with `?` placeholders on the shared pool (autocommit). */
+export type Sql = <T>(sql: string, params: unknown[]) => Promise<T[]>;
 
-export class MemoryCreditStore implements CreditStore {
-  private readonly counters = new Map<string, { value: number; expires: number }>();
-  private ops = 0;
+// Takes up to ?n credits from key ?id in the current period ?p: a later period starts from the
+// refill amount; a stored period ahead of ours (another replica's clock) keeps its count.
+// `before` is what the period had before this batch; no row = the key has no budget (unlimited).
+const TAKE = `update api_keys k
+    set remaining = greatest(x.before - ?::bigint, 0),
+        remaining_period = case when k.refill_interval is null then k.remaining_period else greatest(k.remaining_period, ?::bigint) end
+   from (select id, case when remaining is null then null
+                         when refill_interval is not null and remaining_period < ?::bigint then coalesce(refill_amount, 0)
+                         else remaining end as before
+           from api_keys where id = ? for update) x
+  where k.id = x.id and x.before is not null
+  returning x.before::text as before`;
 
-  async take(counter: string, initial: number, ttlMs: number): Promise<number> {
-    const now = Date.now();
-    if (++this.ops % 10_000 === 0) for (const [k, c] of this.counters) if (c.expires <= now) this.counters.delete(k);
-    let c = this.counters.get(counter);
-    if (!c || c.expires <= now) {
-      c = { value: initial, expires: 0 };
-      this.counters.set(counter, c);
-    }
-    c.expires = now + ttlMs;
-    if (c.value <= 0) return -1;
-    return --c.value;
-  }
+/** Uses of one key waiting for the same UPDATE. */
+const MAX_BATCH = 1_000;
 
-  async close(): Promise<void> {
-    this.counters.clear();
-  }
-}
-
-// KEYS[1] counter; ARGV[1] initial value, ARGV[2] ttl ms. Returns what is left, or -1.
-const TAKE = `
-local v = redis.call('GET', KEYS[1])
-if v then v = tonumber(v) else v = tonumber(ARGV[1]) end
-if v <= 0 then
-  redis.call('SET', KEYS[1], 0, 'PX', ARGV[2])
-  return -1
-end
-v = v - 1
-redis.call('SET', KEYS[1], v, 'PX', ARGV[2])
-return v
-`;
-
-type WithTake = Redis & { latchkeyTakeCredit(key: string, initial: number, ttlMs: number): Promise<number> };
-
-export class RedisCreditStore implements CreditStore {
-  private readonly redis: WithTake;
-
-  constructor(redis: Redis, private readonly prefix = 'latchkey:credits:') {
-    redis.defineCommand('latchkeyTakeCredit', { numberOfKeys: 1, lua: TAKE });
-    this.redis = redis as WithTake;
-  }
-
-  async take(counter: string, initial: number, ttlMs: number): Promise<number> {
-    try {
-      return await this.redis.latchkeyTakeCredit(this.prefix + counter, initial, ttlMs);
-    } catch {
-      // Fail closed: without the shared counter a budget cannot be enforced.
-      throw new DomainError('UNAVAILABLE', 'Usage counter unavailable, retry shortly');
-    }
-  }
-
-  async close(): Promise<void> {}
+interface Waiter {
+  now: number;
+  resolve(t: CreditTake): void;
+  reject(e: unknown): void;
 }
 
 export class Credits {
-  constructor(private readonly store: CreditStore) {}
+  private readonly queues = new Map<string, Waiter[]>();
 
-  /** The budget for the current period: the stored value, or a fresh refill in a later period. */
-  static initial(b: CreditBudget, period: number): number {
-    if (b.refillInterval && period !== b.remainingPeriod) return b.refillAmount ?? 0;
-    return b.remaining;
+  constructor(private readonly sql: Sql) {}
+
+  /** Take one credit durably; resolves once the decrement has committed (or the budget is spent). */
+  take(b: CreditBudget, now: number): Promise<CreditTake> {
+    return new Promise((resolve, reject) => {
+      const queue = this.queues.get(b.keyId);
+      if (queue) return void queue.push({ now, resolve, reject });
+      this.queues.set(b.keyId, [{ now, resolve, reject }]);
+      void this.drain(b);
+    });
   }
 
-  async take(b: CreditBudget, now: number): Promise<CreditTake> {
-    const period = periodOf(b.refillInterval, now);
-    const ttl = b.refillInterval ? Math.max(1_000, periodEnd(b.refillInterval, period) - now + 60_000) : IDLE_TTL_MS;
-    const left = await this.store.take(`${b.keyId}:${b.generation}:${period}`, Credits.initial(b, period), ttl);
-    return { allowed: left >= 0, remaining: Math.max(0, left), period };
+  // One UPDATE at a time per key: uses arriving while it runs form the next batch.
+  private async drain(b: CreditBudget): Promise<void> {
+    const queue = this.queues.get(b.keyId)!;
+    while (queue.length) {
+      const batch = queue.splice(0, MAX_BATCH);
+      const period = periodOf(b.refillInterval, batch[0].now);
+      try {
+        const rows = await this.sql<{ before: string }>(TAKE, [batch.length, period, period, b.keyId]);
+        const before = rows.length ? Number(rows[0].before) : null;
+        batch.forEach((w, i) =>
+          w.resolve(before === null ? { allowed: true, remaining: 0, period, unlimited: true } : { allowed: i < before, remaining: Math.max(0, before - i - 1), period }),
+        );
+      } catch (e) {
+        for (const w of batch) w.reject(e);
+      }
+    }
+    this.queues.delete(b.keyId);
   }
 
-  close(): Promise<void> {
-    return this.store.close();
-  }
+  async close(): Promise<void> {}
 }

@@ -1,14 +1,13 @@
 // The API-key module, wired: lifecycle RPCs, the hot-path verifier (a BearerVerifier), leak reports,
 // write-behind of usage, and cache invalidation across replicas.
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/audit.service.js';
 import type { Clock } from '../common/clock.js';
 import type { OrgService } from '../org/org.service.js';
 import type { RateLimiter } from '../ratelimit/index.js';
 import { ApiKeyLifecycle } from './api-key.service.js';
-import { Credits, MemoryCreditStore, RedisCreditStore } from './credits.js';
+import { Credits } from './credits.js';
 import { InvalidationBus } from './invalidation.js';
 import { KeyCache, type KeyInvalidation } from './key-cache.js';
 import { LeakReports, type LeakMail } from './leak.js';
@@ -59,13 +58,9 @@ export async function createApiKeys(o: ApiKeyOptions): Promise<ApiKeys> {
     // Role changes travel on this channel too: other replicas drop their cached roles as well.
     if (remote && !('keyId' in inv)) o.orgs.roles.apply(inv);
   }, o.log);
-  let redis: Redis | undefined;
-  if (o.redisUrl) {
-    await bus.connect(o.redisUrl);
-    redis = new Redis(o.redisUrl, { maxRetriesPerRequest: 2 });
-    redis.on('error', (err) => o.log.warn({ err: err.message }, 'redis error (api key credits)'));
-  }
-  const credits = new Credits(redis ? new RedisCreditStore(redis) : new MemoryCreditStore());
+  if (o.redisUrl) await bus.connect(o.redisUrl);
+  // Credits count in the database itself (durable across a crash, shared by replicas): no Redis counter.
+  const credits = new Credits((sql, params) => o.em.getConnection().execute(sql, params));
   const usage = new UsageRecorder(o.forkEm, o.audit, o.log);
   usage.start();
   const verifier = new KeyVerifier(cache, (hash) => loadByHash(o.em, hash), o.limiter, credits, usage, o.clock, (id) => loadById(o.em, id));
@@ -85,7 +80,6 @@ export async function createApiKeys(o: ApiKeyOptions): Promise<ApiKeys> {
       await usage.close();
       await bus.close();
       await credits.close();
-      await redis?.quit().catch(() => undefined);
     },
   };
 }

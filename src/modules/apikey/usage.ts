@@ -1,6 +1,7 @@
-// Write-behind of what the hot path observes: `last_used_at` (at most once per key per minute) and
-// the credit counters' values, flushed in batches by a background timer on its own EntityManager.
-// The first use after a long idle period is also recorded in the audit log from here.
+// Write-behind of what the hot path observes: `last_used_at` (at most once per key per minute),
+// flushed in batches by a background timer on its own EntityManager. Advisory only: a crash loses
+// at most one interval of it. Credits are not here: they are decremented before a use is admitted
+// (credits.ts). The first use after a long idle period is also recorded in the audit log from here.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/audit.service.js';
@@ -14,7 +15,6 @@ const MAX_BATCH = 500;
 interface Pending {
   lastUsedAt?: number;
   idleSince?: number | null;
-  credits?: { remaining: number; period: number; generation: number };
   organizationId: string | null;
   userId: string;
 }
@@ -54,14 +54,9 @@ export class UsageRecorder {
     p.lastUsedAt = now;
   }
 
-  credits(r: KeyRecord, remaining: number, period: number): void {
-    this.entry(r).credits = { remaining, period, generation: r.creditsGeneration };
-  }
-
-  /** The last credit value seen by this replica (for display before it is written). */
-  pendingRemaining(keyId: string, generation: number): number | undefined {
-    const c = this.pending.get(keyId)?.credits;
-    return c && c.generation === generation ? c.remaining : undefined;
+  /** Nothing: credits are stored before each use is admitted, so the stored value is current. */
+  pendingRemaining(_keyId: string, _generation: number): number | undefined {
+    return undefined;
   }
 
   /** Write everything pending now (also called on shutdown and by tests). */
@@ -87,21 +82,12 @@ export class UsageRecorder {
   private async writeBatch(batch: [string, Pending][]): Promise<void> {
     const em = this.em();
     const used = batch.filter(([, p]) => p.lastUsedAt !== undefined);
-    const credits = batch.filter(([, p]) => p.credits);
     const idle = batch.filter(([, p]) => p.idleSince);
     if (used.length) {
       await em.getConnection().execute(
         `update api_keys k set last_used_at = greatest(coalesce(k.last_used_at, v.t::timestamptz), v.t::timestamptz)
            from (values ${used.map(() => '(?, ?)').join(', ')}) as v(id, t) where k.id = v.id`,
         used.flatMap(([id, p]) => [id, new Date(p.lastUsedAt!).toISOString()]),
-      );
-    }
-    if (credits.length) {
-      await em.getConnection().execute(
-        `update api_keys k set remaining = v.r::bigint, remaining_period = v.p::bigint
-           from (values ${credits.map(() => '(?, ?, ?, ?)').join(', ')}) as v(id, r, p, g)
-          where k.id = v.id and k.credits_generation = v.g::int and (k.remaining_period < v.p::bigint or (k.remaining_period = v.p::bigint and k.remaining > v.r::bigint))`,
-        credits.flatMap(([id, p]) => [id, String(p.credits!.remaining), String(p.credits!.period), String(p.credits!.generation)]),
       );
     }
     if (idle.length) {

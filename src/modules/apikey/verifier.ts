@@ -1,5 +1,6 @@
-// The hot path: checksum (no I/O), one SHA-256, a Map lookup, the per-key rate limit and credits
-// (in memory, or one Redis round trip with REDIS_URL). A cold key costs one database query.
+// The hot path: checksum (no I/O), one SHA-256, a Map lookup, the per-key rate limit (in memory, or
+// one Redis round trip with REDIS_URL). A cold key costs one database query; a key with a credit
+// budget also costs one durable UPDATE per use (coalesced across concurrent uses: credits.ts).
 import type { Clock } from '../common/clock.js';
 import { RateLimitedError, unauthorized, type ReasonOf } from '../common/errors.js';
 import type { Principal } from '../common/principal.js';
@@ -127,8 +128,7 @@ export class KeyVerifier implements BearerVerifier {
     if (r.remaining !== null) {
       const take = await this.credits.take({ keyId: r.id, generation: r.creditsGeneration, remaining: r.remaining, remainingPeriod: r.remainingPeriod, refillInterval: r.refillInterval, refillAmount: r.refillAmount }, now);
       if (!take.allowed) return { ...fail('USAGE_EXCEEDED', 'API key usage limit exhausted', r), scopes, rateLimit, remaining: 0 };
-      remaining = take.remaining;
-      this.usage.credits(r, take.remaining, take.period);
+      if (!take.unlimited) remaining = take.remaining;
     }
     this.usage.touch(r, now);
     return { code: 'VALID', message: 'OK', record: r, scopes, rateLimit, remaining };

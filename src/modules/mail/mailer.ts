@@ -1,5 +1,5 @@
-// Outgoing email. SMTP_URL set: delivered over SMTP by nodemailer. Unset: written to the log so a
-// fresh `npm start` works with no set-up. Delivery runs in the background with a few retries:
+// Outgoing email. SMTP_URL set: delivered over SMTP by nodemailer. Unset: logged (recipient and
+// subject; the one-time link or code only when `logBodies` asks) so a fresh `npm start` works. Delivery runs in the background with a few retries:
 // a slow or broken mail server never fails or slows the request that caused the email.
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { Logger } from 'pino';
@@ -18,6 +18,8 @@ export interface MailerOptions {
   smtpUrl?: string;
   from: string;
   log: Logger;
+  /** Without SMTP: also log the link/code inside (a live one-time token). Off unless asked for. */
+  logBodies?: boolean;
   /** Waits before each retry; the default gives up about a minute after the first failure. */
   retryDelaysMs?: number[];
 }
@@ -31,15 +33,23 @@ export class Mailer {
   constructor(private readonly opts: MailerOptions) {
     if (opts.smtpUrl) {
       this.transport = nodemailer.createTransport({ url: opts.smtpUrl, connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000 });
+    } else {
+      // A production deployment that forgot SMTP_URL delivers nothing: say so once, at start.
+      opts.log.warn(
+        { logBodies: !!opts.logBodies },
+        opts.logBodies
+          ? 'SMTP_URL is not set: emails are not delivered; their one-time links and codes are written to this log (development only)'
+          : 'SMTP_URL is not set: emails are not delivered, only logged without their links (MAIL_LOG_BODIES=true or LOG_LEVEL=debug logs the links, for development)',
+      );
     }
   }
 
   /** Queue an email for delivery; returns at once and never throws. */
   send(email: Email): void {
     if (!this.transport) {
-      // Log transport, for local development only: the link carries a live one-time token, which
-      // is acceptable here because nothing is delivered anywhere else. With SMTP_URL set, links never reach the log.
-      this.opts.log.info({ to: email.to, subject: email.subject, link: email.link, code: email.code }, `email to ${email.to}: ${email.subject}`);
+      // The link carries a live one-time token: logged only when asked for (development).
+      const body = this.opts.logBodies ? { link: email.link, code: email.code } : {};
+      this.opts.log.info({ to: email.to, subject: email.subject, ...body }, `email to ${email.to}: ${email.subject}${this.opts.logBodies ? '' : ' (not delivered: SMTP_URL unset)'}`);
       return;
     }
     this.attempt(email, 0);

@@ -5,6 +5,7 @@ import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { BadRequestSchema, ErrorInfoSchema } from '../../../gen/google/rpc/error_details_pb.js';
+import { isDatabaseUnavailable, isRetryableConflict } from '../../db/unavailable.js';
 import { DomainError, RateLimitedError } from '../../modules/common/errors.js';
 import { requestInfoKey } from '../context.js';
 import type { FieldProblem } from './validation.js';
@@ -43,10 +44,28 @@ function domainErrorOf(e: unknown): DomainError | undefined {
   return undefined;
 }
 
+/** Seconds a client should wait before retrying after a database outage answer. */
+const UNAVAILABLE_RETRY_AFTER = '2';
+
+/** A database outage (refused, dropped, timed out, shutting down, deadlocked past its retries) or an UNAVAILABLE reason → UNAVAILABLE with Retry-After; else undefined. */
+export function unavailableError(e: unknown): ConnectError | undefined {
+  const down = (e instanceof DomainError && e.code === 'UNAVAILABLE') || isRetryableConflict(e) || isDatabaseUnavailable(e);
+  if (!down) return undefined;
+  const metadata = new Headers({ 'retry-after': UNAVAILABLE_RETRY_AFTER });
+  const message = e instanceof DomainError ? e.message : 'Service temporarily unavailable, retry shortly';
+  const info = create(ErrorInfoSchema, { reason: e instanceof DomainError ? e.reason : 'DATABASE_UNAVAILABLE', domain: ERROR_DOMAIN, metadata: e instanceof DomainError ? e.meta : {} });
+  return new ConnectError(message, Code.Unavailable, metadata, [{ desc: ErrorInfoSchema, value: info }], e);
+}
+
 export const errorsInterceptor: Interceptor = (next) => async (req) => {
   try {
     return await next(req);
   } catch (e) {
+    const down = unavailableError(e);
+    if (down) {
+      if (!(e instanceof DomainError)) req.contextValues.get(requestInfoKey)?.log.warn({ err: (e as Error).message, rpc: req.method.name }, 'database unavailable');
+      throw down;
+    }
     if (e instanceof ConnectError) throw e;
     const domain = domainErrorOf(e);
     if (domain) throw toConnectError(domain);
