@@ -199,6 +199,9 @@ export async function listen(deps: Deps): Promise<Server> {
     onRequest,
   );
   h1.timeout = limits.idleTimeoutMs;
+  // Node starts the headers/request timeout checks when a server listens; this one is fed sockets
+  // by the TCP listener below and never listens itself, so start them by hand.
+  h1.emit('listening');
   // HTTP/2: streams per session, header size and session memory are bounded; a burst of
   // RST_STREAM (rapid reset, CVE-2023-44487) or of SETTINGS/invalid frames ends the session.
   const h2 = http2.createServer(
