@@ -136,9 +136,11 @@ function proxies(env: Env): string[] {
 
 function httpLimits(env: Env): HttpLimits {
   const ms = (name: string, def: number) => int(env, name, def, 100, 3_600_000);
+  const requestTimeoutMs = ms('HTTP_REQUEST_TIMEOUT_MS', 30_000);
   return {
-    headersTimeoutMs: ms('HTTP_HEADERS_TIMEOUT_MS', 20_000),
-    requestTimeoutMs: ms('HTTP_REQUEST_TIMEOUT_MS', 30_000),
+    // The headers are part of the request: their bound can never be the longer one.
+    headersTimeoutMs: Math.min(ms('HTTP_HEADERS_TIMEOUT_MS', 20_000), requestTimeoutMs),
+    requestTimeoutMs,
     keepAliveTimeoutMs: ms('HTTP_KEEP_ALIVE_TIMEOUT_MS', 5_000),
     idleTimeoutMs: ms('HTTP_IDLE_TIMEOUT_MS', 30_000),
     maxConnections: int(env, 'MAX_CONNECTIONS', 10_000, 1, 1_000_000),

@@ -166,6 +166,7 @@ function boundH2Request(req: http2.Http2ServerRequest, res: http2.Http2ServerRes
  * for a moment so the client sees the answer rather than a reset. */
 function lingerAfterEarlyAnswer(req: http.IncomingMessage, res: Res): void {
   if (req.headers['transfer-encoding'] === undefined && !(Number(req.headers['content-length']) > 0)) return;
+  const socket = req.socket;
   const writeHead = res.writeHead;
   res.writeHead = function (this: Res, ...args: Parameters<Res['writeHead']>) {
     if (!req.complete) this.setHeader('connection', 'close');
@@ -173,7 +174,6 @@ function lingerAfterEarlyAnswer(req: http.IncomingMessage, res: Res): void {
   } as Res['writeHead'];
   res.once('finish', () => {
     if (req.complete) return;
-    const socket = req.socket;
     req.resume();
     setTimeout(() => socket.destroy(), 2_000).unref();
   });
@@ -211,7 +211,7 @@ export async function listen(deps: Deps): Promise<Server> {
       maxHeaderListPairs: 128,
       maxSettings: 32,
       maxOutstandingPings: 10,
-      maxSessionInvalidFrames: 100,
+      maxSessionInvalidFrames: 1000,
       maxSessionRejectedStreams: 100,
       streamResetBurst: 100,
       streamResetRate: 33,
