@@ -36,9 +36,9 @@ export async function spawnServer(env: Record<string, string> = {}): Promise<Chi
   });
   let output = '';
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 60_000);
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 110_000);
     const onData = (d: Buffer) => {
-      output += d.toString();
+      output = (output + d.toString()).slice(-20_000);
       const m = /latchkey listening on (http:\/\/[\d.:]+)/.exec(output);
       if (m) {
         clearTimeout(timer);
@@ -49,18 +49,23 @@ export async function spawnServer(env: Record<string, string> = {}): Promise<Chi
     child.stderr!.on('data', onData);
     child.once('exit', (code) => reject(new Error(`server exited with ${code}:\n${output}`)));
   });
-  // Keep draining the pipes so the child never blocks on a full one.
-  child.stdout!.resume();
-  child.stderr!.resume();
+  // Keep the tail of the output for a failure message; never let a full pipe block the child.
+  let stopping = false;
+  child.once('exit', (code, signal) => {
+    if (!stopping) console.error(`server process exited (${code ?? signal}):\n${output.slice(-4000)}`);
+  });
   return {
     url,
     port: Number(new URL(url).port),
     pid: child.pid!,
     async rss() {
-      const status = await readFile(`/proc/${child.pid}/status`, 'utf8');
-      return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
+      const status = await readFile(`/proc/${child.pid}/status`, 'utf8').catch(() => '');
+      const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
+      if (!kb) throw new Error(`server process ${child.pid} is gone`);
+      return Number(kb) * 1024;
     },
     async stop() {
+      stopping = true;
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.once('exit', r));
         child.kill('SIGTERM');

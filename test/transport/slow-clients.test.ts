@@ -12,7 +12,7 @@ const SLACK_MS = 2_500;
 let s: ChildServer;
 beforeAll(async () => {
   s = await spawnServer({ HTTP_HEADERS_TIMEOUT_MS: String(HEADERS_MS), HTTP_REQUEST_TIMEOUT_MS: String(REQUEST_MS), HTTP_KEEP_ALIVE_TIMEOUT_MS: '1000', HTTP_IDLE_TIMEOUT_MS: '5000' });
-});
+}, 120_000);
 afterAll(() => s?.stop());
 
 interface Tracked {
