@@ -21,7 +21,7 @@ import { RouteTable } from './transport/rest/route-table.js';
 import { envelopeError } from './transport/rest/status.js';
 import { createTranscoder } from './transport/rest/transcoder.js';
 import { routes, SERVICES } from './transport/routes.js';
-import { ENCODINGS, errorResponse, protocolOf, refuseCompressedFrames, requestEncoding, unsupportedEncoding } from './transport/wire-guards.js';
+import { ENCODINGS, encodingHeaderOf, errorResponse, protocolOf, refuseCompressedFrames, requestEncoding, unsupportedEncoding } from './transport/wire-guards.js';
 
 type Req = http.IncomingMessage | http2.Http2ServerRequest;
 // The http2 compatibility response has the same methods we use; one type keeps the code simple.
@@ -107,6 +107,8 @@ export function createRequestHandler(deps: Deps) {
         const protocol = protocolOf(req.headers['content-type']);
         if (protocol) {
           const encoding = requestEncoding(protocol, (n) => req.headers[n]);
+          // Content codings are case-insensitive (RFC 9110); connect-node matches them exactly.
+          if (encoding && accepted.has(encoding)) uReq.header.set(encodingHeaderOf(protocol), encoding);
           if (encoding && !accepted.has(encoding)) {
             const { status, headers, body } = errorResponse(protocol, unsupportedEncoding(protocol, encoding));
             res.writeHead(status, headers);

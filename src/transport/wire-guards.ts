@@ -18,20 +18,20 @@ export function protocolOf(contentType: string | undefined): WireProtocol | unde
 }
 
 /** The header that names the message compression of each protocol. */
-function encodingHeader(p: WireProtocol): string {
+export function encodingHeaderOf(p: WireProtocol): string {
   if (p === 'grpc' || p === 'grpc-web') return 'grpc-encoding';
   return p === 'connect-stream' ? 'connect-content-encoding' : 'content-encoding';
 }
 
 /** The declared compression, or undefined for none. */
 export function requestEncoding(p: WireProtocol, header: (name: string) => string | string[] | undefined): string | undefined {
-  const raw = header(encodingHeader(p));
+  const raw = header(encodingHeaderOf(p));
   const value = (Array.isArray(raw) ? raw.join(',') : (raw ?? '')).trim().toLowerCase();
   return value === '' || value === 'identity' ? undefined : value;
 }
 
 export function unsupportedEncoding(p: WireProtocol, encoding: string): ConnectError {
-  return new ConnectError(`unsupported ${encodingHeader(p)} "${encoding.slice(0, 40)}": supported are identity, ${ENCODINGS.join(', ')}`, Code.InvalidArgument);
+  return new ConnectError(`unsupported ${encodingHeaderOf(p)} "${encoding.slice(0, 40)}": supported are identity, ${ENCODINGS.join(', ')}`, Code.InvalidArgument);
 }
 
 /** The error as each protocol carries it: HTTP status, headers and body. */
