@@ -13,7 +13,7 @@ import { METHODS, REST_ROUTES, sampleBinary, sampleMessage } from './targets.js'
 
 const REQUESTS = Number(process.env.FUZZ_REQUESTS ?? 5_000);
 const SEED = Number(process.env.FUZZ_SEED ?? 20261122);
-const CONCURRENCY = 8;
+const CONCURRENCY = 4;
 
 /**
  * Families whose 5xx causes are fixed at the validation layer on the `validation` branch. They run
