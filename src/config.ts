@@ -1,6 +1,7 @@
 // The only reader of process.env: every setting is parsed and validated here, once.
 import os from 'node:os';
 import path from 'node:path';
+import proxyaddr from 'proxy-addr';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -28,7 +29,10 @@ export interface Config {
   corsOrigins: string[];
   /** Master secret; undefined = generated into dataDir on first start. */
   secret?: string;
+  /** Addresses, CIDR ranges or proxy-addr names (loopback, linklocal, uniquelocal) whose X-Forwarded-For is believed. */
   trustedProxies: string[];
+  /** Connection limits and timeouts: idle, slowloris and partial-body clients are closed within these. */
+  http: HttpLimits;
   logLevel: LogLevel;
   /** Largest request body accepted on any protocol, in bytes. */
   maxBodyBytes: number;
@@ -55,6 +59,27 @@ export interface Config {
   apiKeyPrefix: string;
   /** Organization types allowed to hold API keys; empty = all. */
   apiKeyOrgTypes: string[];
+}
+
+export interface HttpLimits {
+  /** Complete request headers must arrive within this (also the wait for a new connection's first byte). */
+  headersTimeoutMs: number;
+  /** The whole request, body included, must arrive within this; else 408 and the connection closes. */
+  requestTimeoutMs: number;
+  /** An HTTP/1.1 keep-alive connection with no request is closed after this. */
+  keepAliveTimeoutMs: number;
+  /** A socket (HTTP/1.1) or session (HTTP/2) with no traffic at all is closed after this. */
+  idleTimeoutMs: number;
+  /** Open TCP connections at once; more are refused. */
+  maxConnections: number;
+  /** Concurrent streams per HTTP/2 session (SETTINGS_MAX_CONCURRENT_STREAMS). */
+  h2MaxConcurrentStreams: number;
+  /** Open HTTP/2 sessions at once; more are refused. */
+  h2MaxSessions: number;
+  /** Largest header block accepted (SETTINGS_MAX_HEADER_LIST_SIZE), in bytes. */
+  h2MaxHeaderListBytes: number;
+  /** Memory one HTTP/2 session may buffer before new streams are refused, in MiB. */
+  h2MaxSessionMemoryMb: number;
 }
 
 export class ConfigError extends Error {}
@@ -101,6 +126,33 @@ function list(env: Env, name: string): string[] {
     .filter(Boolean);
 }
 
+function proxies(env: Env): string[] {
+  const entries = list(env, 'TRUSTED_PROXIES');
+  try {
+    proxyaddr.compile(entries);
+  } catch (e) {
+    throw new ConfigError(`TRUSTED_PROXIES must be IP addresses, CIDR ranges or loopback/linklocal/uniquelocal: ${(e as Error).message}`);
+  }
+  return entries;
+}
+
+function httpLimits(env: Env): HttpLimits {
+  const ms = (name: string, def: number) => int(env, name, def, 100, 3_600_000);
+  const requestTimeoutMs = ms('HTTP_REQUEST_TIMEOUT_MS', 30_000);
+  return {
+    // The headers are part of the request: their bound can never be the longer one.
+    headersTimeoutMs: Math.min(ms('HTTP_HEADERS_TIMEOUT_MS', 20_000), requestTimeoutMs),
+    requestTimeoutMs,
+    keepAliveTimeoutMs: ms('HTTP_KEEP_ALIVE_TIMEOUT_MS', 5_000),
+    idleTimeoutMs: ms('HTTP_IDLE_TIMEOUT_MS', 30_000),
+    maxConnections: int(env, 'MAX_CONNECTIONS', 10_000, 1, 1_000_000),
+    h2MaxConcurrentStreams: int(env, 'HTTP2_MAX_CONCURRENT_STREAMS', 100, 1, 10_000),
+    h2MaxSessions: int(env, 'HTTP2_MAX_SESSIONS', 1_000, 1, 1_000_000),
+    h2MaxHeaderListBytes: int(env, 'HTTP2_MAX_HEADER_LIST_BYTES', 32 * 1024, 1024, 1024 * 1024),
+    h2MaxSessionMemoryMb: int(env, 'HTTP2_MAX_SESSION_MEMORY_MB', 10, 1, 1024),
+  };
+}
+
 const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export function loadConfig(env: Env = process.env): Config {
@@ -133,7 +185,8 @@ export function loadConfig(env: Env = process.env): Config {
     redisKeyPrefix: env.REDIS_KEY_PREFIX || 'latchkey:',
     corsOrigins: list(env, 'CORS_ORIGINS'),
     secret,
-    trustedProxies: list(env, 'TRUSTED_PROXIES'),
+    trustedProxies: proxies(env),
+    http: httpLimits(env),
     logLevel,
     maxBodyBytes: int(env, 'MAX_BODY_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
     scrypt: {

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { createConnectRouter, createContextValues, Code, ConnectError } from '@connectrpc/connect';
 import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse } from '@connectrpc/connect-node';
 import type { UniversalHandler } from '@connectrpc/connect/protocol';
+import proxyaddr from 'proxy-addr';
 import type { Deps } from './deps.js';
 import { ulid } from './modules/common/ids.js';
 import { requestInfoKey, type RequestInfo } from './transport/context.js';
@@ -21,6 +22,7 @@ import { RouteTable } from './transport/rest/route-table.js';
 import { envelopeError } from './transport/rest/status.js';
 import { createTranscoder } from './transport/rest/transcoder.js';
 import { routes, SERVICES } from './transport/routes.js';
+import { ENCODINGS, encodingHeaderOf, errorResponse, protocolOf, refuseCompressedFrames, requestEncoding, unsupportedEncoding } from './transport/wire-guards.js';
 
 type Req = http.IncomingMessage | http2.Http2ServerRequest;
 // The http2 compatibility response has the same methods we use; one type keeps the code simple.
@@ -36,15 +38,24 @@ export interface Server {
   close(): Promise<void>;
 }
 
-function clientIp(req: Req, trusted: string[]): string {
-  const remote = req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '';
+/** The client address: X-Forwarded-For hops are believed only while they come from TRUSTED_PROXIES. */
+function clientIp(req: Req, trust: (addr: string, i: number) => boolean): string {
   const xff = req.headers['x-forwarded-for'];
-  if (xff && trusted.includes(remote)) {
-    const hops = (Array.isArray(xff) ? xff.join(',') : xff).split(',').map((s) => s.trim());
-    // Walk from the nearest hop back past trusted proxies.
-    for (let i = hops.length - 1; i >= 0; i--) if (!trusted.includes(hops[i])) return hops[i];
+  let ip: string;
+  try {
+    ip = typeof xff === 'string' || xff === undefined ? proxyaddr(req as http.IncomingMessage, trust) : (req.socket.remoteAddress ?? '');
+  } catch {
+    ip = req.socket.remoteAddress ?? ''; // a malformed header is no reason to fail the request
   }
-  return remote;
+  return ip.replace(/^::ffff:/, '');
+}
+
+const isByteStream = (b: unknown): b is AsyncIterable<Uint8Array> => typeof (b as AsyncIterable<Uint8Array> | undefined)?.[Symbol.asyncIterator] === 'function';
+
+/** The path of a request target, also in absolute form ("http://host/path?q"). */
+function pathOf(url: string): string {
+  const path = url.split('?', 1)[0];
+  return /^https?:\/\//i.test(path) ? path.replace(/^https?:\/\/[^/]*/i, '') || '/' : path;
 }
 
 export function createRequestHandler(deps: Deps) {
@@ -60,6 +71,8 @@ export function createRequestHandler(deps: Deps) {
   const handlers = new Map<string, UniversalHandler>(router.handlers.map((h) => [h.requestPath, h]));
   const transcode = createTranscoder({ routes: new RouteTable(SERVICES), handlers, maxBodyBytes: config.maxBodyBytes });
   const cors = new Set(config.corsOrigins);
+  const trust = proxyaddr.compile(config.trustedProxies);
+  const accepted = new Set(ENCODINGS);
 
   function setCors(req: Req, res: Res): boolean {
     const origin = req.headers.origin;
@@ -75,8 +88,8 @@ export function createRequestHandler(deps: Deps) {
     const sent = req.headers['x-request-id'];
     const id = typeof sent === 'string' && REQUEST_ID_RE.test(sent) ? sent : ulid();
     res.setHeader('x-request-id', id);
-    const info: RequestInfo = { id, ip: clientIp(req, config.trustedProxies), userAgent: String(req.headers['user-agent'] ?? ''), log: log.child({ reqId: id }) };
-    const path = (req.url ?? '/').split('?', 1)[0];
+    const info: RequestInfo = { id, ip: clientIp(req, trust), userAgent: String(req.headers['user-agent'] ?? ''), log: log.child({ reqId: id }) };
+    const path = pathOf(req.url ?? '/');
     try {
       if (setCors(req, res) && req.method === 'OPTIONS') {
         res.writeHead(204, {
@@ -92,7 +105,20 @@ export function createRequestHandler(deps: Deps) {
       const abort = new AbortController();
       res.once('close', () => abort.abort());
       if (uHandler) {
-        const uRes = await uHandler(universalRequestFromNodeRequest(req, res, undefined, contextValues));
+        const uReq = universalRequestFromNodeRequest(req, res, undefined, contextValues);
+        const protocol = protocolOf(req.headers['content-type']);
+        if (protocol) {
+          const encoding = requestEncoding(protocol, (n) => req.headers[n]);
+          // Content codings are case-insensitive (RFC 9110); connect-node matches them exactly.
+          if (encoding && accepted.has(encoding)) uReq.header.set(encodingHeaderOf(protocol), encoding);
+          if (encoding && !accepted.has(encoding)) {
+            const { status, headers, body } = errorResponse(protocol, unsupportedEncoding(protocol, encoding));
+            res.writeHead(status, headers);
+            return void res.end(body);
+          }
+          if (!encoding && (protocol === 'grpc' || protocol === 'grpc-web') && isByteStream(uReq.body)) uReq.body = refuseCompressedFrames(uReq.body);
+        }
+        const uRes = await uHandler(uReq);
         return await universalResponseToNodeResponse(uRes, res);
       }
       await transcode(req, res, contextValues, abort.signal);
@@ -120,29 +146,112 @@ export function createRequestHandler(deps: Deps) {
   }
 }
 
+/** HTTP/2 has no per-request timeout of its own: a stream whose body is still unfinished after
+ * the request timeout gets 408 (or a reset, when the answer has started) and is closed. */
+function boundH2Request(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse, ms: number): void {
+  const timer = setTimeout(() => {
+    if (req.complete) return;
+    if (res.headersSent) return void req.stream.close(http2.constants.NGHTTP2_CANCEL);
+    const body = JSON.stringify(envelopeError(408, 'BAD_REQUEST', 'Request body not received in time'));
+    res.writeHead(408, { 'content-type': 'application/json' });
+    res.end(body, () => req.stream.close(http2.constants.NGHTTP2_NO_ERROR));
+  }, ms);
+  timer.unref();
+  res.once('close', () => clearTimeout(timer));
+  res.once('finish', () => {
+    clearTimeout(timer);
+    // Answered before the body was read: ask the client to stop sending (RFC 9113 §8.1).
+    if (!req.complete && !req.stream.closed) req.stream.close(http2.constants.NGHTTP2_NO_ERROR);
+  });
+}
+
+/** HTTP/1.1: an answer sent before the request body was read (too large, refused) closes the
+ * connection instead of reading the rest into the next request; the unread remainder is drained
+ * for a moment so the client sees the answer rather than a reset. */
+function lingerAfterEarlyAnswer(req: http.IncomingMessage, res: Res): void {
+  if (req.headers['transfer-encoding'] === undefined && !(Number(req.headers['content-length']) > 0)) return;
+  const socket = req.socket;
+  const writeHead = res.writeHead;
+  res.writeHead = function (this: Res, ...args: Parameters<Res['writeHead']>) {
+    if (!req.complete) this.setHeader('connection', 'close');
+    return writeHead.apply(this, args);
+  } as Res['writeHead'];
+  res.once('finish', () => {
+    if (req.complete) return;
+    req.resume();
+    setTimeout(() => socket.destroy(), 2_000).unref();
+  });
+}
+
 export async function listen(deps: Deps): Promise<Server> {
   const handle = createRequestHandler(deps);
-  const onRequest = (req: Req, res: Res | http2.Http2ServerResponse) => void handle(req, res as Res);
-  const h1 = http.createServer({ keepAliveTimeout: 5_000 }, onRequest);
-  const h2 = http2.createServer({}, onRequest);
+  const limits = deps.config.http;
+  const onRequest = (req: Req, res: Res | http2.Http2ServerResponse) => {
+    if (req instanceof http2.Http2ServerRequest) boundH2Request(req, res as http2.Http2ServerResponse, limits.requestTimeoutMs);
+    else lingerAfterEarlyAnswer(req, res as Res);
+    void handle(req, res as Res);
+  };
+  // HTTP/1.1: a client must send its headers, then its whole request, within bounded times;
+  // the parser's timeout checks run every second so the bounds hold to about a second.
+  const h1 = http.createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs),
+    },
+    onRequest,
+  );
+  h1.timeout = limits.idleTimeoutMs;
+  // Node starts the headers/request timeout checks when a server listens; this one is fed sockets
+  // by the TCP listener below and never listens itself, so start them by hand.
+  h1.emit('listening');
+  // HTTP/2: streams per session, header size and session memory are bounded; a burst of
+  // RST_STREAM (rapid reset, CVE-2023-44487) or of SETTINGS/invalid frames ends the session.
+  const h2 = http2.createServer(
+    {
+      settings: { maxConcurrentStreams: limits.h2MaxConcurrentStreams, maxHeaderListSize: limits.h2MaxHeaderListBytes },
+      maxSessionMemory: limits.h2MaxSessionMemoryMb,
+      maxHeaderListPairs: 128,
+      maxSettings: 32,
+      maxOutstandingPings: 10,
+      maxSessionInvalidFrames: 1000,
+      maxSessionRejectedStreams: 100,
+      streamResetBurst: 100,
+      streamResetRate: 33,
+    },
+    onRequest,
+  );
   const sockets = new Set<net.Socket>();
   const sessions = new Set<http2.Http2Session>();
   h2.on('session', (s) => {
     sessions.add(s);
     s.once('close', () => sessions.delete(s));
+    // An idle session is told to go away; one that ignores GOAWAY is destroyed shortly after.
+    s.setTimeout(limits.idleTimeoutMs, () => {
+      s.close();
+      setTimeout(() => s.destroy(), 1_000).unref();
+    });
   });
 
   const tcp = net.createServer((socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
+    // A connection that sends nothing is closed once the headers timeout passes.
+    const silent = () => socket.destroy();
+    socket.setTimeout(limits.headersTimeoutMs, silent);
     socket.once('readable', () => {
+      socket.setTimeout(0);
+      socket.off('timeout', silent);
       const head: Buffer | null = socket.read(HTTP2_PREFACE.length) ?? socket.read();
       if (!head) return void socket.destroy();
       socket.unshift(head);
-      const target = head.subarray(0, 3).equals(HTTP2_PREFACE.subarray(0, 3)) ? h2 : h1;
-      target.emit('connection', socket);
+      const isH2 = head.subarray(0, 3).equals(HTTP2_PREFACE.subarray(0, 3));
+      if (isH2 && sessions.size >= limits.h2MaxSessions) return void socket.destroy();
+      (isH2 ? h2 : h1).emit('connection', socket);
     });
   });
+  tcp.maxConnections = limits.maxConnections;
 
   await new Promise<void>((resolve, reject) => {
     tcp.once('error', reject);

@@ -2,6 +2,7 @@
 // (so every interceptor applies), and wrap its answer in the envelope.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
+import zlib from 'node:zlib';
 import { fromBinary, fromJson, toJson, type JsonValue } from '@bufbuild/protobuf';
 import { isFieldError } from '@bufbuild/protobuf/reflect';
 import { Code, type ContextValues } from '@connectrpc/connect';
@@ -22,17 +23,79 @@ const HOP_HEADERS = new Set(['content-type', 'content-length', 'content-encoding
 
 class BodyTooLarge extends Error {}
 
-async function readBody(req: NodeRequest, limit: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length']);
-  if (declared > limit) throw new BodyTooLarge();
+// Body compressions REST accepts; each inflates in a stream so a bomb stops at the limit.
+const INFLATE: Record<string, () => zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress> = {
+  gzip: () => zlib.createGunzip(),
+  'x-gzip': () => zlib.createGunzip(),
+  deflate: () => zlib.createInflate(),
+  br: () => zlib.createBrotliDecompress(),
+};
+
+async function collect(source: AsyncIterable<Buffer>, limit: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
+  for await (const chunk of source) {
     size += chunk.length;
     if (size > limit) throw new BodyTooLarge();
     chunks.push(chunk);
   }
   return Buffer.concat(chunks);
+}
+
+/** The request body, decompressed, never more than `limit` bytes before or after inflating. */
+async function readBody(req: NodeRequest, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (declared > limit) throw new BodyTooLarge();
+  const encoding = String(req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+  if (encoding === 'identity' || encoding === '') return collect(req as AsyncIterable<Buffer>, limit);
+  const inflate = INFLATE[encoding]?.();
+  if (!inflate) throw new DomainError('BAD_REQUEST', `Unsupported Content-Encoding "${encoding.slice(0, 40)}": use identity, gzip, deflate or br`);
+  let compressed = 0;
+  const counted = (req as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  // Feed the inflater by hand so reading stops (and the inflater is destroyed) at the first excess byte.
+  const pump = (async () => {
+    for (let r = await counted.next(); !r.done; r = await counted.next()) {
+      compressed += r.value.length;
+      if (compressed > limit) throw new BodyTooLarge();
+      if (inflate.destroyed) return;
+      if (!inflate.write(r.value)) await new Promise((ok) => (inflate.once('drain', ok), inflate.once('close', ok)));
+    }
+    inflate.end();
+  })();
+  pump.catch((e) => inflate.destroy(e));
+  try {
+    return await collect(inflate, limit);
+  } catch (e) {
+    if (e instanceof BodyTooLarge) throw e;
+    const cause = (await pump.then(() => undefined, (x) => x)) ?? e;
+    if (cause instanceof BodyTooLarge) throw cause;
+    throw new DomainError('BAD_REQUEST', `Request body is not valid ${encoding} data`);
+  } finally {
+    inflate.destroy();
+  }
+}
+
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/** Path and query of a request target; a malformed percent-escape or a control character is the client's error. */
+function parseTarget(target: string): { pathname: string; query: URLSearchParams } {
+  const q = target.indexOf('?');
+  let pathname = q < 0 ? target : target.slice(0, q);
+  pathname = /^https?:\/\//i.test(pathname) ? pathname.replace(/^https?:\/\/[^/]*/i, '') || '/' : pathname;
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(pathname);
+  } catch {
+    throw new DomainError('BAD_REQUEST', 'Malformed percent-encoding in the URL path');
+  }
+  if (CONTROL.test(decoded)) throw new DomainError('BAD_REQUEST', 'Control characters are not allowed in the URL path');
+  const query = new URLSearchParams(q < 0 ? '' : target.slice(q + 1));
+  for (const [k, v] of query) {
+    if (CONTROL.test(k) || CONTROL.test(v) || k.includes('\ufffd') || v.includes('\ufffd')) {
+      throw new DomainError('BAD_REQUEST', `Query parameter "${k.replace(/[^\w.-]/g, '?').slice(0, 64)}" has control characters or malformed percent-encoding`);
+    }
+  }
+  return { pathname, query };
 }
 
 async function readAll(body: AsyncIterable<Uint8Array> | undefined): Promise<string> {
@@ -64,11 +127,17 @@ export interface TranscoderOptions {
 
 export function createTranscoder(opts: TranscoderOptions) {
   return async function transcode(req: NodeRequest, res: NodeResponse, contextValues: ContextValues, signal: AbortSignal): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const found = opts.routes.find(req.method ?? 'GET', url.pathname);
-    if (!found) return send(res, 404, envelopeError(404, 'NOT_FOUND', `No route for ${req.method} ${url.pathname}`));
+    let target;
+    try {
+      target = parseTarget(req.url ?? '/');
+    } catch (e) {
+      return send(res, 400, envelopeError(400, 'BAD_REQUEST', (e as Error).message));
+    }
+    const { pathname, query } = target;
+    const found = opts.routes.find(req.method ?? 'GET', pathname);
+    if (!found) return send(res, 404, envelopeError(404, 'NOT_FOUND', `No route for ${req.method} ${pathname.slice(0, 200)}`));
     if ('allow' in found) {
-      return send(res, 405, envelopeError(405, 'BAD_REQUEST', `Method ${req.method} not allowed on ${url.pathname}`, { reason: 'METHOD_NOT_ALLOWED' }), [['allow', found.allow.join(', ')]]);
+      return send(res, 405, envelopeError(405, 'BAD_REQUEST', `Method ${req.method} not allowed on ${pathname.slice(0, 200)}`, { reason: 'METHOD_NOT_ALLOWED' }), [['allow', found.allow.join(', ')]]);
     }
     const { route, vars } = found;
     let json;
@@ -84,7 +153,7 @@ export function createTranscoder(opts: TranscoderOptions) {
           }
         }
       }
-      const merged = buildRequestJson(route.method.input, route.body, body, vars, url.searchParams);
+      const merged = buildRequestJson(route.method.input, route.body, body, vars, query);
       try {
         // Normalized JSON of the parsed message: unknown fields dropped, types checked once here.
         json = toJson(route.method.input, fromJson(route.method.input, merged, { ignoreUnknownFields: true }));
