@@ -9,6 +9,7 @@ import { createConnectRouter, createContextValues, Code, ConnectError } from '@c
 import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse } from '@connectrpc/connect-node';
 import type { UniversalHandler } from '@connectrpc/connect/protocol';
 import type { Deps } from './deps.js';
+import { gatewayHook } from './gateway/hook.js';
 import { ulid } from './modules/common/ids.js';
 import { requestInfoKey, type RequestInfo } from './transport/context.js';
 import { authnInterceptor } from './transport/interceptors/authn.js';
@@ -58,6 +59,7 @@ export function createRequestHandler(deps: Deps) {
   const handlers = new Map<string, UniversalHandler>(router.handlers.map((h) => [h.requestPath, h]));
   const transcode = createTranscoder({ routes: new RouteTable(SERVICES), handlers, maxBodyBytes: config.maxBodyBytes });
   const cors = new Set(config.corsOrigins);
+  const gateway = gatewayHook(deps); // GATEWAY_POLICY: forward-auth and the built-in gateway
 
   function setCors(req: Req, res: Res): boolean {
     const origin = req.headers.origin;
@@ -93,6 +95,7 @@ export function createRequestHandler(deps: Deps) {
         const uRes = await uHandler(universalRequestFromNodeRequest(req, res, undefined, contextValues));
         return await universalResponseToNodeResponse(uRes, res);
       }
+      if (gateway && (await gateway(req, res, info))) return;
       await transcode(req, res, contextValues, abort.signal);
     } catch (e) {
       if (ConnectError.from(e).code === Code.Aborted || res.destroyed) return;

@@ -69,4 +69,7 @@ export const PERMISSIONS: Record<string, Access> = {
   // Sessions hold `introspect` through an admin role, so the call names its organization (keys default to theirs).
   'latchkey.v1.TokenService.IntrospectToken': user('introspect', 'header', 'admin'),
   'latchkey.v1.TokenService.GetJwks': pub,
+
+  // Envoy ext_authz: the credential checked is the one in CheckRequest.attributes, not the caller's.
+  'envoy.service.auth.v3.Authorization.Check': pub,
 };
