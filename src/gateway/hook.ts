@@ -29,7 +29,10 @@ export function gatewayHook(deps: Deps): GatewayHook | undefined {
       return true;
     }
     const method = req.method ?? 'GET';
-    if (!g.proxy || !g.authorizer.policy.matches(method, path) || isLatchkeyRoute(latchkeyRoutes, method, path)) return false;
+    if (!g.proxy) return false;
+    const matched = g.authorizer.policy.matches(method, path);
+    // A dot segment or encoded slash is never a Latchkey route: the gateway refuses it (400).
+    if (matched === 'no' || (matched === 'yes' && isLatchkeyRoute(latchkeyRoutes, method, path))) return false;
     let decision;
     try {
       decision = await inContext(() => g.authorizer.authorize({ method, uri: url, header: headerOf(req), siteOrigin: `http://${req.headers.host ?? ''}` }));

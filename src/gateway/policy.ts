@@ -47,12 +47,12 @@ export class GatewayPolicy {
     return undefined;
   }
 
-  /** Cheap pre-check for the built-in gateway: does any route match, without throwing. */
-  matches(method: string, path: string): boolean {
+  /** Pre-check for the built-in gateway, without throwing: 'bad' for a path the gateway refuses (400). */
+  matches(method: string, path: string): 'yes' | 'no' | 'bad' {
     try {
-      return this.match(method, path) !== undefined;
+      return this.match(method, path) ? 'yes' : 'no';
     } catch {
-      return true; // let the gateway answer the 400
+      return 'bad';
     }
   }
 
