@@ -88,7 +88,9 @@ export function parsePolicy(text: string, source = 'policy'): GatewayPolicy {
   };
   if (doc.errors.length) {
     const e = doc.errors[0];
-    throw new PolicyError(`${source}:${e.linePos?.[0].line ?? 1}: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`);
+    const first = e.message.split('\n')[0];
+    const line = lines.linePos(e.pos[0]).line;
+    throw new PolicyError(`${source}:${line}: ${first.replace(/ at line \d+, column \d+:?$/, '')}`);
   }
   const top = doc.contents;
   if (!isMap(top)) return fail(top, 'the policy must be a mapping with "routes" (and optionally "roles")');

@@ -18,7 +18,7 @@ describe('built-in gateway in front of GATEWAY_UPSTREAM', () => {
     const { file } = await writePolicy();
     w = await startWorld(gatewayEnv(file, { GATEWAY_UPSTREAM: echo.url, GATEWAY_UPSTREAM_TIMEOUT_MS: '500' }));
     s = await seedKeys(w);
-  });
+  }, 180_000);
   afterAll(async () => {
     await w?.stop();
     await echo?.stop();
@@ -190,5 +190,5 @@ describe('built-in gateway with the upstream down', () => {
     } finally {
       await w.stop();
     }
-  });
+  }, 120_000);
 });

@@ -24,7 +24,7 @@ describe.each(PROXIES)('$name in front of an upstream', ({ bin, start }) => {
     echo = await startEcho();
     proxy = await start(w.server.port, echo.port);
     s = await seedKeys(w);
-  });
+  }, 180_000);
   afterAll(async () => {
     await proxy?.stop();
     await echo?.stop();
