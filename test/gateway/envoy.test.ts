@@ -7,7 +7,7 @@ import { createGrpcTransport } from '@connectrpc/connect-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HeaderValueOption_HeaderAppendAction } from '../../gen/envoy/config/core/v3/base_pb.js';
 import { Authorization } from '../../gen/envoy/service/auth/v3/external_auth_pb.js';
-import { startWorld, type World } from '../apikey/fixtures.js';
+import { countQueries, startWorld, type World } from '../apikey/fixtures.js';
 import { gatewayEnv, verifyAssertion, writePolicy } from './fixtures.js';
 import { seedKeys, type SeedKeys } from './seeds.js';
 
@@ -88,5 +88,35 @@ describe('Envoy ext_authz Check over gRPC', () => {
     const limited = await denied('GET', '/data/contact', h);
     expect(limited).toMatchObject({ grpc: 8, http: 429, headers: { 'ratelimit-limit': '2', 'ratelimit-remaining': '0' } });
     expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+  });
+
+  const forwardAuth = (headers: Record<string, string>) => fetch(`${w.url}/api/authz/forward-auth`, { headers });
+
+  it('warm, a decision costs no database round trip and no write (forward-auth and Check alike)', async () => {
+    const asked = { 'x-api-key': s.pat.key, 'x-forwarded-method': 'GET', 'x-forwarded-uri': `/api/user/organizations/${s.orgId}/projects`, 'x-forwarded-host': 'api.example.com', 'x-forwarded-proto': 'https' };
+    expect((await forwardAuth(asked)).status).toBe(200); // warms the key, the role and the assertion
+    const { count, sql } = await countQueries(w, async () => {
+      for (let i = 0; i < 5; i++) expect((await forwardAuth(asked)).status).toBe(200);
+      for (let i = 0; i < 5; i++) expect((await check('GET', `/api/user/organizations/${s.orgId}/projects`, { 'x-api-key': s.pat.key })).status?.code).toBe(0);
+    });
+    expect(sql).toEqual([]);
+    expect(count).toBe(0);
+  });
+
+  it('forward-auth: forwarded headers only from TRUSTED_PROXIES; without them a clear 400', async () => {
+    const asked = { 'x-api-key': s.pat.key, 'x-forwarded-method': 'GET', 'x-forwarded-uri': '/customer' };
+    const trusted = w.server.config.trustedProxies;
+    w.server.config.trustedProxies = ['10.9.9.9'];
+    try {
+      const r = await forwardAuth(asked);
+      expect(r.status).toBe(403);
+      expect(((await r.json()) as { message: string }).message).toBe('Forward-auth answers only proxies listed in TRUSTED_PROXIES');
+    } finally {
+      w.server.config.trustedProxies = trusted;
+    }
+    const missing = await forwardAuth({ 'x-api-key': s.pat.key });
+    expect(missing.status).toBe(400);
+    // nginx's form works the same way.
+    expect((await forwardAuth({ 'x-api-key': s.pat.key, 'x-original-method': 'GET', 'x-original-uri': '/customer?x=1' })).status).toBe(200);
   });
 });
