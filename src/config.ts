@@ -2,6 +2,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import proxyaddr from 'proxy-addr';
+import { loadPolicy, PolicyError, type GatewayPolicy } from './gateway/policy.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -59,6 +60,18 @@ export interface Config {
   apiKeyPrefix: string;
   /** Organization types allowed to hold API keys; empty = all. */
   apiKeyOrgTypes: string[];
+  gateway: GatewayConfig;
+}
+
+export interface GatewayConfig {
+  /** GATEWAY_POLICY, parsed and validated; undefined = no forward-auth, ext_authz or built-in gateway routes. */
+  policy?: GatewayPolicy;
+  /** GATEWAY_UPSTREAM: where the built-in gateway proxies allowed product requests. */
+  upstream?: string;
+  /** GATEWAY_UPSTREAM_TIMEOUT_MS: no response headers from the upstream in this long → 504. */
+  upstreamTimeoutMs: number;
+  /** GATEWAY_ASSERTION_AUDIENCE: `aud` of X-Latchkey-Assertion. */
+  assertionAudience: string;
 }
 
 export interface HttpLimits {
@@ -211,5 +224,26 @@ export function loadConfig(env: Env = process.env): Config {
     exchangeRateLimitPerMinute: int(env, 'EXCHANGE_RATE_LIMIT_PER_MINUTE', 5, 1, 1_000_000),
     apiKeyPrefix,
     apiKeyOrgTypes: list(env, 'API_KEY_ORG_TYPES'),
+    gateway: gatewayConfig(env),
+  };
+}
+
+function gatewayConfig(env: Env): GatewayConfig {
+  let policy: GatewayPolicy | undefined;
+  if (env.GATEWAY_POLICY) {
+    try {
+      policy = loadPolicy(path.resolve(env.GATEWAY_POLICY));
+    } catch (e) {
+      if (e instanceof PolicyError) throw new ConfigError(`GATEWAY_POLICY ${e.message}`);
+      throw e;
+    }
+  }
+  const upstream = url(env, 'GATEWAY_UPSTREAM', ['http:', 'https:']);
+  if (upstream && !policy) throw new ConfigError('GATEWAY_UPSTREAM needs GATEWAY_POLICY (the routes the gateway may forward)');
+  return {
+    policy,
+    upstream: upstream?.replace(/\/$/, ''),
+    upstreamTimeoutMs: int(env, 'GATEWAY_UPSTREAM_TIMEOUT_MS', 30_000, 100, 600_000),
+    assertionAudience: env.GATEWAY_ASSERTION_AUDIENCE || 'latchkey-gateway',
   };
 }

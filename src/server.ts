@@ -10,6 +10,7 @@ import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, un
 import type { UniversalHandler } from '@connectrpc/connect/protocol';
 import proxyaddr from 'proxy-addr';
 import type { Deps } from './deps.js';
+import { gatewayHook } from './gateway/hook.js';
 import { ulid } from './modules/common/ids.js';
 import { requestInfoKey, type RequestInfo } from './transport/context.js';
 import { authnInterceptor } from './transport/interceptors/authn.js';
@@ -73,6 +74,7 @@ export function createRequestHandler(deps: Deps) {
   const cors = new Set(config.corsOrigins);
   const trust = proxyaddr.compile(config.trustedProxies);
   const accepted = new Set(ENCODINGS);
+  const gateway = gatewayHook(deps); // GATEWAY_POLICY: forward-auth and the built-in gateway
 
   function setCors(req: Req, res: Res): boolean {
     const origin = req.headers.origin;
@@ -121,6 +123,7 @@ export function createRequestHandler(deps: Deps) {
         const uRes = await uHandler(uReq);
         return await universalResponseToNodeResponse(uRes, res);
       }
+      if (gateway && (await gateway(req, res, info))) return;
       await transcode(req, res, contextValues, abort.signal);
     } catch (e) {
       if (ConnectError.from(e).code === Code.Aborted || res.destroyed) return;

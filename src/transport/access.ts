@@ -36,6 +36,8 @@ const PUBLIC: AccessRule = { credentials: 'public', scope: '', tenant: 'none', f
 export const EXTERNAL_ACCESS: Readonly<Record<string, AccessRule>> = {
   'grpc.health.v1.Health/Check': PUBLIC,
   'grpc.health.v1.Health/Watch': PUBLIC,
+  // The credential Envoy checks is inside CheckRequest.attributes, not on the call.
+  'envoy.service.auth.v3.Authorization/Check': PUBLIC,
 };
 
 const CREDENTIALS: Partial<Record<Access_Credentials, Credentials>> = {

@@ -2,6 +2,7 @@
 // handler factory gets only the services it calls. Once the services are on the router, every
 // served method must have an access rule, or the server does not start.
 import type { ConnectRouter } from '@connectrpc/connect';
+import { Authorization } from '../../gen/envoy/service/auth/v3/external_auth_pb.js';
 import { Health } from '../../gen/grpc/health/v1/health_pb.js';
 import { ApiKeyService } from '../../gen/latchkey/v1/api_key_pb.js';
 import { AuthService } from '../../gen/latchkey/v1/auth_pb.js';
@@ -9,6 +10,7 @@ import { OrgService } from '../../gen/latchkey/v1/org_pb.js';
 import { TokenService } from '../../gen/latchkey/v1/token_pb.js';
 import type { Deps } from '../deps.js';
 import { assertAccessRules } from './access.js';
+import { envoyAuthzHandlers } from '../gateway/envoy.js';
 import { apiKeyHandlers } from './handlers/api-key.js';
 import { authHandlers } from './handlers/auth.js';
 import { healthHandlers } from './handlers/health.js';
@@ -25,7 +27,8 @@ export const routes = (deps: Deps) => (router: ConnectRouter) => {
     .service(OrgService, orgHandlers({ orgs, audit }))
     .service(ApiKeyService, apiKeyHandlers({ apiKeys: deps.apiKeys, clock: deps.clock }))
     .service(TokenService, tokenHandlers({ exchange: deps.exchange, introspection: deps.introspection, signingKeys: deps.signingKeys }))
-    .service(Health, healthHandlers);
+    .service(Health, healthHandlers)
+    .service(Authorization, envoyAuthzHandlers(deps)); // Envoy ext_authz (GATEWAY_POLICY); gRPC only, no REST binding
   assertAccessRules(router.handlers.map((h) => h.method));
   return router;
 };
