@@ -27,17 +27,18 @@ export interface AccessRule {
   bindings: ReadonlyMap<string, BindingRule>;
 }
 
-const PUBLIC: AccessRule = { credentials: 'public', scope: '', tenant: 'none', foreignEmpty: false, partnerApi: false, bindings: new Map() };
+/** The rule of an RPC that needs no credential (for EXTERNAL_ACCESS entries). */
+export const PUBLIC_ACCESS: AccessRule = { credentials: 'public', scope: '', tenant: 'none', foreignEmpty: false, partnerApi: false, bindings: new Map() };
 
 /**
  * Served methods that are not ours (vendored protos we do not edit) and so carry no option:
  * their rules live here, keyed "package.Service/Method", and nowhere else.
  */
 export const EXTERNAL_ACCESS: Readonly<Record<string, AccessRule>> = {
-  'grpc.health.v1.Health/Check': PUBLIC,
-  'grpc.health.v1.Health/Watch': PUBLIC,
+  'grpc.health.v1.Health/Check': PUBLIC_ACCESS,
+  'grpc.health.v1.Health/Watch': PUBLIC_ACCESS,
   // The credential Envoy checks is inside CheckRequest.attributes, not on the call.
-  'envoy.service.auth.v3.Authorization/Check': PUBLIC,
+  'envoy.service.auth.v3.Authorization/Check': PUBLIC_ACCESS,
 };
 
 const CREDENTIALS: Partial<Record<Access_Credentials, Credentials>> = {
@@ -93,7 +94,7 @@ function fromOption(method: DescMethod, a: Access): AccessRule {
   }
   if (credentials === 'public') {
     if (a.scope || a.tenant || a.minRole || a.foreignEmpty || a.partnerApi || bindings.size) throw fail('a public RPC takes no scope, tenant, role or binding rules');
-    return PUBLIC;
+    return PUBLIC_ACCESS;
   }
   if (!isLatchkeyScope(a.scope)) throw fail(`access.scope "${a.scope}" is not a Latchkey scope`);
   const tenant = TENANTS[a.tenant];

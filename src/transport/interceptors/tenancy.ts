@@ -87,14 +87,13 @@ export const tenancyInterceptor =
     if (access.credentials === 'public' || !principal || req.stream) return next(req);
 
     const binding = bindingOf(access, req.contextValues.get(restPathKey));
-    const fromHeader = tenantHeaderOf(req.header);
-    if (binding?.tenantHeaderRequired && !fromHeader) throw missingHeader();
+    if (binding?.tenantHeaderRequired && !tenantHeaderOf(req.header)) throw missingHeader();
     if ((access.partnerApi || binding?.partnerApi) && principal.kind === 'apiKey' && principal.partner === 'client') {
       throw forbidden('Client keys cannot use the partner APIs', 'PARTNER_API_FORBIDDEN');
     }
     if (access.tenant === 'none') return next(req);
 
-    const organizationId = resolveOrganizationId(access, req.message, fromHeader, principal);
+    const organizationId = resolveOrganizationId(access, req.message, tenantHeaderOf(req.header), principal);
     await reach.assertReach(principal, organizationId);
 
     const found = await orgs.accessOf(principal.userId, organizationId);
