@@ -24,7 +24,7 @@ export interface FieldProblem {
 }
 
 /** The JSON path of a protovalidate violation. */
-export function jsonPath(path: Path): string {
+function jsonPath(path: Path): string {
   let out = '';
   for (const item of path) {
     if (item.kind === 'list_sub') out += `[${item.index}]`;
@@ -38,7 +38,7 @@ export function jsonPath(path: Path): string {
 const problemOf = (v: Violation): FieldProblem => ({ field: jsonPath(v.field), message: v.message });
 
 /** Why a string may not go any further, or undefined when it may. */
-export function hostileString(s: string): string | undefined {
+function hostileString(s: string): string | undefined {
   if (s.includes('\u0000')) return 'must not contain NUL (U+0000) characters';
   if (!s.isWellFormed()) return 'must be well-formed Unicode (no lone surrogates)';
   return undefined;
@@ -47,7 +47,7 @@ export function hostileString(s: string): string | undefined {
 const join = (path: string, name: string) => (path ? `${path}.${name}` : name);
 
 /** The first string or timestamp in a message that must not reach the database. */
-export function hostileValue(m: ReflectMessage, path = ''): FieldProblem | undefined {
+function hostileValue(m: ReflectMessage, path = ''): FieldProblem | undefined {
   const type = m.desc.typeName;
   if (type === 'google.protobuf.Timestamp') {
     const seconds = BigInt(m.get(m.fields.find((f) => f.name === 'seconds')!) as bigint);
@@ -85,7 +85,7 @@ export function hostileValue(m: ReflectMessage, path = ''): FieldProblem | undef
 }
 
 /** Every rule violation of a request message; empty when it may proceed. */
-export function problemsOf(desc: DescMessage, message: Message): FieldProblem[] {
+function problemsOf(desc: DescMessage, message: Message): FieldProblem[] {
   const hostile = hostileValue(reflect(desc, message));
   if (hostile) return [hostile];
   const result = validator.validate(desc, message);
@@ -95,7 +95,7 @@ export function problemsOf(desc: DescMessage, message: Message): FieldProblem[] 
 }
 
 /** Thrown by the interceptor; the errors interceptor turns it into VALIDATION_ERROR + BadRequest. */
-export class ValidationFailed extends DomainError {
+class ValidationFailed extends DomainError {
   constructor(readonly problems: FieldProblem[]) {
     const first = problems[0];
     super('VALIDATION_FAILED', first.field ? `${first.field}: ${first.message}` : first.message, first.field ? { field: first.field } : {});
