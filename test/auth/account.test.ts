@@ -97,7 +97,7 @@ describe('password reset', () => {
     const token = tokenOf(mail);
 
     const short = await rest(s.url, 'POST', '/api/auth/reset-password', { body: { token, newPassword: 'short' } });
-    expect(short.body).toMatchObject({ status: 400, code: 'VALIDATION_ERROR', field: 'new_password' });
+    expect(short.body).toMatchObject({ status: 400, code: 'VALIDATION_ERROR', field: 'newPassword' });
     const ok = await rest(s.url, 'POST', '/api/auth/reset-password', { body: { token, newPassword: NEW_PASSWORD } });
     expect(ok.status).toBe(200);
 

@@ -56,7 +56,7 @@ describe('magic link (GET /magic-link?type=link, POST /magic-link/redirect)', ()
     expect((await rest(s.url, 'POST', '/magic-link/redirect', { body: { token } })).status).toBe(200);
     const again = await rest(s.url, 'POST', '/magic-link/redirect', { body: { token } });
     expect(again.status).toBe(401);
-    expect(again.body).toEqual({ success: false, status: 401, code: 'UNAUTHORIZED', message: 'Invalid or expired sign-in link or code' });
+    expect(again.body).toEqual({ success: false, status: 401, code: 'UNAUTHORIZED', message: 'Invalid or expired sign-in link or code', reason: 'ONE_TIME_TOKEN_INVALID' });
   });
 
   it('concurrent redemptions of one link: exactly one succeeds', async () => {

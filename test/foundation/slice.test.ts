@@ -32,7 +32,7 @@ describe('REST (seed 001 quick start)', () => {
   it('refuses a second sign-up with the same email (any case) with 409 CONFLICT', async () => {
     const res = await rest(s.url, 'POST', '/api/auth/sign-up/email', { body: { email: email.toUpperCase(), password: PASSWORD, name: 'X' } });
     expect(res.status).toBe(409);
-    expect(res.body).toEqual({ success: false, status: 409, code: 'CONFLICT', message: 'An account with this email already exists' });
+    expect(res.body).toEqual({ success: false, status: 409, code: 'CONFLICT', message: 'An account with this email already exists', reason: 'ALREADY_EXISTS' });
   });
 
   it('validates email and password length, naming the field', async () => {
@@ -92,7 +92,7 @@ describe('REST (seed 001 quick start)', () => {
   it('answers 401 "Missing Authorization header" without a credential', async () => {
     const res = await rest(s.url, 'GET', '/api/user/me');
     expect(res.status).toBe(401);
-    expect(res.body).toEqual({ success: false, status: 401, code: 'UNAUTHORIZED', message: 'Missing Authorization header' });
+    expect(res.body).toEqual({ success: false, status: 401, code: 'UNAUTHORIZED', message: 'Missing Authorization header', reason: 'CREDENTIAL_MISSING' });
   });
 });
 

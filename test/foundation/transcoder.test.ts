@@ -130,7 +130,7 @@ describe('over HTTP', () => {
   it('400 BAD_REQUEST for malformed JSON and VALIDATION_ERROR naming a mistyped field', async () => {
     const malformed = await rest(s.url, 'POST', '/api/auth/sign-up/email', { rawBody: '{"email":', headers: { 'content-type': 'application/json' } });
     expect(malformed.status).toBe(400);
-    expect(malformed.body).toEqual({ success: false, status: 400, code: 'BAD_REQUEST', message: 'Malformed JSON in request body' });
+    expect(malformed.body).toEqual({ success: false, status: 400, code: 'BAD_REQUEST', message: 'Malformed JSON in request body', reason: 'MALFORMED_BODY' });
     const typed = await rest(s.url, 'POST', '/api/auth/sign-up/email', { body: { email: 42, password: 'x' } });
     expect(typed.status).toBe(400);
     expect(typed.body).toMatchObject({ code: 'VALIDATION_ERROR', field: 'email' });

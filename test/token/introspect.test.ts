@@ -154,7 +154,7 @@ describe('who may introspect', () => {
   it('an unknown token_type_hint: 400', async () => {
     const r = await rest(w.url, 'POST', '/api/auth/introspect', { headers: xApiKey(caller.key), body: { token: caller.key, token_type_hint: 'password' } });
     expect(r.status).toBe(400);
-    expect(r.body).toMatchObject({ code: 'VALIDATION_ERROR', field: 'token_type_hint' });
+    expect(r.body).toMatchObject({ code: 'VALIDATION_ERROR', field: 'tokenTypeHint' });
   });
 
   it('Bearer with something that is neither a JWT nor a key: 401 "Unrecognised bearer credential"', async () => {

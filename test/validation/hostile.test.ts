@@ -1,11 +1,11 @@
 // Hostile bytes are the client's error: NUL and lone surrogates in any string field or header,
 // absurd timestamps, undecodable protobuf and JWTs of a shape Latchkey never issues all answer
 // 4xx (never 5xx), and nothing reaches the database.
-import { create, toBinary } from '@bufbuild/protobuf';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BadRequestSchema } from '../../gen/google/rpc/error_details_pb.js';
+import { BadRequestSchema, ErrorInfoSchema } from '../../gen/google/rpc/error_details_pb.js';
 import { ApiKeyService } from '../../gen/latchkey/v1/api_key_pb.js';
 import { SignInRequestSchema } from '../../gen/latchkey/v1/auth_pb.js';
 import { OrgService } from '../../gen/latchkey/v1/org_pb.js';
@@ -73,7 +73,7 @@ describe('NUL and lone surrogates are refused at validation in every kind of str
     await refused('GET', `/api/user/organizations/${root.organizationId}%00/members`, { headers: cookie(root) }, 'organizationId');
     await refused('GET', `/api/user/organizations/${root.organizationId}/api-keys?createdByUserId=%ED%A0%80`, { headers: cookie(root) }, 'createdByUserId');
     const keys = client(ApiKeyService, w.url, 'connect');
-    const e = await keys.getApiKey({ keyId: 'ak_\u0000' }, { headers: cookie(root) }).catch((x) => ConnectError.from(x));
+    const e = await keys.getApiKey({ keyId: 'ak_\u0000' }, { headers: cookie(root) }).then(() => expect.unreachable('the call succeeded'), (x) => ConnectError.from(x));
     expect(e.code).toBe(Code.InvalidArgument);
     expect(e.findDetails(BadRequestSchema)[0]?.fieldViolations[0]?.field).toBe('keyId');
   });
@@ -126,6 +126,24 @@ describe('a body that is not protobuf is invalid_argument on every binary protoc
     const typed = await rest(w.url, 'POST', '/api/auth/api-key/create', { body: { name: 'k', rateLimit: { requestsPerMinute: 'many' } }, headers: cookie(root) });
     expect(typed.body).toMatchObject({ status: 400, code: 'VALIDATION_ERROR', field: 'rateLimit.requestsPerMinute' });
   });
+
+  it('Connect JSON: a mistyped field is invalid_argument naming it; unparseable JSON is MALFORMED_BODY', async () => {
+    const post = async (body: string) => {
+      const r = await fetch(`${w.url}/latchkey.v1.ApiKeyService/CreateApiKey`, { method: 'POST', headers: { 'content-type': 'application/json', cookie: root.cookie }, body });
+      const json = (await r.json()) as { code: string; details?: { type: string; value: string }[] };
+      const detail = (type: string) => json.details?.find((d) => d.type === type)?.value;
+      const info = detail('google.rpc.ErrorInfo');
+      const bad = detail('google.rpc.BadRequest');
+      return {
+        status: r.status,
+        code: json.code,
+        reason: info ? fromBinary(ErrorInfoSchema, Buffer.from(info, 'base64')).reason : undefined,
+        fields: bad ? fromBinary(BadRequestSchema, Buffer.from(bad, 'base64')).fieldViolations.map((v) => v.field) : [],
+      };
+    };
+    expect(await post('{"name":"k","rateLimit":{"requestsPerMinute":"many"}}')).toEqual({ status: 400, code: 'invalid_argument', reason: 'VALIDATION_FAILED', fields: ['rateLimit.requestsPerMinute'] });
+    expect(await post('{"name":')).toMatchObject({ status: 400, code: 'invalid_argument', reason: 'MALFORMED_BODY' });
+  });
 });
 
 describe('an access token with a valid signature but claims of the wrong shape is 401', () => {
@@ -157,7 +175,7 @@ describe('an access token with a valid signature but claims of the wrong shape i
     expect(r.status, JSON.stringify(r.body)).toBe(401);
     expect(r.body).toMatchObject({ code: 'UNAUTHORIZED', reason: 'ACCESS_TOKEN_INVALID' });
     const orgs = client(OrgService, w.url, 'grpc');
-    const e = await orgs.listMyOrganizations({}, { headers: { authorization: `Bearer ${token}` } }).catch((x) => ConnectError.from(x));
+    const e = await orgs.listMyOrganizations({}, { headers: { authorization: `Bearer ${token}` } }).then(() => expect.unreachable('the call succeeded'), (x) => ConnectError.from(x));
     expect(e.code).toBe(Code.Unauthenticated);
   });
 

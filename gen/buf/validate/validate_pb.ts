@@ -1,3 +1,5 @@
+// Vendored from bufbuild/protovalidate v1.2.2 (proto/protovalidate/buf/validate/validate.proto; only these two lines added),
+// the rule set that @bufbuild/protovalidate 1.3.0 implements. The Buf Schema Registry is unreachable here.
 // Copyright 2023-2026 Buf Technologies, Inc.
 //
 // Licensed under the Apache License, Version 2.0 (the "License");

@@ -2,13 +2,13 @@
 // the request message's `buf.validate` rules (protovalidate), then one walk over every string
 // and timestamp in it (map keys and Struct values included) and the request headers, so a NUL,
 // a lone surrogate or an absurd date can never reach PostgreSQL whichever field carries it.
-import { ScalarType, type DescMessage, type Message } from '@bufbuild/protobuf';
-import { reflect, type Path, type ReflectMessage } from '@bufbuild/protobuf/reflect';
+import { create, ScalarType, type DescMessage, type Message } from '@bufbuild/protobuf';
+import { isFieldError, reflect, type Path, type ReflectMessage } from '@bufbuild/protobuf/reflect';
 import { createValidator, type Violation } from '@bufbuild/protovalidate';
 import { Code, ConnectError, type HandlerContext, type Interceptor } from '@connectrpc/connect';
-import { create } from '@bufbuild/protobuf';
-import { ErrorInfoSchema } from '../../../gen/google/rpc/error_details_pb.js';
+import { BadRequestSchema, ErrorInfoSchema } from '../../../gen/google/rpc/error_details_pb.js';
 import { DomainError } from '../../modules/common/errors.js';
+import { jsonPathTo } from '../rest/request-json.js';
 import { ERROR_DOMAIN } from './errors.js';
 
 const validator = createValidator();
@@ -24,7 +24,7 @@ export interface FieldProblem {
 }
 
 /** The JSON path of a protovalidate violation. */
-export function jsonPath(path: Path): string {
+function jsonPath(path: Path): string {
   let out = '';
   for (const item of path) {
     if (item.kind === 'list_sub') out += `[${item.index}]`;
@@ -38,7 +38,7 @@ export function jsonPath(path: Path): string {
 const problemOf = (v: Violation): FieldProblem => ({ field: jsonPath(v.field), message: v.message });
 
 /** Why a string may not go any further, or undefined when it may. */
-export function hostileString(s: string): string | undefined {
+function hostileString(s: string): string | undefined {
   if (s.includes('\u0000')) return 'must not contain NUL (U+0000) characters';
   if (!s.isWellFormed()) return 'must be well-formed Unicode (no lone surrogates)';
   return undefined;
@@ -47,7 +47,7 @@ export function hostileString(s: string): string | undefined {
 const join = (path: string, name: string) => (path ? `${path}.${name}` : name);
 
 /** The first string or timestamp in a message that must not reach the database. */
-export function hostileValue(m: ReflectMessage, path = ''): FieldProblem | undefined {
+function hostileValue(m: ReflectMessage, path = ''): FieldProblem | undefined {
   const type = m.desc.typeName;
   if (type === 'google.protobuf.Timestamp') {
     const seconds = BigInt(m.get(m.fields.find((f) => f.name === 'seconds')!) as bigint);
@@ -85,7 +85,7 @@ export function hostileValue(m: ReflectMessage, path = ''): FieldProblem | undef
 }
 
 /** Every rule violation of a request message; empty when it may proceed. */
-export function problemsOf(desc: DescMessage, message: Message): FieldProblem[] {
+function problemsOf(desc: DescMessage, message: Message): FieldProblem[] {
   const hostile = hostileValue(reflect(desc, message));
   if (hostile) return [hostile];
   const result = validator.validate(desc, message);
@@ -95,7 +95,7 @@ export function problemsOf(desc: DescMessage, message: Message): FieldProblem[] 
 }
 
 /** Thrown by the interceptor; the errors interceptor turns it into VALIDATION_ERROR + BadRequest. */
-export class ValidationFailed extends DomainError {
+class ValidationFailed extends DomainError {
   constructor(readonly problems: FieldProblem[]) {
     const first = problems[0];
     super('VALIDATION_FAILED', first.field ? `${first.field}: ${first.message}` : first.message, first.field ? { field: first.field } : {});
@@ -114,21 +114,53 @@ export const validationInterceptor: Interceptor = (next) => async (req) => {
   return await next(req);
 };
 
+/** A catalogue reason for an error connect-es raised itself, by its Connect code. */
+const PROTOCOL_REASON: Partial<Record<Code, string>> = {
+  [Code.InvalidArgument]: 'BAD_REQUEST',
+  [Code.ResourceExhausted]: 'BODY_TOO_LARGE',
+  [Code.Unimplemented]: 'BAD_REQUEST',
+  [Code.Unauthenticated]: 'CREDENTIAL_INVALID',
+  [Code.DeadlineExceeded]: 'UNAVAILABLE',
+  [Code.Unavailable]: 'UNAVAILABLE',
+  [Code.Canceled]: 'BAD_REQUEST',
+};
+
+const info = (reason: string, metadata: Record<string, string> = {}) => ({ desc: ErrorInfoSchema, value: create(ErrorInfoSchema, { reason, domain: ERROR_DOMAIN, metadata }) });
+
+/** Give an error connect-es raised before any interceptor (decoding, limits) its code and reason. */
+function relabel(e: ConnectError, input: DescMessage): void {
+  if (e.findDetails(ErrorInfoSchema).length) return; // ours: already complete
+  if (e.code === Code.Internal && e.rawMessage.startsWith('parse binary:')) {
+    // connect-es calls an undecodable protobuf body INTERNAL; it is the client's error.
+    const raw = `Malformed protobuf request body (${e.rawMessage.slice('parse binary:'.length).trim()})`;
+    Object.assign(e, { code: Code.InvalidArgument, rawMessage: raw, message: `[invalid_argument] ${raw}` });
+    e.details.push(info('MALFORMED_BODY'));
+    return;
+  }
+  const cause = e.cause instanceof Error ? e.cause.cause : undefined;
+  if (e.code === Code.InvalidArgument && isFieldError(cause)) {
+    // A Connect JSON body whose field has the wrong type: name the field as REST does.
+    const field = jsonPathTo(input, cause.field());
+    e.details.push(info('VALIDATION_FAILED', { field }), { desc: BadRequestSchema, value: create(BadRequestSchema, { fieldViolations: [{ field, description: e.rawMessage, reason: 'VALIDATION_FAILED' }] }) });
+    return;
+  }
+  if (e.code === Code.InvalidArgument && /JSON/.test(e.rawMessage)) return void e.details.push(info('MALFORMED_BODY'));
+  e.details.push(info(PROTOCOL_REASON[e.code] ?? 'INTERNAL'));
+}
+
 /**
- * connect-es reports a request body it cannot decode as protobuf (random bytes, truncation, varint
- * overflow, bad wire type) as INTERNAL, before any interceptor runs. It is the client's error: this
- * request gate relabels that one error invalid_argument (reason MALFORMED_BODY) at the moment
- * Connect aborts the call with it, before it is written, on Connect, gRPC and gRPC-web alike.
+ * connect-es decodes the request before any interceptor runs, and reports an undecodable protobuf
+ * body (random bytes, truncation, varint overflow, bad wire type, invalid UTF-8) as INTERNAL. This
+ * request gate sees the error at the moment Connect aborts the call with it, before it is written,
+ * on Connect, gRPC and gRPC-web alike: it relabels that one invalid_argument (MALFORMED_BODY) and
+ * gives every other protocol-level error a catalogue reason.
  */
 export function malformedBodyGate(context: HandlerContext): void {
   context.signal.addEventListener(
     'abort',
     () => {
       const e: unknown = context.signal.reason;
-      if (!(e instanceof ConnectError) || e.code !== Code.Internal || !e.rawMessage.startsWith('parse binary:')) return;
-      const raw = `Malformed protobuf request body (${e.rawMessage.slice('parse binary:'.length).trim()})`;
-      Object.assign(e, { code: Code.InvalidArgument, rawMessage: raw, message: `[invalid_argument] ${raw}` });
-      e.details.push({ desc: ErrorInfoSchema, value: create(ErrorInfoSchema, { reason: 'MALFORMED_BODY', domain: ERROR_DOMAIN }) });
+      if (e instanceof ConnectError) relabel(e, context.method.input);
     },
     { once: true },
   );
