@@ -92,7 +92,7 @@ type WithTake = Redis & { latchkeyTakeCredit(key: string, initial: number, ttlMs
 export class RedisCreditStore implements CreditStore {
   private readonly redis: WithTake;
 
-  constructor(redis: Redis, private readonly prefix = 'latchkey:credits:') {
+  constructor(redis: Redis, private readonly prefix: string) {
     redis.defineCommand('latchkeyTakeCredit', { numberOfKeys: 1, lua: TAKE });
     this.redis = redis as WithTake;
   }

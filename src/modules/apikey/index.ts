@@ -1,16 +1,16 @@
 // The API-key module, wired: lifecycle RPCs, the hot-path verifier (a BearerVerifier), leak reports,
 // write-behind of usage, and cache invalidation across replicas.
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/audit.service.js';
+import type { Invalidation, InvalidationBus } from '../common/bus.js';
 import type { Clock } from '../common/clock.js';
+import type { RedisConnections } from '../common/redis.js';
 import type { OrgService } from '../org/org.service.js';
 import type { RateLimiter } from '../ratelimit/index.js';
 import { ApiKeyLifecycle } from './api-key.service.js';
 import { Credits, MemoryCreditStore, RedisCreditStore } from './credits.js';
-import { InvalidationBus } from './invalidation.js';
-import { KeyCache, type KeyInvalidation } from './key-cache.js';
+import { KeyCache } from './key-cache.js';
 import { LeakReports, type LeakMail } from './leak.js';
 import { KeyReach } from './reach.js';
 import { loadByHash, loadById } from './record.js';
@@ -34,7 +34,10 @@ export interface ApiKeyOptions {
   log: Logger;
   prefix: string;
   orgTypes: string[];
-  redisUrl?: string;
+  /** Every replica's caches, kept in step (and the trust bound while it is lost). */
+  bus: InvalidationBus;
+  /** Shared credit counters; in-process without REDIS_URL. */
+  redis?: RedisConnections;
 }
 
 export interface ApiKeys {
@@ -45,34 +48,25 @@ export interface ApiKeys {
   usage: UsageRecorder;
   cache: KeyCache;
   /** Drop cached keys here and on every replica. */
-  invalidate(inv: KeyInvalidation): void;
+  invalidate(inv: Invalidation): void;
   close(): Promise<void>;
 }
 
 export async function createApiKeys(o: ApiKeyOptions): Promise<ApiKeys> {
-  const cache = new KeyCache();
-  const reach = new KeyReach(o.em, o.orgs);
-  const bus = new InvalidationBus((inv, remote) => {
+  const cache = new KeyCache(o.bus.caches);
+  const reach = new KeyReach(o.em, o.orgs, o.bus.caches);
+  const bus = o.bus;
+  bus.subscribe((inv) => {
     cache.apply(inv);
     if ('organizationId' in inv) reach.forget(inv.organizationId);
     if ('all' in inv) reach.forget();
-    // Role changes travel on this channel too: other replicas drop their cached roles as well.
-    if (remote && !('keyId' in inv)) o.orgs.roles.apply(inv);
-  }, o.log);
-  let redis: Redis | undefined;
-  if (o.redisUrl) {
-    await bus.connect(o.redisUrl);
-    redis = new Redis(o.redisUrl, { maxRetriesPerRequest: 2 });
-    redis.on('error', (err) => o.log.warn({ err: err.message }, 'redis error (api key credits)'));
-  }
-  const credits = new Credits(redis ? new RedisCreditStore(redis) : new MemoryCreditStore());
+  });
+  const credits = new Credits(o.redis ? new RedisCreditStore(o.redis.commands, o.redis.name('credits:')) : new MemoryCreditStore());
   const usage = new UsageRecorder(o.forkEm, o.audit, o.log);
   usage.start();
   const verifier = new KeyVerifier(cache, (hash) => loadByHash(o.em, hash), o.limiter, credits, usage, o.clock, (id) => loadById(o.em, id));
   const lifecycle = new ApiKeyLifecycle(o.em, o.audit, o.clock, reach, bus, { prefix: o.prefix, orgTypes: o.orgTypes });
   const leaks = new LeakReports(o.em, lifecycle, bus, o.limiter, o.mail);
-  // Role changes, removals and deletions change what a key may do: drop the affected keys everywhere.
-  o.orgs.onInvalidate((inv) => bus.invalidate(inv));
   return {
     lifecycle,
     verifier,
@@ -83,9 +77,7 @@ export async function createApiKeys(o: ApiKeyOptions): Promise<ApiKeys> {
     invalidate: (inv) => bus.invalidate(inv),
     async close() {
       await usage.close();
-      await bus.close();
       await credits.close();
-      await redis?.quit().catch(() => undefined);
     },
   };
 }
