@@ -2,6 +2,7 @@
 import { ConfigError, loadConfig } from './config.js';
 import { createDeps } from './deps.js';
 import { createLogger } from './log.js';
+import { RedisUnavailableError } from './modules/common/redis.js';
 import { listen } from './server.js';
 
 async function main(): Promise<void> {
@@ -36,6 +37,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((e) => {
+  if (e instanceof RedisUnavailableError) {
+    console.error(`latchkey: failed to start: ${e.message}`);
+    process.exit(1);
+  }
   console.error('latchkey: failed to start:', e);
   process.exit(1);
 });
