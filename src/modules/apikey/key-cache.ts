@@ -6,8 +6,6 @@ import type { Invalidation } from '../common/bus.js';
 import { Cache, type CacheContext } from '../common/cache.js';
 import type { KeyRecord } from './record.js';
 
-export type KeyInvalidation = Invalidation;
-
 const TTL_MS = 60_000;
 const NEGATIVE_TTL_MS = 10_000;
 const MAX_ENTRIES = 100_000;

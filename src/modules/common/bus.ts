@@ -14,7 +14,7 @@ import type { RedisConnections } from './redis.js';
 /** What changed: a key, a session, everything about a user or an organization, or anything at all. */
 export type Invalidation = { keyId: string } | { sessionId: string } | { userId: string } | { organizationId: string } | { all: true };
 
-export type InvalidationListener = (inv: Invalidation) => void;
+type InvalidationListener = (inv: Invalidation) => void;
 
 export interface BusSettings {
   /** How long cached entries are still trusted while the bus is lost (CACHE_TRUST_WITHOUT_BUS_SECONDS). */

@@ -20,7 +20,7 @@ export class RedisUnavailableError extends Error {
 }
 
 /** The URL without its password, for messages and logs. */
-export function redactUrl(url: string): string {
+function redactUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = '***';
@@ -54,10 +54,6 @@ export class RedisConnections {
     }
     c.commandsConnection = commands;
     return c;
-  }
-
-  get prefix(): string {
-    return this.s.prefix;
   }
 
   /** A key or channel name under REDIS_KEY_PREFIX. */
