@@ -55,7 +55,7 @@ describe('start-up with REDIS_URL unreachable', () => {
         const timer = setTimeout(() => {
           child.kill('SIGKILL');
           resolve(null);
-        }, 20_000);
+        }, 80_000);
         child.once('exit', (c) => {
           clearTimeout(timer);
           resolve(c);
@@ -69,7 +69,7 @@ describe('start-up with REDIS_URL unreachable', () => {
     } finally {
       await rm(dataDir, { recursive: true, force: true });
     }
-  }, 30_000);
+  }, 90_000);
 });
 
 describe.skipIf(!testRedisUrl)('Redis goes away and comes back (a private redis-server)', () => {
