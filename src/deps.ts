@@ -73,9 +73,9 @@ export async function createDeps(config: Config, log: Logger, clock: Clock = sys
     await redis?.close();
     throw e;
   }
-  const caches = bus.caches;
   const db = await openDatabase(config, log);
   const em = db.orm.em as EntityManager;
+  const caches = { ...bus.caches, loadAlone: () => em.isInTransaction() };
   const passwords = new PasswordHasher(config.scrypt, config.scryptConcurrency, config.scryptQueueLimit);
   const audit = new AuditLog(em, clock);
   const secret = await loadOrCreateSecret(config.secret, config.dataDir, log);
@@ -129,6 +129,7 @@ export async function createDeps(config: Config, log: Logger, clock: Clock = sys
     prefix: config.apiKeyPrefix,
     orgTypes: config.apiKeyOrgTypes,
     bus,
+    caches,
     redis,
   });
   authenticator.register(apiKeys.verifier);

@@ -121,6 +121,17 @@ describe.skipIf(!onRealPostgres || !testRedisUrl)('three replicas: revocation re
       expect(verify).toMatchObject({ valid: false, code: 'DISABLED' });
     });
 
+    it('a key revoked on A', async () => {
+      const u = await newUser(a, 'Key Owner');
+      const orgid = u.organizationId;
+      const introspector = (await createKey(a, cookie(u, { orgid }), { scopes: ['introspect'] })).key;
+      const k = await createKey(a, cookie(u, { orgid }), { scopes: ['read'] });
+      const verifyOn = (w: World) => client(ApiKeyService, w.url, 'grpc').verifyApiKey({ key: k.key }, { headers: { 'x-api-key': introspector } });
+      for (const w of others()) expect((await verifyOn(w)).valid).toBe(true);
+      expect((await rest(a.url, 'DELETE', `/api-key/${k.id}`, { headers: cookie(u, { orgid }) })).status).toBe(200);
+      await refusedOnOthers('key revoke', 1_000, [async (w) => (await verifyOn(w)).code === 'REVOKED']);
+    });
+
     it('an organization deleted on A: its keys are refused on B and C', async () => {
       const u = await newUser(a, 'Org Owner');
       const orgId = await createOrg(a, u, { name: 'Short Lived' });

@@ -4,6 +4,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/audit.service.js';
 import type { Invalidation, InvalidationBus } from '../common/bus.js';
+import type { CacheContext } from '../common/cache.js';
 import type { Clock } from '../common/clock.js';
 import type { RedisConnections } from '../common/redis.js';
 import type { OrgService } from '../org/org.service.js';
@@ -36,6 +37,7 @@ export interface ApiKeyOptions {
   orgTypes: string[];
   /** Every replica's caches, kept in step (and the trust bound while it is lost). */
   bus: InvalidationBus;
+  caches: CacheContext;
   /** Shared credit counters; in-process without REDIS_URL. */
   redis?: RedisConnections;
 }
@@ -53,8 +55,8 @@ export interface ApiKeys {
 }
 
 export async function createApiKeys(o: ApiKeyOptions): Promise<ApiKeys> {
-  const cache = new KeyCache(o.bus.caches);
-  const reach = new KeyReach(o.em, o.orgs, o.bus.caches);
+  const cache = new KeyCache(o.caches);
+  const reach = new KeyReach(o.em, o.orgs, o.caches);
   const bus = o.bus;
   bus.subscribe((inv) => {
     cache.apply(inv);

@@ -10,6 +10,12 @@ export interface CacheContext {
   clock: Clock;
   /** Age (ms) beyond which an entry is not trusted: Infinity while invalidations arrive, small when they may not. */
   maxAgeMs(): number;
+  /**
+   * True when a miss must load on its own, neither joining nor storing: inside a database transaction
+   * (joining another request's load could wait for the connection this transaction holds, and what
+   * the transaction reads is not committed yet).
+   */
+  loadAlone?(): boolean;
 }
 
 /** For a single process, which sees all its own changes. */
@@ -63,6 +69,7 @@ export class Cache<V> {
   get(key: string, load: (key: string) => Promise<V>): V | Promise<V> {
     const hit = this.peek(key);
     if (hit !== undefined) return hit;
+    if (this.ctx.loadAlone?.()) return load(key);
     const inflight = this.pending.get(key);
     if (inflight) return inflight;
     const generation = this.generation;
