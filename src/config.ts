@@ -25,8 +25,14 @@ export interface Config {
   /** From address of every email (MAIL_FROM). */
   mailFrom: string;
   redisUrl?: string;
-  /** Prefix of every Redis key Latchkey writes (several deployments may share one Redis). */
+  /** Prefix of every Redis key and channel Latchkey uses (several deployments may share one Redis). */
   redisKeyPrefix: string;
+  /** How long start-up waits for REDIS_URL before exiting (REDIS_CONNECT_TIMEOUT_SECONDS). */
+  redisConnectTimeoutMs: number;
+  /** A Redis command unanswered this long fails the request with 503 (REDIS_COMMAND_TIMEOUT_MS). */
+  redisCommandTimeoutMs: number;
+  /** While cache invalidations may be lost (Redis down), cached entries are trusted this long (CACHE_TRUST_WITHOUT_BUS_SECONDS). */
+  cacheTrustWithoutBusMs: number;
   corsOrigins: string[];
   /** Master secret; undefined = generated into dataDir on first start. */
   secret?: string;
@@ -196,6 +202,9 @@ export function loadConfig(env: Env = process.env): Config {
     mailFrom: env.MAIL_FROM || `Latchkey <no-reply@${/^[\d.]+$|^\[|^localhost$/.test(mailDomain) ? 'localhost' : mailDomain}>`,
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
     redisKeyPrefix: env.REDIS_KEY_PREFIX || 'latchkey:',
+    redisConnectTimeoutMs: int(env, 'REDIS_CONNECT_TIMEOUT_SECONDS', 5, 1, 60) * 1000,
+    redisCommandTimeoutMs: int(env, 'REDIS_COMMAND_TIMEOUT_MS', 1000, 50, 60_000),
+    cacheTrustWithoutBusMs: int(env, 'CACHE_TRUST_WITHOUT_BUS_SECONDS', 5, 0, 300) * 1000,
     corsOrigins: list(env, 'CORS_ORIGINS'),
     secret,
     trustedProxies: proxies(env),

@@ -13,7 +13,9 @@ import { createApiKeys, type ApiKeys } from './modules/apikey/index.js';
 import { AuditLog } from './modules/audit/audit.service.js';
 import { SYSTEM } from './modules/audit/events.js';
 import { OrgRefs, TokenExchange, TokenIntrospection } from './modules/exchange/index.js';
+import { InvalidationBus } from './modules/common/bus.js';
 import { systemClock, type Clock } from './modules/common/clock.js';
+import { RedisConnections } from './modules/common/redis.js';
 import { invitationEmail, Mailer } from './modules/mail/index.js';
 import { OrgService } from './modules/org/org.service.js';
 import type { InvitationMail } from './modules/org/outbox.js';
@@ -42,6 +44,10 @@ export interface Deps {
   mailer: Mailer;
   /** Shared counters (Redis with REDIS_URL, else in-process) for throttles and per-key limits. */
   rateLimiter: RateLimiter;
+  /** Cache invalidations for every replica (Redis pub/sub with REDIS_URL), and the caches' trust bound. */
+  bus: InvalidationBus;
+  /** Every Redis connection (REDIS_URL), or undefined. */
+  redis?: RedisConnections;
   signingKeys: SigningKeys;
   accessTokens: AccessTokens;
   emailVerification: EmailVerification;
@@ -57,21 +63,36 @@ export interface Deps {
 }
 
 export async function createDeps(config: Config, log: Logger, clock: Clock = systemClock): Promise<Deps> {
+  // Redis first: an unreachable REDIS_URL stops start-up within REDIS_CONNECT_TIMEOUT_SECONDS, before the database opens.
+  const redis = config.redisUrl
+    ? await RedisConnections.open({ url: config.redisUrl, prefix: config.redisKeyPrefix, connectTimeoutMs: config.redisConnectTimeoutMs, commandTimeoutMs: config.redisCommandTimeoutMs }, log)
+    : undefined;
+  const bus = new InvalidationBus(clock, log, { trustWithoutBusMs: config.cacheTrustWithoutBusMs });
+  try {
+    if (redis) await bus.connect(redis);
+  } catch (e) {
+    await redis?.close();
+    throw e;
+  }
   const db = await openDatabase(config, log);
   const em = db.orm.em as EntityManager;
+  const caches = { ...bus.caches, loadAlone: () => em.isInTransaction() };
   const passwords = new PasswordHasher(config.scrypt, config.scryptConcurrency, config.scryptQueueLimit);
   const audit = new AuditLog(em, clock);
   const secret = await loadOrCreateSecret(config.secret, config.dataDir, log);
   const publicUrl = () => config.publicUrl;
   const mailer = new Mailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, log, logBodies: config.mailLogBodies });
-  const rateLimiter = createRateLimiter(config.redisUrl, clock, log, `${config.redisKeyPrefix}rl:`);
+  const rateLimiter = createRateLimiter(redis, clock);
   const throttle = new AuthThrottle(rateLimiter, config.authThrottle);
   const invitationMailer = { sendInvitation: (m: InvitationMail) => mailer.send(invitationEmail(m.to, m.link, m.organizationName, m.inviterName)) };
-  const orgs = new OrgService(em, { clock, audit, mailer: invitationMailer, publicUrl: () => config.publicUrl });
+  const orgs = new OrgService(em, { clock, audit, mailer: invitationMailer, publicUrl: () => config.publicUrl, caches });
+  // Role changes, removals and deletions go to every replica; each drops roles, keys, profiles it holds.
+  orgs.onInvalidate((inv) => bus.invalidate(inv));
+  bus.subscribe((inv) => orgs.roles.apply(inv));
   const oneTimeTokens = new OneTimeTokens(em, clock, deriveKey(secret, 'magic-codes'));
   const emailVerification = new EmailVerification(em, oneTimeTokens, mailer, publicUrl, clock, throttle);
   const accounts = new AccountService(em, passwords, orgs, { verification: emailVerification, throttle, clock });
-  const profiles = new Profiles(accounts, orgs, em);
+  const profiles = new Profiles(accounts, orgs, em, caches, bus);
   const signingKeys = new SigningKeys(em, deriveKey(secret, 'signing-keys'), clock, log, {
     rotationDays: config.signingKeyRotationDays,
     maxTokenTtlSeconds: Math.max(config.accessTokenTtlSeconds, config.exchangeTokenTtlSeconds),
@@ -89,6 +110,8 @@ export async function createDeps(config: Config, log: Logger, clock: Clock = sys
     refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
     refreshReuseGraceSeconds: config.refreshReuseGraceSeconds,
     requireEmailVerification: config.requireEmailVerification,
+    caches,
+    bus,
   });
   // First proof of an address on an account never verified: end everything its sign-up started (pre-registration takeover).
   const endCredentials = async (userId: string) => {
@@ -110,11 +133,12 @@ export async function createDeps(config: Config, log: Logger, clock: Clock = sys
     log,
     prefix: config.apiKeyPrefix,
     orgTypes: config.apiKeyOrgTypes,
-    redisUrl: config.redisUrl,
+    bus,
+    caches,
   });
   authenticator.register(apiKeys.verifier);
-  const orgRefs = new OrgRefs(em);
-  orgs.onInvalidate((inv) => ('userId' in inv ? undefined : orgRefs.forget()));
+  const orgRefs = new OrgRefs(em, caches);
+  bus.subscribe((inv) => ('organizationId' in inv || 'all' in inv ? orgRefs.forget() : undefined));
   const exchange = new TokenExchange({
     em,
     keys: apiKeys.verifier,
@@ -143,6 +167,8 @@ export async function createDeps(config: Config, log: Logger, clock: Clock = sys
     authenticator,
     mailer,
     rateLimiter,
+    bus,
+    redis,
     signingKeys,
     accessTokens,
     emailVerification,
@@ -156,6 +182,8 @@ export async function createDeps(config: Config, log: Logger, clock: Clock = sys
       await apiKeys.close();
       await mailer.close();
       await rateLimiter.close();
+      await bus.close();
+      await redis?.close();
       await db.close();
     },
   };

@@ -3,6 +3,7 @@ import { ConfigError, loadConfig } from './config.js';
 import { DataDirLockedError } from './db/data-dir-lock.js';
 import { createDeps } from './deps.js';
 import { createLogger } from './log.js';
+import { RedisUnavailableError } from './modules/common/redis.js';
 import { listen } from './server.js';
 
 async function main(): Promise<void> {
@@ -37,7 +38,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((e) => {
-  // A second process on one DATA_DIR is an operator's mistake: the message, not a stack trace.
-  console.error('latchkey: failed to start:', e instanceof DataDirLockedError ? e.message : e);
+  // A second process on one DATA_DIR, or an unreachable REDIS_URL, is an operator's mistake: the message, not a stack trace.
+  const known = e instanceof DataDirLockedError || e instanceof RedisUnavailableError;
+  console.error('latchkey: failed to start:', known ? e.message : e);
   process.exit(1);
 });

@@ -1,7 +1,8 @@
 // The internal-service client: verify the credential of an incoming request against Latchkey.
 // JWTs are verified offline with the JWKS (fetched once over the generated TokenService stub, refreshed
 // when a token names an unknown key id, at most once per `jwksMinRefreshSeconds`); API keys go to
-// VerifyApiKey, with a short local cache. Modules of the server are not used: only the stubs.
+// VerifyApiKey, with a short local cache (the server's one Cache primitive: LRU, concurrent misses for
+// one key share one call). Server modules are not used otherwise: only the stubs.
 //
 // Offline verification cannot see revocations: a JWT stays valid here until it expires (a few
 // minutes). Ask IntrospectToken when a decision must reflect a revocation at once.
@@ -12,6 +13,8 @@ import { timestampDate } from '@bufbuild/protobuf/wkt';
 import { createLocalJWKSet, errors, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { ApiKeyService } from '../../gen/latchkey/v1/api_key_pb.js';
 import { TokenService } from '../../gen/latchkey/v1/token_pb.js';
+import { Cache, localCacheContext } from '../modules/common/cache.js';
+import { systemClock, type Clock } from '../modules/common/clock.js';
 
 export interface LatchkeyVerifierOptions {
   /** Latchkey's base URL, e.g. http://latchkey.internal:8080. */
@@ -28,6 +31,8 @@ export interface LatchkeyVerifierOptions {
   jwksMinRefreshSeconds?: number;
   /** Allowed clock skew for exp / nbf (default 5 s). */
   clockToleranceSeconds?: number;
+  /** Time source of the key cache and key expiry (default: the system clock); tests pass one they can move. */
+  clock?: Clock;
 }
 
 export type VerifiedPrincipal =
@@ -95,7 +100,13 @@ export function createLatchkeyVerifier(o: LatchkeyVerifierOptions): LatchkeyVeri
   let jwks: JWTVerifyGetKey | undefined;
   let fetching: Promise<JWTVerifyGetKey> | undefined;
   let lastFetch = 0;
-  const keyCache = new Map<string, { answer: KeyAnswer; expires: number }>();
+  const clock = o.clock ?? systemClock;
+  // A rate-limit answer is about this moment only; everything else may be reused briefly.
+  const keyCache = new Cache<KeyAnswer>(localCacheContext(clock), {
+    max: MAX_KEYS_CACHED,
+    ttlMs: Math.max(keyTtlMs, 1),
+    ttlOf: (a) => (!a.ok && a.error.code === 'RATE_LIMITED' ? 0 : keyTtlMs),
+  });
 
   function fetchJwks(): Promise<JWTVerifyGetKey> {
     fetching ??= (async () => {
@@ -168,20 +179,10 @@ export function createLatchkeyVerifier(o: LatchkeyVerifierOptions): LatchkeyVeri
 
   async function verifyKey(key: string): Promise<VerifiedPrincipal> {
     const id = createHash('sha256').update(key).digest('base64url');
-    const now = Date.now();
-    const hit = keyCache.get(id);
-    let answer = hit && hit.expires > now ? hit.answer : undefined;
-    if (!answer) {
-      answer = await askLatchkey(key);
-      // A rate-limit answer is about this moment only; everything else may be reused briefly.
-      if (keyTtlMs > 0 && !(!answer.ok && answer.error.code === 'RATE_LIMITED')) {
-        if (keyCache.size >= MAX_KEYS_CACHED) keyCache.delete(keyCache.keys().next().value!);
-        keyCache.set(id, { answer, expires: now + keyTtlMs });
-      }
-    }
+    const answer = await keyCache.get(id, () => askLatchkey(key));
     if (!answer.ok) throw answer.error;
     const p = answer.principal;
-    if (p.kind === 'apiKey' && p.expiresAt && p.expiresAt.getTime() <= now) throw new LatchkeyAuthError('API key expired', 'EXPIRED');
+    if (p.kind === 'apiKey' && p.expiresAt && p.expiresAt.getTime() <= clock.now().getTime()) throw new LatchkeyAuthError('API key expired', 'EXPIRED');
     return p;
   }
 

@@ -1,22 +1,21 @@
-// Per-key rate limits and usage credits: exact under concurrency, in process and with the real Redis.
+// Per-key rate limits and usage credits: exact under concurrency, in process and with the real Redis (TEST_REDIS_URL).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiKeyService } from '../../gen/latchkey/v1/api_key_pb.js';
 import { client, rest } from '../helpers/clients.js';
 import type { TestUser } from '../helpers/accounts.js';
+import { testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 import { cookie, createKey, newUser, startWorld, xApiKey, type World } from './fixtures.js';
-
-const REDIS_URL = 'redis://127.0.0.1:6379';
 
 async function burst(w: World, key: string, n: number) {
   return Promise.all(Array.from({ length: n }, () => rest(w.url, 'GET', '/api/user/me', { headers: xApiKey(key) })));
 }
 
 for (const mode of ['in-process', 'redis'] as const) {
-  describe(`${mode} counters`, () => {
+  describe.skipIf(mode === 'redis' && !testRedisUrl)(`${mode} counters`, () => {
     let w: World;
     let u: TestUser;
     beforeAll(async () => {
-      w = await startWorld(mode === 'redis' ? { REDIS_URL } : {});
+      w = await startWorld(mode === 'redis' ? { REDIS_URL: testRedisUrl!, REDIS_KEY_PREFIX: uniquePrefix('limits') } : {});
       u = await newUser(w, `Limits ${mode}`);
     });
     afterAll(async () => {

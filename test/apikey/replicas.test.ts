@@ -1,32 +1,22 @@
 // Two replicas sharing PostgreSQL and Redis: a revoked, regenerated or narrowed key stops on the
 // other replica within the same second, and a per-key limit holds across both. Real PostgreSQL only
-// (PGlite cannot be shared between two servers).
+// (PGlite cannot be shared between two servers): TEST_DATABASE_URL and TEST_REDIS_URL.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiKeyService } from '../../gen/latchkey/v1/api_key_pb.js';
 import { client, rest } from '../helpers/clients.js';
 import type { TestUser } from '../helpers/accounts.js';
+import { testRedisUrl, uniquePrefix, within } from '../helpers/redis.js';
 import { onRealPostgres } from '../helpers/server.js';
 import { cookie, createKey, join, newUser, setRole, startWorld, xApiKey, type World } from './fixtures.js';
 
-const REDIS_URL = 'redis://127.0.0.1:6379';
-
-/** Poll until `check` holds; the time it took (ms), or -1 after `limitMs`. */
-async function within(limitMs: number, check: () => Promise<boolean>): Promise<number> {
-  const start = Date.now();
-  while (Date.now() - start < limitMs) {
-    if (await check()) return Date.now() - start;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return -1;
-}
-
-describe.skipIf(!onRealPostgres)('two replicas sharing PostgreSQL and Redis', () => {
+describe.skipIf(!onRealPostgres || !testRedisUrl)('two replicas sharing PostgreSQL and Redis', () => {
   let a: World;
   let b: World;
   let u: TestUser;
   beforeAll(async () => {
-    a = await startWorld({ REDIS_URL });
-    b = await startWorld({ REDIS_URL }, { databaseUrl: a.server.databaseUrl });
+    const env = { REDIS_URL: testRedisUrl!, REDIS_KEY_PREFIX: uniquePrefix('replicas') };
+    a = await startWorld(env);
+    b = await startWorld(env, { databaseUrl: a.server.databaseUrl });
     u = await newUser(a, 'Replicated');
   });
   afterAll(async () => {

@@ -10,6 +10,7 @@ import { PASSWORD, uniqueEmail } from '../helpers/accounts.js';
 import { client, rest } from '../helpers/clients.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { startSmtp, tokenOf, type SmtpSink } from '../helpers/smtp.js';
+import { testRedisUrl } from '../helpers/redis.js';
 
 const IP_LIMIT = 30;
 const EMAIL_LIMIT = 3;
@@ -129,12 +130,12 @@ describe('SECRET unset', () => {
   });
 });
 
-describe('throttles shared through Redis (two replicas)', () => {
+describe.skipIf(!testRedisUrl)('throttles shared through Redis (two replicas)', () => {
   const prefix = `latchkey-test-${randomBytes(6).toString('hex')}:`;
   let a: TestServer;
   let b: TestServer;
   beforeAll(async () => {
-    const env = { REDIS_URL: 'redis://127.0.0.1:6379', REDIS_KEY_PREFIX: prefix, AUTH_IP_LIMIT: '1000', AUTH_EMAIL_LIMIT: '5' };
+    const env = { REDIS_URL: testRedisUrl!, REDIS_KEY_PREFIX: prefix, AUTH_IP_LIMIT: '1000', AUTH_EMAIL_LIMIT: '5' };
     a = await startServer({ env });
     b = await startServer({ env });
   });

@@ -1,10 +1,11 @@
-// The reusable limiter: exact under concurrency, in memory and on the real Redis (127.0.0.1:6379).
+// The reusable limiter: exact under concurrency, in memory and on the real Redis (TEST_REDIS_URL).
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OffsetClock } from '../../src/modules/common/clock.js';
 import { RateLimitedError } from '../../src/modules/common/errors.js';
 import { consume, MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from '../../src/modules/ratelimit/index.js';
+import { testRedisUrl } from '../helpers/redis.js';
 
 async function burst(limiter: RateLimiter, key: string, n: number, limit: number, window = 60) {
   return Promise.all(Array.from({ length: n }, () => limiter.hit(key, limit, window)));
@@ -32,13 +33,13 @@ describe('MemoryRateLimiter', () => {
   });
 });
 
-describe('RedisRateLimiter (real Redis)', () => {
+describe.skipIf(!testRedisUrl)('RedisRateLimiter (real Redis)', () => {
   const prefix = `latchkey-test:${randomBytes(6).toString('hex')}:`;
   let a: Redis;
   let b: Redis;
   beforeAll(() => {
-    a = new Redis('redis://127.0.0.1:6379');
-    b = new Redis('redis://127.0.0.1:6379');
+    a = new Redis(testRedisUrl!);
+    b = new Redis(testRedisUrl!);
   });
   afterAll(async () => {
     const keys = await a.keys(`${prefix}*`);
@@ -68,7 +69,7 @@ describe('RedisRateLimiter (real Redis)', () => {
   });
 
   it('uses one round trip per hit (a Lua script, no MULTI)', async () => {
-    const monitor = new Redis('redis://127.0.0.1:6379');
+    const monitor = new Redis(testRedisUrl!);
     try {
       const l = new RedisRateLimiter(a, prefix);
       await l.hit('warm', 5, 60); // loads the script

@@ -12,7 +12,7 @@ import { Organization } from '../org/organization.entity.js';
 import { capScopes, expandScopes, isLatchkeyScope, isRole, rankAbove, roleAtLeast, roleRank, scopesOfRole, type Role } from '../org/roles.js';
 import { ApiKey, statusOf, type KeyStatus, type RefillInterval } from './api-key.entity.js';
 import { periodOf } from './credits.js';
-import type { InvalidationBus } from './invalidation.js';
+import type { InvalidationBus } from '../common/bus.js';
 import { generateKey } from './key-format.js';
 import type { KeyReach } from './reach.js';
 import { budget, DEFAULT_SCOPES, expiry, futureExpiry, gracePeriod, isShorthand, keyName, KEY_STATUSES, metadataOf, rateLimit, refill, scopeList } from './rules.js';

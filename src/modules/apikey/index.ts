@@ -3,13 +3,14 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/audit.service.js';
+import type { Invalidation, InvalidationBus } from '../common/bus.js';
+import type { CacheContext } from '../common/cache.js';
 import type { Clock } from '../common/clock.js';
 import type { OrgService } from '../org/org.service.js';
 import type { RateLimiter } from '../ratelimit/index.js';
 import { ApiKeyLifecycle } from './api-key.service.js';
 import { Credits } from './credits.js';
-import { InvalidationBus } from './invalidation.js';
-import { KeyCache, type KeyInvalidation } from './key-cache.js';
+import { KeyCache } from './key-cache.js';
 import { LeakReports, type LeakMail } from './leak.js';
 import { KeyReach } from './reach.js';
 import { loadByHash, loadById } from './record.js';
@@ -33,7 +34,9 @@ export interface ApiKeyOptions {
   log: Logger;
   prefix: string;
   orgTypes: string[];
-  redisUrl?: string;
+  /** Every replica's caches, kept in step (and the trust bound while it is lost). */
+  bus: InvalidationBus;
+  caches: CacheContext;
 }
 
 export interface ApiKeys {
@@ -44,21 +47,19 @@ export interface ApiKeys {
   usage: UsageRecorder;
   cache: KeyCache;
   /** Drop cached keys here and on every replica. */
-  invalidate(inv: KeyInvalidation): void;
+  invalidate(inv: Invalidation): void;
   close(): Promise<void>;
 }
 
 export async function createApiKeys(o: ApiKeyOptions): Promise<ApiKeys> {
-  const cache = new KeyCache();
-  const reach = new KeyReach(o.em, o.orgs);
-  const bus = new InvalidationBus((inv, remote) => {
+  const cache = new KeyCache(o.caches);
+  const reach = new KeyReach(o.em, o.orgs, o.caches);
+  const bus = o.bus;
+  bus.subscribe((inv) => {
     cache.apply(inv);
     if ('organizationId' in inv) reach.forget(inv.organizationId);
     if ('all' in inv) reach.forget();
-    // Role changes travel on this channel too: other replicas drop their cached roles as well.
-    if (remote && !('keyId' in inv)) o.orgs.roles.apply(inv);
-  }, o.log);
-  if (o.redisUrl) await bus.connect(o.redisUrl);
+  });
   // Credits count in the database itself (durable across a crash, shared by replicas): no Redis counter.
   const credits = new Credits((sql, params) => o.em.getConnection().execute(sql, params));
   const usage = new UsageRecorder(o.forkEm, o.audit, o.log);
@@ -66,8 +67,6 @@ export async function createApiKeys(o: ApiKeyOptions): Promise<ApiKeys> {
   const verifier = new KeyVerifier(cache, (hash) => loadByHash(o.em, hash), o.limiter, credits, usage, o.clock, (id) => loadById(o.em, id));
   const lifecycle = new ApiKeyLifecycle(o.em, o.audit, o.clock, reach, bus, { prefix: o.prefix, orgTypes: o.orgTypes });
   const leaks = new LeakReports(o.em, lifecycle, bus, o.limiter, o.mail);
-  // Role changes, removals and deletions change what a key may do: drop the affected keys everywhere.
-  o.orgs.onInvalidate((inv) => bus.invalidate(inv));
   return {
     lifecycle,
     verifier,
@@ -78,7 +77,6 @@ export async function createApiKeys(o: ApiKeyOptions): Promise<ApiKeys> {
     invalidate: (inv) => bus.invalidate(inv),
     async close() {
       await usage.close();
-      await bus.close();
       await credits.close();
     },
   };

@@ -8,7 +8,7 @@ import type { Email } from '../mail/index.js';
 import { consume, type RateLimiter } from '../ratelimit/index.js';
 import { ApiKey } from './api-key.entity.js';
 import type { ApiKeyLifecycle } from './api-key.service.js';
-import type { InvalidationBus } from './invalidation.js';
+import type { InvalidationBus } from '../common/bus.js';
 import { hashKey, isWellFormedKey } from './key-format.js';
 
 const REPORTS_PER_IP = { limit: 10, windowSeconds: 60 };

@@ -3,29 +3,30 @@
 // personal access token wherever its owner is a member. The tenancy interceptor calls `assertReach`
 // for every tenant-scoped RPC; the API-key RPCs use it through `roleIn`.
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { Cache, type CacheContext } from '../common/cache.js';
 import { forbidden } from '../common/errors.js';
 import { isUlid } from '../common/ids.js';
 import type { Principal } from '../common/principal.js';
-import { TtlCache } from '../common/ttl-cache.js';
 import type { OrgService } from '../org/org.service.js';
 import type { Role } from '../org/roles.js';
 
 export class KeyReach {
   /** organizationId → its partner's id ('' = none); invalidated with the organization. */
-  private readonly partners = new TtlCache<string>(60_000, 50_000);
+  private readonly partners: Cache<string>;
 
   constructor(
     private readonly em: EntityManager,
     private readonly orgs: OrgService,
-  ) {}
+    caches: CacheContext,
+  ) {
+    this.partners = new Cache(caches, { max: 50_000, ttlMs: 60_000 });
+  }
 
   private async partnerOf(organizationId: string): Promise<string> {
-    const hit = this.partners.get(organizationId);
-    if (hit !== undefined) return hit;
-    const rows = isUlid(organizationId) ? await this.em.execute<{ partner_id: string | null }[]>('select partner_id from organizations where id = ?', [organizationId]) : [];
-    const partner = rows[0]?.partner_id ?? '';
-    this.partners.set(organizationId, partner);
-    return partner;
+    return this.partners.get(organizationId, async () => {
+      const rows = isUlid(organizationId) ? await this.em.execute<{ partner_id: string | null }[]>('select partner_id from organizations where id = ?', [organizationId]) : [];
+      return rows[0]?.partner_id ?? '';
+    });
   }
 
   forget(organizationId?: string): void {

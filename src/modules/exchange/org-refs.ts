@@ -1,9 +1,9 @@
 // The organization named in a path: its id (a ULID) or its slug. Answers are cached briefly so a warm
 // exchange reads no database; a renamed slug keeps resolving to its organization for at most a minute.
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { Cache, type CacheContext } from '../common/cache.js';
 import { invalid } from '../common/errors.js';
 import { isUlid } from '../common/ids.js';
-import { TtlCache } from '../common/ttl-cache.js';
 
 const SLUG_RE = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 const TTL_MS = 60_000;
@@ -12,9 +12,14 @@ const NEGATIVE_TTL_MS = 5_000;
 
 export class OrgRefs {
   /** id or slug → organization id ('' = none). */
-  private readonly cache = new TtlCache<string>(TTL_MS, 50_000);
+  private readonly cache: Cache<string>;
 
-  constructor(private readonly em: EntityManager) {}
+  constructor(
+    private readonly em: EntityManager,
+    caches: CacheContext,
+  ) {
+    this.cache = new Cache(caches, { max: 50_000, ttlMs: TTL_MS, ttlOf: (id) => (id ? TTL_MS : NEGATIVE_TTL_MS) });
+  }
 
   /** 400 naming `organization` when the reference cannot be an id or a slug. */
   static parse(raw: string): string {
@@ -26,14 +31,10 @@ export class OrgRefs {
 
   /** The organization id, or undefined when no organization has this id or slug. */
   async resolve(ref: string): Promise<string | undefined> {
-    const hit = this.cache.get(ref);
-    if (hit !== undefined) return hit || undefined;
-    const rows = await this.em.execute<{ id: string }[]>(
-      isUlid(ref) ? 'select id from organizations where id = ?' : 'select id from organizations where slug = ?',
-      [ref],
-    );
-    const id = rows[0]?.id ?? '';
-    this.cache.set(ref, id, id ? TTL_MS : NEGATIVE_TTL_MS);
+    const id = await this.cache.get(ref, async () => {
+      const rows = await this.em.execute<{ id: string }[]>(isUlid(ref) ? 'select id from organizations where id = ?' : 'select id from organizations where slug = ?', [ref]);
+      return rows[0]?.id ?? '';
+    });
     return id || undefined;
   }
 

@@ -5,6 +5,7 @@ import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
 import { randomBytes } from 'node:crypto';
 import type { AuditLog } from '../audit/audit.service.js';
 import type { Actor } from '../audit/events.js';
+import type { CacheContext } from '../common/cache.js';
 import type { Clock } from '../common/clock.js';
 import { DomainError, conflict, forbidden, notFound } from '../common/errors.js';
 import { cut, type Page } from '../common/page-token.js';
@@ -43,6 +44,8 @@ export interface OrgServiceOptions {
   mailer: InvitationMailer;
   /** Base of the invitation links in emails. */
   publicUrl: () => string;
+  /** The replica's cache clock and trust bound (the role cache). */
+  caches: CacheContext;
 }
 
 export function slugify(name: string): string {
@@ -70,7 +73,7 @@ export class OrgService {
     opts: OrgServiceOptions,
   ) {
     this.audit = opts.audit;
-    this.roles = new TenantRoles(em);
+    this.roles = new TenantRoles(em, opts.caches);
     this.members = new MemberService(em, opts.audit, this.roles);
     this.invitations = new InvitationService(em, opts, this.roles);
     this.partners = new PartnerService(em, opts.audit, this.roles, this);

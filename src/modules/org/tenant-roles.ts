@@ -1,7 +1,10 @@
 // Who may act in an organization, and with which role: a direct membership, or the role of an admin
-// of the partner whose portfolio holds it. Cached in memory for the hot path; every change that can
-// alter an answer invalidates it here and tells `onInvalidate` listeners (other replicas, via pub/sub).
+// of the partner whose portfolio holds it. Cached for the hot path (one Cache, keyed user:org); every
+// change that can alter an answer invalidates it here and tells `onInvalidate` listeners, which put
+// it on the invalidation bus for the other replicas (whose answers come back through `apply`).
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Invalidation } from '../common/bus.js';
+import { Cache, type CacheContext } from '../common/cache.js';
 import { isUlid } from '../common/ids.js';
 import { isRole, PARTNER_ROLE_IN_CLIENT, roleRank, type Role } from './roles.js';
 
@@ -14,31 +17,24 @@ export interface TenantAccess {
 /** What changed: every answer about a user, about an organization, or everything. */
 export type RoleInvalidation = { userId: string } | { organizationId: string } | { all: true };
 
-interface Entry {
-  access: TenantAccess | null;
-  expires: number;
-}
-
 const TTL_MS = 60_000;
-const MAX_USERS = 50_000;
-const MAX_ORGS_PER_USER = 1_000;
+const MAX_ENTRIES = 200_000;
 
 export class TenantRoles {
-  /** userId → organizationId → answer (null = no access, cached too). */
-  private readonly cache = new Map<string, Map<string, Entry>>();
-  /** Bumped on every invalidation: a lookup that raced one does not store its stale answer. */
-  private generation = 0;
+  /** "userId:organizationId" → answer (null = no access, cached too). */
+  private readonly cache: Cache<TenantAccess | null>;
   private readonly listeners: ((inv: RoleInvalidation) => void)[] = [];
 
-  constructor(private readonly em: EntityManager) {}
+  constructor(
+    private readonly em: EntityManager,
+    caches: CacheContext,
+  ) {
+    this.cache = new Cache(caches, { max: MAX_ENTRIES, ttlMs: TTL_MS });
+  }
 
   async accessOf(userId: string, organizationId: string): Promise<TenantAccess | undefined> {
     if (!isUlid(organizationId)) return undefined; // no query, and nothing cached, for ids that cannot exist
-    const hit = this.cache.get(userId)?.get(organizationId);
-    if (hit && hit.expires > Date.now()) return hit.access ?? undefined;
-    const generation = this.generation;
-    const access = await this.load(userId, organizationId);
-    if (generation === this.generation) this.store(userId, organizationId, access);
+    const access = await this.cache.get(`${userId}:${organizationId}`, () => this.load(userId, organizationId));
     return access ?? undefined;
   }
 
@@ -53,23 +49,11 @@ export class TenantRoles {
     for (const l of this.listeners) l(inv);
   }
 
-  /** Apply an invalidation received from another replica (not re-published). */
-  apply(inv: RoleInvalidation): void {
-    this.generation++;
+  /** Apply an invalidation from the bus (not re-published). */
+  apply(inv: Invalidation): void {
     if ('all' in inv) this.cache.clear();
-    else if ('userId' in inv) this.cache.delete(inv.userId);
-    else for (const orgs of this.cache.values()) orgs.delete(inv.organizationId);
-  }
-
-  private store(userId: string, organizationId: string, access: TenantAccess | null): void {
-    let orgs = this.cache.get(userId);
-    if (!orgs) {
-      if (this.cache.size >= MAX_USERS) this.cache.delete(this.cache.keys().next().value!);
-      orgs = new Map();
-      this.cache.set(userId, orgs);
-    }
-    if (orgs.size >= MAX_ORGS_PER_USER) orgs.delete(orgs.keys().next().value!);
-    orgs.set(organizationId, { access, expires: Date.now() + TTL_MS });
+    else if ('userId' in inv) this.cache.deleteWhere((_, key) => key.startsWith(`${inv.userId}:`));
+    else if ('organizationId' in inv) this.cache.deleteWhere((_, key) => key.endsWith(`:${inv.organizationId}`));
   }
 
   /** Uncached, with `em` (e.g. inside a transaction that has locked the organization). */

@@ -22,7 +22,8 @@ export class RedisRateLimiter implements RateLimiter {
 
   constructor(
     redis: Redis,
-    private readonly prefix = 'latchkey:rl:',
+    /** REDIS_KEY_PREFIX + "rl:" (RedisConnections.name). */
+    private readonly prefix: string,
     private readonly ownsConnection = false,
   ) {
     // defineCommand sends EVALSHA, falling back to EVAL once per connection: one round trip per hit.
@@ -35,8 +36,8 @@ export class RedisRateLimiter implements RateLimiter {
     try {
       [count, ttlMs] = await this.redis.latchkeyHit(this.prefix + key, windowSeconds * 1000);
     } catch {
-      // Fail closed: without the shared counter a limit cannot be enforced.
-      throw new DomainError('UNAVAILABLE', 'Rate limiter unavailable, retry shortly');
+      // Fail closed, at once (no offline queue, bounded command timeout): without the shared counter a limit cannot be enforced.
+      throw new DomainError('UNAVAILABLE', 'Rate limiter unavailable (Redis), retry shortly');
     }
     return { allowed: count <= limit, limit, remaining: Math.max(0, limit - count), resetSeconds: Math.max(1, Math.ceil(ttlMs / 1000)) };
   }

@@ -1,16 +1,18 @@
 // Sessions. A sign-in opens a session and hands out three credentials: a cookie token, a
 // short-lived access token (JWT, carrying the session id) and a refresh token (rotating, its
-// family is the session). Only SHA-256 hashes are stored. Session state is cached in memory so
-// cookie and JWT requests need no database round trip when warm; revocation updates the cache.
+// family is the session). Only SHA-256 hashes are stored. Session state (with the user's suspension)
+// is cached so cookie and JWT requests need no database round trip when warm; an ended session or a
+// suspended user goes out on the invalidation bus, so every replica refuses it within milliseconds.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AccountService } from '../account/account.service.js';
 import type { PasswordHasher } from '../account/password.js';
 import { User } from '../account/user.entity.js';
+import type { Invalidation, InvalidationBus } from '../common/bus.js';
+import { Cache, type CacheContext } from '../common/cache.js';
 import type { Clock } from '../common/clock.js';
 import { forbidden, notFound, unauthorized } from '../common/errors.js';
 import { cut, type Page } from '../common/page-token.js';
 import { randomToken, sha256 } from '../common/secrets.js';
-import { TtlCache } from '../common/ttl-cache.js';
 import type { AuthThrottle } from '../ratelimit/index.js';
 import type { AccessTokens } from '../token/index.js';
 import { RefreshToken } from './refresh-token.entity.js';
@@ -65,25 +67,53 @@ export interface SessionServiceDeps {
   refreshTokenTtlSeconds: number;
   refreshReuseGraceSeconds: number;
   requireEmailVerification: boolean;
+  caches: CacheContext;
+  /** Ended sessions are announced here; every replica's session caches listen. */
+  bus: InvalidationBus;
 }
 
 interface SessionState {
+  sessionId: string;
   userId: string;
   expiresAt: number;
   revoked: boolean;
+  /** False once the user is suspended. */
+  userActive: boolean;
+  lastSeenAt: number;
+}
+
+interface StateRow {
+  id: string;
+  user_id: string;
+  expires_at: Date | string;
+  revoked_at: Date | string | null;
+  last_seen_at: Date | string;
+  is_active: boolean;
 }
 
 const CACHE_TTL_MS = 60_000;
+/** Unknown cookie tokens are remembered briefly (a client retrying a dead cookie costs no query). */
+const NEGATIVE_TTL_MS = 5_000;
+const MAX_ENTRIES = 100_000;
 const TOUCH_AFTER_MS = 60_000;
+const STATE_SQL = `select s.id, s.user_id, s.expires_at, s.revoked_at, s.last_seen_at, u.is_active
+  from sessions s join users u on u.id = s.user_id where`;
 
 export class SessionService {
-  private readonly byToken = new TtlCache<{ sessionId: string; userId: string }>(CACHE_TTL_MS);
-  private readonly byId = new TtlCache<SessionState>(CACHE_TTL_MS);
+  /** SHA-256 of a cookie token → its session (null = no such session). */
+  private readonly byToken: Cache<SessionState | null>;
+  /** Session id → state, for access tokens (they carry the session id). */
+  private readonly byId: Cache<SessionState | null>;
 
   constructor(
     private readonly em: EntityManager,
     private readonly d: SessionServiceDeps,
-  ) {}
+  ) {
+    const options = { max: MAX_ENTRIES, ttlMs: CACHE_TTL_MS, ttlOf: (s: SessionState | null) => (s ? CACHE_TTL_MS : NEGATIVE_TTL_MS) };
+    this.byToken = new Cache(d.caches, options);
+    this.byId = new Cache(d.caches, options);
+    d.bus.subscribe((inv) => this.apply(inv));
+  }
 
   async signIn(rawEmail: string, password: string, client: ClientInfo): Promise<SignedIn> {
     const email = (rawEmail ?? '').trim().toLowerCase();
@@ -120,7 +150,9 @@ export class SessionService {
     user.lastLoginAt = now;
     await this.d.audit?.recordForUser(this.em, user.id, { type: 'user.signed_in', actorType: 'user', actorId: user.id, ip: client.ip, userAgent: client.userAgent, targetType: 'session', targetId: session.id, metadata: { method } });
     await this.em.flush();
-    this.remember(session);
+    const state = this.stateOf(session, user.isActive);
+    this.byToken.set(session.tokenHash, state);
+    this.byId.set(session.id, state);
     const access = await this.d.tokens.issue({ userId: user.id, sessionId: session.id });
     return { user, session, token, accessToken: access.token, accessTokenExpiresAt: access.expiresAt, refreshToken };
   }
@@ -146,34 +178,20 @@ export class SessionService {
     const expiresAt = new Date(now.getTime() + this.d.sessionTtlSeconds * 1000);
     await this.em.nativeUpdate(Session, { id: rt.sessionId, revokedAt: null }, { lastSeenAt: now, expiresAt });
     await this.em.flush();
-    const state = this.byId.get(rt.sessionId);
-    if (state) state.expiresAt = expiresAt.getTime();
+    this.apply({ sessionId: rt.sessionId }); // its expiry moved: read it again here (others keep the earlier one)
     const access = await this.d.tokens.issue({ userId: rt.userId, sessionId: rt.sessionId });
     return { accessToken: access.token, accessTokenExpiresAt: access.expiresAt, refreshToken };
   }
 
   /** The live session behind a cookie token, or undefined. Warm: no database round trip. */
   async authenticate(token: string): Promise<SessionInfo | undefined> {
-    const hash = sha256(token);
-    let ids = this.byToken.get(hash);
-    if (!ids) {
-      const s = await this.em.findOne(Session, { tokenHash: hash }, { fields: ['id', 'userId', 'expiresAt', 'revokedAt', 'lastSeenAt'] });
-      if (!s) return undefined;
-      ids = { sessionId: s.id, userId: s.userId };
-      this.byToken.set(hash, ids);
-      this.remember(s);
-      const now = this.d.clock.now();
-      if (!s.revokedAt && now.getTime() - s.lastSeenAt.getTime() > TOUCH_AFTER_MS) {
-        await this.em.nativeUpdate(Session, { id: s.id }, { lastSeenAt: now });
-      }
-    }
-    const state = await this.state(ids.sessionId);
-    return state && this.usable(state) ? { sessionId: ids.sessionId, userId: state.userId, expiresAt: state.expiresAt } : undefined;
+    const state = await this.byToken.get(sha256(token), (hash) => this.load('s.token_hash = ?', hash));
+    return state && this.usable(state) ? { sessionId: state.sessionId, userId: state.userId, expiresAt: state.expiresAt } : undefined;
   }
 
-  /** True while the session is neither revoked nor expired (access tokens check this). Warm: in memory. */
+  /** True while the session is neither revoked nor expired and its user not suspended (access tokens check this). Warm: in memory. */
   async isLive(sessionId: string): Promise<boolean> {
-    const state = await this.state(sessionId);
+    const state = await this.byId.get(sessionId, (id) => this.load('s.id = ?', id));
     return !!state && this.usable(state);
   }
 
@@ -201,8 +219,7 @@ export class SessionService {
     const now = this.d.clock.now();
     await this.em.nativeUpdate(Session, { id: sessionId, revokedAt: null }, { revokedAt: now });
     await this.em.nativeUpdate(RefreshToken, { sessionId, revokedAt: null }, { revokedAt: now });
-    const state = this.byId.get(sessionId);
-    this.byId.set(sessionId, { userId: state?.userId ?? '', expiresAt: state?.expiresAt ?? 0, revoked: true });
+    this.d.bus.invalidate({ sessionId });
   }
 
   /** End every session and refresh token of a user (password reset). */
@@ -210,7 +227,21 @@ export class SessionService {
     const now = this.d.clock.now();
     await this.em.nativeUpdate(Session, { userId, revokedAt: null }, { revokedAt: now });
     await this.em.nativeUpdate(RefreshToken, { userId, revokedAt: null }, { revokedAt: now });
-    this.byId.deleteWhere((s) => s.userId === userId);
+    this.d.bus.invalidate({ userId });
+  }
+
+  /** Drop cached sessions (from the bus: this replica's changes and every other's). */
+  private apply(inv: Invalidation): void {
+    if ('all' in inv) {
+      this.byToken.clear();
+      this.byId.clear();
+    } else if ('sessionId' in inv) {
+      this.byId.delete(inv.sessionId);
+      this.byToken.deleteWhere((s) => s?.sessionId === inv.sessionId);
+    } else if ('userId' in inv) {
+      this.byId.deleteWhere((s) => s?.userId === inv.userId);
+      this.byToken.deleteWhere((s) => s?.userId === inv.userId);
+    }
   }
 
   private addRefreshToken(sessionId: string, userId: string): string {
@@ -220,20 +251,31 @@ export class SessionService {
     return token;
   }
 
-  private async state(sessionId: string): Promise<SessionState | undefined> {
-    const hit = this.byId.get(sessionId);
-    if (hit) return hit;
-    const s = await this.em.findOne(Session, { id: sessionId }, { fields: ['id', 'userId', 'expiresAt', 'revokedAt'] });
-    return s ? this.remember(s) : undefined;
-  }
-
-  private remember(s: Pick<Session, 'id' | 'userId' | 'expiresAt' | 'revokedAt'>): SessionState {
-    const state = { userId: s.userId, expiresAt: s.expiresAt.getTime(), revoked: !!s.revokedAt };
-    this.byId.set(s.id, state);
+  /** One query: the session and whether its user is active. Touches last_seen_at when it is old. */
+  private async load(where: string, value: string): Promise<SessionState | null> {
+    const [row] = await this.em.execute<StateRow[]>(`${STATE_SQL} ${where}`, [value]);
+    if (!row) return null;
+    const state: SessionState = {
+      sessionId: row.id,
+      userId: row.user_id,
+      expiresAt: new Date(row.expires_at).getTime(),
+      revoked: row.revoked_at !== null,
+      userActive: row.is_active,
+      lastSeenAt: new Date(row.last_seen_at).getTime(),
+    };
+    const now = this.d.clock.now();
+    if (!state.revoked && now.getTime() - state.lastSeenAt > TOUCH_AFTER_MS) {
+      await this.em.nativeUpdate(Session, { id: state.sessionId }, { lastSeenAt: now });
+      state.lastSeenAt = now.getTime();
+    }
     return state;
   }
 
+  private stateOf(s: Session, userActive: boolean): SessionState {
+    return { sessionId: s.id, userId: s.userId, expiresAt: s.expiresAt.getTime(), revoked: !!s.revokedAt, userActive, lastSeenAt: s.lastSeenAt.getTime() };
+  }
+
   private usable(s: SessionState): boolean {
-    return !s.revoked && s.expiresAt > this.d.clock.now().getTime();
+    return !s.revoked && s.userActive && s.expiresAt > this.d.clock.now().getTime();
   }
 }

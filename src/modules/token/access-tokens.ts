@@ -1,11 +1,11 @@
 // Access tokens: EdDSA (Ed25519) JWTs, verified offline against the in-memory public keys. Only
 // EdDSA is accepted, and exp, nbf, iss and aud are always checked.
 import { errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import { Cache, localCacheContext } from '../common/cache.js';
 import type { Clock } from '../common/clock.js';
 import { unauthorized } from '../common/errors.js';
 import { ulid } from '../common/ids.js';
 import { sha256 } from '../common/secrets.js';
-import { TtlCache } from '../common/ttl-cache.js';
 import { ALG, type SigningKeys } from './signing-keys.js';
 
 export const AUDIENCE = 'latchkey';
@@ -38,7 +38,8 @@ export interface VerifiedAccessToken extends AccessTokenClaims {
 }
 
 export class AccessTokens {
-  private readonly verified = new TtlCache<VerifiedAccessToken>(VERIFIED_CACHE_MS, 50_000);
+  /** Verified signatures only (a token cannot change): session state is checked elsewhere, so no bus. */
+  private readonly verified: Cache<VerifiedAccessToken>;
 
   constructor(
     private readonly keys: SigningKeys,
@@ -46,7 +47,9 @@ export class AccessTokens {
     /** PUBLIC_URL, read at each use (it is known only once the server listens). */
     private readonly issuer: () => string,
     private readonly ttlSeconds: number,
-  ) {}
+  ) {
+    this.verified = new Cache(localCacheContext(clock), { max: 50_000, ttlMs: VERIFIED_CACHE_MS, ttlOf: (v) => v.expiresAt.getTime() - this.clock.now().getTime() });
+  }
 
   async issue(c: AccessTokenClaims, ttlSeconds = this.ttlSeconds): Promise<IssuedAccessToken> {
     const { kid, privateKey } = await this.keys.signer();
@@ -73,14 +76,9 @@ export class AccessTokens {
 
   /** The claims of a valid token; 401 with a message saying what is wrong otherwise. */
   async verify(token: string): Promise<VerifiedAccessToken> {
-    const cacheKey = sha256(token);
-    const hit = this.verified.get(cacheKey);
-    if (hit) {
-      if (hit.expiresAt.getTime() <= this.clock.now().getTime()) throw unauthorized('Access token expired', 'ACCESS_TOKEN_EXPIRED');
-      return hit;
-    }
-    const v = await this.verifySignature(token);
-    this.verified.set(cacheKey, v, Math.max(0, Math.min(VERIFIED_CACHE_MS, v.expiresAt.getTime() - this.clock.now().getTime())));
+    // Concurrent requests with one new token share one signature check.
+    const v = await this.verified.get(sha256(token), () => this.verifySignature(token));
+    if (v.expiresAt.getTime() <= this.clock.now().getTime()) throw unauthorized('Access token expired', 'ACCESS_TOKEN_EXPIRED');
     return v;
   }
 
