@@ -15,12 +15,6 @@ const REQUESTS = Number(process.env.FUZZ_REQUESTS ?? 5_000);
 const SEED = Number(process.env.FUZZ_SEED ?? 20261122);
 const CONCURRENCY = 4;
 
-/**
- * Families whose 5xx causes are fixed at the validation layer on the `validation` branch. They run
- * and are reported here, but fail the suite only once the lead enables them after that merge
- * (remove them from this list, or set FUZZ_STRICT=1).
- */
-export const PENDING_VALIDATION_BRANCH: string[] = process.env.FUZZ_STRICT ? [] : ['random-bytes', 'truncated-protobuf', 'varint-overflow', 'bad-wire-type', 'invalid-utf8', 'nul-in-strings'];
 
 let s: TestServer;
 let credentials: Record<string, string>[] = [];
@@ -119,7 +113,7 @@ it(`${REQUESTS} hostile requests on every protocol: no 5xx, no leak, no hang, /h
   sender.close();
 
   const sent = [...tally.values()].reduce((a, t) => a + t.requests, 0);
-  const rows = [...tally.entries()].map(([family, t]) => `${family.padEnd(22)} ${String(t.requests).padStart(6)} req ${String(t.findings).padStart(5)} 5xx/leak ${String(t.hangs).padStart(4)} hung${PENDING_VALIDATION_BRANCH.includes(family) ? '  (pending validation branch)' : ''}${t.examples.map((e) => `\n    ${e}`).join('')}`);
+  const rows = [...tally.entries()].map(([family, t]) => `${family.padEnd(22)} ${String(t.requests).padStart(6)} req ${String(t.findings).padStart(5)} 5xx/leak ${String(t.hangs).padStart(4)} hung${t.examples.map((e) => `\n    ${e}`).join('')}`);
   console.log(`fuzz seed ${SEED}: ${sent} requests in ${Date.now() - started} ms, ${targets.size} targets, by protocol ${JSON.stringify(Object.fromEntries(byProtocol))}, /healthz ${healthChecks} checks ${stalls} stalls\n${rows.join('\n')}`);
 
   expect(sent).toBeGreaterThanOrEqual(REQUESTS * 0.95);
@@ -127,6 +121,6 @@ it(`${REQUESTS} hostile requests on every protocol: no 5xx, no leak, no hang, /h
   for (const m of METHODS) expect(targets.has(`${m.parent.name}.${m.name}`), m.name).toBe(true);
   for (const r of REST_ROUTES) expect(targets.has(`${r.httpMethod} ${r.template.source}`), r.template.source).toBe(true);
   expect(stalls, '/healthz stalls').toBe(0);
-  const failing = [...tally.entries()].filter(([family, t]) => t.findings > 0 && !PENDING_VALIDATION_BRANCH.includes(family));
+  const failing = [...tally.entries()].filter(([family, t]) => t.findings > 0);
   expect(failing.map(([family, t]) => `${family}: ${t.findings} of ${t.requests}\n  ${t.examples.join('\n  ')}`)).toEqual([]);
 });
