@@ -39,6 +39,9 @@ export const PERMISSIONS: Record<string, Access> = {
   'latchkey.v1.AuthService.GetMe': user('user:read'),
   'latchkey.v1.AuthService.ListSessions': user('user:read'),
   'latchkey.v1.AuthService.RevokeSession': user('user:write'),
+  'latchkey.v1.AuthService.UpdateMe': user('user:write'),
+  'latchkey.v1.AuthService.GetPasswordStatus': user('user:read'),
+  'latchkey.v1.AuthService.SetPassword': user('user:write'), // the handler refuses API keys and tokens exchanged from them
 
   'latchkey.v1.OrgService.ListMyOrganizations': user('orgs:read'),
   'latchkey.v1.OrgService.CreateOrganization': user('orgs:write'),

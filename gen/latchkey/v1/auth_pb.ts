@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file latchkey/v1/auth.proto.
  */
 export const file_latchkey_v1_auth: GenFile = /*@__PURE__*/
-  fileDesc("ChZsYXRjaGtleS92MS9hdXRoLnByb3RvEgtsYXRjaGtleS52MSI+Cg1TaWduVXBSZXF1ZXN0Eg0KBWVtYWlsGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJEgwKBG5hbWUYAyABKAkiYgoOU2lnblVwUmVzcG9uc2USHwoEdXNlchgBIAEoCzIRLmxhdGNoa2V5LnYxLlVzZXISLwoMb3JnYW5pemF0aW9uGAIgASgLMhkubGF0Y2hrZXkudjEuT3JnYW5pemF0aW9uIiMKElZlcmlmeUVtYWlsUmVxdWVzdBINCgV0b2tlbhgBIAEoCSI2ChNWZXJpZnlFbWFpbFJlc3BvbnNlEh8KBHVzZXIYASABKAsyES5sYXRjaGtleS52MS5Vc2VyIjAKDVNpZ25JblJlcXVlc3QSDQoFZW1haWwYASABKAkSEAoIcGFzc3dvcmQYAiABKAkirwEKDlNpZ25JblJlc3BvbnNlEh8KBHVzZXIYASABKAsyES5sYXRjaGtleS52MS5Vc2VyEhQKDGFjY2Vzc190b2tlbhgCIAEoCRIVCg1yZWZyZXNoX3Rva2VuGAMgASgJEjsKF2FjY2Vzc190b2tlbl9leHBpcmVzX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpzZXNzaW9uX2lkGAUgASgJIhAKDlNpZ25PdXRSZXF1ZXN0IhEKD1NpZ25PdXRSZXNwb25zZSI2ChdSZXF1ZXN0TWFnaWNMaW5rUmVxdWVzdBINCgVlbWFpbBgBIAEoCRIMCgR0eXBlGAIgASgJIhoKGFJlcXVlc3RNYWdpY0xpbmtSZXNwb25zZSJEChZSZWRlZW1NYWdpY0xpbmtSZXF1ZXN0Eg0KBXRva2VuGAEgASgJEg0KBWVtYWlsGAIgASgJEgwKBGNvZGUYAyABKAkiuAEKF1JlZGVlbU1hZ2ljTGlua1Jlc3BvbnNlEh8KBHVzZXIYASABKAsyES5sYXRjaGtleS52MS5Vc2VyEhQKDGFjY2Vzc190b2tlbhgCIAEoCRIVCg1yZWZyZXNoX3Rva2VuGAMgASgJEjsKF2FjY2Vzc190b2tlbl9leHBpcmVzX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpzZXNzaW9uX2lkGAUgASgJIjIKGVJlZnJlc2hBY2Nlc3NUb2tlblJlcXVlc3QSFQoNcmVmcmVzaF90b2tlbhgBIAEoCSKGAQoaUmVmcmVzaEFjY2Vzc1Rva2VuUmVzcG9uc2USFAoMYWNjZXNzX3Rva2VuGAEgASgJEhUKDXJlZnJlc2hfdG9rZW4YAiABKAkSOwoXYWNjZXNzX3Rva2VuX2V4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIiwKG1JlcXVlc3RQYXNzd29yZFJlc2V0UmVxdWVzdBINCgVlbWFpbBgBIAEoCSIeChxSZXF1ZXN0UGFzc3dvcmRSZXNldFJlc3BvbnNlIjsKFFJlc2V0UGFzc3dvcmRSZXF1ZXN0Eg0KBXRva2VuGAEgASgJEhQKDG5ld19wYXNzd29yZBgCIAEoCSIXChVSZXNldFBhc3N3b3JkUmVzcG9uc2UiDgoMR2V0TWVSZXF1ZXN0IjAKDUdldE1lUmVzcG9uc2USHwoEdXNlchgBIAEoCzIRLmxhdGNoa2V5LnYxLlVzZXIiPAoTTGlzdFNlc3Npb25zUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJXChRMaXN0U2Vzc2lvbnNSZXNwb25zZRImCghzZXNzaW9ucxgBIAMoCzIULmxhdGNoa2V5LnYxLlNlc3Npb24SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIioKFFJldm9rZVNlc3Npb25SZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkiFwoVUmV2b2tlU2Vzc2lvblJlc3BvbnNlMvgLCgtBdXRoU2VydmljZRJlCgZTaWduVXASGi5sYXRjaGtleS52MS5TaWduVXBSZXF1ZXN0GhsubGF0Y2hrZXkudjEuU2lnblVwUmVzcG9uc2UiIoLT5JMCHDoBKiIXL2FwaS9hdXRoL3NpZ24tdXAvZW1haWwScAoLVmVyaWZ5RW1haWwSHy5sYXRjaGtleS52MS5WZXJpZnlFbWFpbFJlcXVlc3QaIC5sYXRjaGtleS52MS5WZXJpZnlFbWFpbFJlc3BvbnNlIh6C0+STAhgSFi9hcGkvYXV0aC92ZXJpZnktZW1haWwSZQoGU2lnbkluEhoubGF0Y2hrZXkudjEuU2lnbkluUmVxdWVzdBobLmxhdGNoa2V5LnYxLlNpZ25JblJlc3BvbnNlIiKC0+STAhw6ASoiFy9hcGkvYXV0aC9zaWduLWluL2VtYWlsEmMKB1NpZ25PdXQSGy5sYXRjaGtleS52MS5TaWduT3V0UmVxdWVzdBocLmxhdGNoa2V5LnYxLlNpZ25PdXRSZXNwb25zZSIdgtPkkwIXOgEqIhIvYXBpL2F1dGgvc2lnbi1vdXQSjwEKEFJlcXVlc3RNYWdpY0xpbmsSJC5sYXRjaGtleS52MS5SZXF1ZXN0TWFnaWNMaW5rUmVxdWVzdBolLmxhdGNoa2V5LnYxLlJlcXVlc3RNYWdpY0xpbmtSZXNwb25zZSIugtPkkwIoWhk6ASoiFC9hcGkvYXV0aC9tYWdpYy1saW5rEgsvbWFnaWMtbGluaxKfAQoPUmVkZWVtTWFnaWNMaW5rEiMubGF0Y2hrZXkudjEuUmVkZWVtTWFnaWNMaW5rUmVxdWVzdBokLmxhdGNoa2V5LnYxLlJlZGVlbU1hZ2ljTGlua1Jlc3BvbnNlIkGC0+STAjs6ASpaIDoBKiIbL2FwaS9hdXRoL21hZ2ljLWxpbmsvdmVyaWZ5IhQvbWFnaWMtbGluay9yZWRpcmVjdBKXAQoSUmVmcmVzaEFjY2Vzc1Rva2VuEiYubGF0Y2hrZXkudjEuUmVmcmVzaEFjY2Vzc1Rva2VuUmVxdWVzdBonLmxhdGNoa2V5LnYxLlJlZnJlc2hBY2Nlc3NUb2tlblJlc3BvbnNlIjCC0+STAio6ASpaFjoBKiIRL2FwaS9hdXRoL3JlZnJlc2giDS91c2VyL3JlZnJlc2gSkQEKFFJlcXVlc3RQYXNzd29yZFJlc2V0EigubGF0Y2hrZXkudjEuUmVxdWVzdFBhc3N3b3JkUmVzZXRSZXF1ZXN0GikubGF0Y2hrZXkudjEuUmVxdWVzdFBhc3N3b3JkUmVzZXRSZXNwb25zZSIkgtPkkwIeOgEqIhkvYXBpL2F1dGgvZm9yZ2V0LXBhc3N3b3JkEnsKDVJlc2V0UGFzc3dvcmQSIS5sYXRjaGtleS52MS5SZXNldFBhc3N3b3JkUmVxdWVzdBoiLmxhdGNoa2V5LnYxLlJlc2V0UGFzc3dvcmRSZXNwb25zZSIjgtPkkwIdOgEqIhgvYXBpL2F1dGgvcmVzZXQtcGFzc3dvcmQScwoFR2V0TWUSGS5sYXRjaGtleS52MS5HZXRNZVJlcXVlc3QaGi5sYXRjaGtleS52MS5HZXRNZVJlc3BvbnNlIjOC0+STAi1aF2IEdXNlchIPL3Byb2ZpbGUvd2hvYW1pYgR1c2VyEgwvYXBpL3VzZXIvbWUSbwoMTGlzdFNlc3Npb25zEiAubGF0Y2hrZXkudjEuTGlzdFNlc3Npb25zUmVxdWVzdBohLmxhdGNoa2V5LnYxLkxpc3RTZXNzaW9uc1Jlc3BvbnNlIhqC0+STAhQSEi9hcGkvdXNlci9zZXNzaW9ucxJ/Cg1SZXZva2VTZXNzaW9uEiEubGF0Y2hrZXkudjEuUmV2b2tlU2Vzc2lvblJlcXVlc3QaIi5sYXRjaGtleS52MS5SZXZva2VTZXNzaW9uUmVzcG9uc2UiJ4LT5JMCISofL2FwaS91c2VyL3Nlc3Npb25zL3tzZXNzaW9uX2lkfWIGcHJvdG8z", [file_google_api_annotations, file_google_protobuf_timestamp, file_latchkey_v1_common]);
+  fileDesc("ChZsYXRjaGtleS92MS9hdXRoLnByb3RvEgtsYXRjaGtleS52MSI+Cg1TaWduVXBSZXF1ZXN0Eg0KBWVtYWlsGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJEgwKBG5hbWUYAyABKAkiYgoOU2lnblVwUmVzcG9uc2USHwoEdXNlchgBIAEoCzIRLmxhdGNoa2V5LnYxLlVzZXISLwoMb3JnYW5pemF0aW9uGAIgASgLMhkubGF0Y2hrZXkudjEuT3JnYW5pemF0aW9uIiMKElZlcmlmeUVtYWlsUmVxdWVzdBINCgV0b2tlbhgBIAEoCSI2ChNWZXJpZnlFbWFpbFJlc3BvbnNlEh8KBHVzZXIYASABKAsyES5sYXRjaGtleS52MS5Vc2VyIjAKDVNpZ25JblJlcXVlc3QSDQoFZW1haWwYASABKAkSEAoIcGFzc3dvcmQYAiABKAkirwEKDlNpZ25JblJlc3BvbnNlEh8KBHVzZXIYASABKAsyES5sYXRjaGtleS52MS5Vc2VyEhQKDGFjY2Vzc190b2tlbhgCIAEoCRIVCg1yZWZyZXNoX3Rva2VuGAMgASgJEjsKF2FjY2Vzc190b2tlbl9leHBpcmVzX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpzZXNzaW9uX2lkGAUgASgJIhAKDlNpZ25PdXRSZXF1ZXN0IhEKD1NpZ25PdXRSZXNwb25zZSI2ChdSZXF1ZXN0TWFnaWNMaW5rUmVxdWVzdBINCgVlbWFpbBgBIAEoCRIMCgR0eXBlGAIgASgJIhoKGFJlcXVlc3RNYWdpY0xpbmtSZXNwb25zZSJEChZSZWRlZW1NYWdpY0xpbmtSZXF1ZXN0Eg0KBXRva2VuGAEgASgJEg0KBWVtYWlsGAIgASgJEgwKBGNvZGUYAyABKAkiuAEKF1JlZGVlbU1hZ2ljTGlua1Jlc3BvbnNlEh8KBHVzZXIYASABKAsyES5sYXRjaGtleS52MS5Vc2VyEhQKDGFjY2Vzc190b2tlbhgCIAEoCRIVCg1yZWZyZXNoX3Rva2VuGAMgASgJEjsKF2FjY2Vzc190b2tlbl9leHBpcmVzX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpzZXNzaW9uX2lkGAUgASgJIjIKGVJlZnJlc2hBY2Nlc3NUb2tlblJlcXVlc3QSFQoNcmVmcmVzaF90b2tlbhgBIAEoCSKGAQoaUmVmcmVzaEFjY2Vzc1Rva2VuUmVzcG9uc2USFAoMYWNjZXNzX3Rva2VuGAEgASgJEhUKDXJlZnJlc2hfdG9rZW4YAiABKAkSOwoXYWNjZXNzX3Rva2VuX2V4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIiwKG1JlcXVlc3RQYXNzd29yZFJlc2V0UmVxdWVzdBINCgVlbWFpbBgBIAEoCSIeChxSZXF1ZXN0UGFzc3dvcmRSZXNldFJlc3BvbnNlIjsKFFJlc2V0UGFzc3dvcmRSZXF1ZXN0Eg0KBXRva2VuGAEgASgJEhQKDG5ld19wYXNzd29yZBgCIAEoCSIXChVSZXNldFBhc3N3b3JkUmVzcG9uc2UiDgoMR2V0TWVSZXF1ZXN0IjAKDUdldE1lUmVzcG9uc2USHwoEdXNlchgBIAEoCzIRLmxhdGNoa2V5LnYxLlVzZXIiPAoTTGlzdFNlc3Npb25zUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCSJXChRMaXN0U2Vzc2lvbnNSZXNwb25zZRImCghzZXNzaW9ucxgBIAMoCzIULmxhdGNoa2V5LnYxLlNlc3Npb24SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIioKFFJldm9rZVNlc3Npb25SZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkiFwoVUmV2b2tlU2Vzc2lvblJlc3BvbnNlIjcKD1VwZGF0ZU1lUmVxdWVzdBIWCglmdWxsX25hbWUYASABKAlIAIgBAUIMCgpfZnVsbF9uYW1lIjMKEFVwZGF0ZU1lUmVzcG9uc2USHwoEdXNlchgBIAEoCzIRLmxhdGNoa2V5LnYxLlVzZXIiGgoYR2V0UGFzc3dvcmRTdGF0dXNSZXF1ZXN0IjEKGUdldFBhc3N3b3JkU3RhdHVzUmVzcG9uc2USFAoMaGFzX3Bhc3N3b3JkGAEgASgIIkQKElNldFBhc3N3b3JkUmVxdWVzdBIYChBjdXJyZW50X3Bhc3N3b3JkGAEgASgJEhQKDG5ld19wYXNzd29yZBgCIAEoCSIVChNTZXRQYXNzd29yZFJlc3BvbnNlMtEOCgtBdXRoU2VydmljZRJlCgZTaWduVXASGi5sYXRjaGtleS52MS5TaWduVXBSZXF1ZXN0GhsubGF0Y2hrZXkudjEuU2lnblVwUmVzcG9uc2UiIoLT5JMCHDoBKiIXL2FwaS9hdXRoL3NpZ24tdXAvZW1haWwScAoLVmVyaWZ5RW1haWwSHy5sYXRjaGtleS52MS5WZXJpZnlFbWFpbFJlcXVlc3QaIC5sYXRjaGtleS52MS5WZXJpZnlFbWFpbFJlc3BvbnNlIh6C0+STAhgSFi9hcGkvYXV0aC92ZXJpZnktZW1haWwSZQoGU2lnbkluEhoubGF0Y2hrZXkudjEuU2lnbkluUmVxdWVzdBobLmxhdGNoa2V5LnYxLlNpZ25JblJlc3BvbnNlIiKC0+STAhw6ASoiFy9hcGkvYXV0aC9zaWduLWluL2VtYWlsEmMKB1NpZ25PdXQSGy5sYXRjaGtleS52MS5TaWduT3V0UmVxdWVzdBocLmxhdGNoa2V5LnYxLlNpZ25PdXRSZXNwb25zZSIdgtPkkwIXOgEqIhIvYXBpL2F1dGgvc2lnbi1vdXQSjwEKEFJlcXVlc3RNYWdpY0xpbmsSJC5sYXRjaGtleS52MS5SZXF1ZXN0TWFnaWNMaW5rUmVxdWVzdBolLmxhdGNoa2V5LnYxLlJlcXVlc3RNYWdpY0xpbmtSZXNwb25zZSIugtPkkwIoWhk6ASoiFC9hcGkvYXV0aC9tYWdpYy1saW5rEgsvbWFnaWMtbGluaxKfAQoPUmVkZWVtTWFnaWNMaW5rEiMubGF0Y2hrZXkudjEuUmVkZWVtTWFnaWNMaW5rUmVxdWVzdBokLmxhdGNoa2V5LnYxLlJlZGVlbU1hZ2ljTGlua1Jlc3BvbnNlIkGC0+STAjs6ASpaIDoBKiIbL2FwaS9hdXRoL21hZ2ljLWxpbmsvdmVyaWZ5IhQvbWFnaWMtbGluay9yZWRpcmVjdBKXAQoSUmVmcmVzaEFjY2Vzc1Rva2VuEiYubGF0Y2hrZXkudjEuUmVmcmVzaEFjY2Vzc1Rva2VuUmVxdWVzdBonLmxhdGNoa2V5LnYxLlJlZnJlc2hBY2Nlc3NUb2tlblJlc3BvbnNlIjCC0+STAio6ASpaFjoBKiIRL2FwaS9hdXRoL3JlZnJlc2giDS91c2VyL3JlZnJlc2gSkQEKFFJlcXVlc3RQYXNzd29yZFJlc2V0EigubGF0Y2hrZXkudjEuUmVxdWVzdFBhc3N3b3JkUmVzZXRSZXF1ZXN0GikubGF0Y2hrZXkudjEuUmVxdWVzdFBhc3N3b3JkUmVzZXRSZXNwb25zZSIkgtPkkwIeOgEqIhkvYXBpL2F1dGgvZm9yZ2V0LXBhc3N3b3JkEnsKDVJlc2V0UGFzc3dvcmQSIS5sYXRjaGtleS52MS5SZXNldFBhc3N3b3JkUmVxdWVzdBoiLmxhdGNoa2V5LnYxLlJlc2V0UGFzc3dvcmRSZXNwb25zZSIjgtPkkwIdOgEqIhgvYXBpL2F1dGgvcmVzZXQtcGFzc3dvcmQScwoFR2V0TWUSGS5sYXRjaGtleS52MS5HZXRNZVJlcXVlc3QaGi5sYXRjaGtleS52MS5HZXRNZVJlc3BvbnNlIjOC0+STAi1aF2IEdXNlchIPL3Byb2ZpbGUvd2hvYW1pYgR1c2VyEgwvYXBpL3VzZXIvbWUSbwoMTGlzdFNlc3Npb25zEiAubGF0Y2hrZXkudjEuTGlzdFNlc3Npb25zUmVxdWVzdBohLmxhdGNoa2V5LnYxLkxpc3RTZXNzaW9uc1Jlc3BvbnNlIhqC0+STAhQSEi9hcGkvdXNlci9zZXNzaW9ucxJ/Cg1SZXZva2VTZXNzaW9uEiEubGF0Y2hrZXkudjEuUmV2b2tlU2Vzc2lvblJlcXVlc3QaIi5sYXRjaGtleS52MS5SZXZva2VTZXNzaW9uUmVzcG9uc2UiJ4LT5JMCISofL2FwaS91c2VyL3Nlc3Npb25zL3tzZXNzaW9uX2lkfRJmCghVcGRhdGVNZRIcLmxhdGNoa2V5LnYxLlVwZGF0ZU1lUmVxdWVzdBodLmxhdGNoa2V5LnYxLlVwZGF0ZU1lUmVzcG9uc2UiHYLT5JMCFzoBKmIEdXNlcjIML2FwaS91c2VyL21lEn4KEUdldFBhc3N3b3JkU3RhdHVzEiUubGF0Y2hrZXkudjEuR2V0UGFzc3dvcmRTdGF0dXNSZXF1ZXN0GiYubGF0Y2hrZXkudjEuR2V0UGFzc3dvcmRTdGF0dXNSZXNwb25zZSIagtPkkwIUEhIvYXBpL3VzZXIvcGFzc3dvcmQSbwoLU2V0UGFzc3dvcmQSHy5sYXRjaGtleS52MS5TZXRQYXNzd29yZFJlcXVlc3QaIC5sYXRjaGtleS52MS5TZXRQYXNzd29yZFJlc3BvbnNlIh2C0+STAhc6ASoiEi9hcGkvdXNlci9wYXNzd29yZGIGcHJvdG8z", [file_google_api_annotations, file_google_protobuf_timestamp, file_latchkey_v1_common]);
 
 /**
  * Request of SignUp.
@@ -624,6 +624,129 @@ export const RevokeSessionResponseSchema: GenMessage<RevokeSessionResponse> = /*
   messageDesc(file_latchkey_v1_auth, 23);
 
 /**
+ * Request of UpdateMe.
+ *
+ * @generated from message latchkey.v1.UpdateMeRequest
+ */
+export type UpdateMeRequest = Message<"latchkey.v1.UpdateMeRequest"> & {
+  /**
+   * New display name (`User.full_name`), at most 200 characters; unset keeps
+   * the current one.
+   *
+   * @generated from field: optional string full_name = 1;
+   */
+  fullName?: string | undefined;
+};
+
+/**
+ * Describes the message latchkey.v1.UpdateMeRequest.
+ * Use `create(UpdateMeRequestSchema)` to create a new message.
+ */
+export const UpdateMeRequestSchema: GenMessage<UpdateMeRequest> = /*@__PURE__*/
+  messageDesc(file_latchkey_v1_auth, 24);
+
+/**
+ * Response of UpdateMe. Over REST, `data` is `user` itself.
+ *
+ * @generated from message latchkey.v1.UpdateMeResponse
+ */
+export type UpdateMeResponse = Message<"latchkey.v1.UpdateMeResponse"> & {
+  /**
+   * The caller's account after the change.
+   *
+   * @generated from field: latchkey.v1.User user = 1;
+   */
+  user?: User | undefined;
+};
+
+/**
+ * Describes the message latchkey.v1.UpdateMeResponse.
+ * Use `create(UpdateMeResponseSchema)` to create a new message.
+ */
+export const UpdateMeResponseSchema: GenMessage<UpdateMeResponse> = /*@__PURE__*/
+  messageDesc(file_latchkey_v1_auth, 25);
+
+/**
+ * Request of GetPasswordStatus. Empty: the user comes from the credential.
+ *
+ * @generated from message latchkey.v1.GetPasswordStatusRequest
+ */
+export type GetPasswordStatusRequest = Message<"latchkey.v1.GetPasswordStatusRequest"> & {
+};
+
+/**
+ * Describes the message latchkey.v1.GetPasswordStatusRequest.
+ * Use `create(GetPasswordStatusRequestSchema)` to create a new message.
+ */
+export const GetPasswordStatusRequestSchema: GenMessage<GetPasswordStatusRequest> = /*@__PURE__*/
+  messageDesc(file_latchkey_v1_auth, 26);
+
+/**
+ * Response of GetPasswordStatus.
+ *
+ * @generated from message latchkey.v1.GetPasswordStatusResponse
+ */
+export type GetPasswordStatusResponse = Message<"latchkey.v1.GetPasswordStatusResponse"> & {
+  /**
+   * True when the account can sign in with a password.
+   *
+   * @generated from field: bool has_password = 1;
+   */
+  hasPassword: boolean;
+};
+
+/**
+ * Describes the message latchkey.v1.GetPasswordStatusResponse.
+ * Use `create(GetPasswordStatusResponseSchema)` to create a new message.
+ */
+export const GetPasswordStatusResponseSchema: GenMessage<GetPasswordStatusResponse> = /*@__PURE__*/
+  messageDesc(file_latchkey_v1_auth, 27);
+
+/**
+ * Request of SetPassword.
+ *
+ * @generated from message latchkey.v1.SetPasswordRequest
+ */
+export type SetPasswordRequest = Message<"latchkey.v1.SetPasswordRequest"> & {
+  /**
+   * The account's current password; required when it has one, ignored when it
+   * has none.
+   *
+   * @generated from field: string current_password = 1;
+   */
+  currentPassword: string;
+
+  /**
+   * The new password, 10 to 1024 characters, any characters.
+   *
+   * @generated from field: string new_password = 2;
+   */
+  newPassword: string;
+};
+
+/**
+ * Describes the message latchkey.v1.SetPasswordRequest.
+ * Use `create(SetPasswordRequestSchema)` to create a new message.
+ */
+export const SetPasswordRequestSchema: GenMessage<SetPasswordRequest> = /*@__PURE__*/
+  messageDesc(file_latchkey_v1_auth, 28);
+
+/**
+ * Response of SetPassword. Empty; the calling session stays signed in.
+ *
+ * @generated from message latchkey.v1.SetPasswordResponse
+ */
+export type SetPasswordResponse = Message<"latchkey.v1.SetPasswordResponse"> & {
+};
+
+/**
+ * Describes the message latchkey.v1.SetPasswordResponse.
+ * Use `create(SetPasswordResponseSchema)` to create a new message.
+ */
+export const SetPasswordResponseSchema: GenMessage<SetPasswordResponse> = /*@__PURE__*/
+  messageDesc(file_latchkey_v1_auth, 29);
+
+/**
  * Accounts and sessions: sign-up, email verification, password and magic-link
  * sign-in, access/refresh tokens, password reset, the caller's profile and
  * sessions.
@@ -836,6 +959,56 @@ export const AuthService: GenService<{
     methodKind: "unary";
     input: typeof RevokeSessionRequestSchema;
     output: typeof RevokeSessionResponseSchema;
+  },
+  /**
+   * Changes the caller's own profile; unset fields keep their value. Over
+   * REST the envelope's `data` is the user itself.
+   *
+   * Credential: session, access token, or API key with `user:write`.
+   * Errors: invalid_argument (400 VALIDATION_ERROR) for a name longer than 200
+   * characters; permission_denied (403) for an API key without `user:write`.
+   *
+   * @generated from rpc latchkey.v1.AuthService.UpdateMe
+   */
+  updateMe: {
+    methodKind: "unary";
+    input: typeof UpdateMeRequestSchema;
+    output: typeof UpdateMeResponseSchema;
+  },
+  /**
+   * Tells whether the caller's account has a password. An account made from
+   * a magic link has none until SetPassword gives it one.
+   *
+   * Credential: session, access token, or API key with `user:read`.
+   * Errors: permission_denied (403) for an API key without `user:read`.
+   *
+   * @generated from rpc latchkey.v1.AuthService.GetPasswordStatus
+   */
+  getPasswordStatus: {
+    methodKind: "unary";
+    input: typeof GetPasswordStatusRequestSchema;
+    output: typeof GetPasswordStatusResponseSchema;
+  },
+  /**
+   * Sets or changes the caller's password. An account that has a password
+   * must send it as `current_password`; one that has none (made from a magic
+   * link) sets its first password without it. Every other session of the
+   * user ends on every replica; the session making the call stays signed in.
+   *
+   * Credential: session or access token (not an API key: a leaked key must
+   * not be able to take over the account).
+   * Errors: invalid_argument (400 VALIDATION_ERROR, field `newPassword`) for a
+   * password shorter than 10 or longer than 1024 characters;
+   * unauthenticated (401 UNAUTHORIZED, field `currentPassword`) for a missing
+   * or wrong current password; permission_denied (403) for an API key;
+   * resource_exhausted (429) after repeated wrong current passwords.
+   *
+   * @generated from rpc latchkey.v1.AuthService.SetPassword
+   */
+  setPassword: {
+    methodKind: "unary";
+    input: typeof SetPasswordRequestSchema;
+    output: typeof SetPasswordResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_latchkey_v1_auth, 0);

@@ -2,7 +2,7 @@
 import type { HandlerContext, ServiceImpl } from '@connectrpc/connect';
 import type { AuthService } from '../../../gen/latchkey/v1/auth_pb.js';
 import type { Deps } from '../../deps.js';
-import { unauthorized } from '../../modules/common/errors.js';
+import { forbidden, unauthorized } from '../../modules/common/errors.js';
 import { readPage } from '../../modules/common/page-token.js';
 import type { SignedIn } from '../../modules/session/session.service.js';
 import { clearedSessionCookie, sessionCookie } from '../cookies.js';
@@ -90,6 +90,25 @@ export function authHandlers(deps: Deps): Partial<ServiceImpl<typeof AuthService
       const { items, next } = await sessions.list(p.userId, readPage(req.pageSize, req.pageToken));
       const current = p.kind === 'apiKey' ? undefined : p.sessionId;
       return { sessions: items.map((s) => toSession(s, current)), nextPageToken: next };
+    },
+
+    async updateMe(req, ctx) {
+      const { userId } = principalOf(ctx);
+      const user = await deps.ownAccount.rename(userId, req.fullName);
+      deps.profiles.invalidate(userId);
+      return { user: toUser(user, await orgs.countForUser(userId)) };
+    },
+
+    async getPasswordStatus(_req, ctx) {
+      return { hasPassword: await deps.ownAccount.hasPassword(principalOf(ctx).userId) };
+    },
+
+    async setPassword(req, ctx) {
+      const p = principalOf(ctx);
+      // Only the person at the keyboard: no API key, no token exchanged from one.
+      if (p.kind === 'apiKey' || (p.kind === 'jwt' && (p.scopes || p.actor))) throw forbidden('Passwords are changed with a session, not an API key');
+      await deps.ownAccount.setPassword(p.userId, req.currentPassword, req.newPassword, p.sessionId, clientOf(ctx).ip);
+      return {};
     },
 
     async revokeSession(req, ctx) {
