@@ -11,6 +11,7 @@ import type { UniversalHandler } from '@connectrpc/connect/protocol';
 import type { Deps } from './deps.js';
 import { ulid } from './modules/common/ids.js';
 import { requestInfoKey, type RequestInfo } from './transport/context.js';
+import { createConsole } from './transport/console.js';
 import { authnInterceptor } from './transport/interceptors/authn.js';
 import { csrfInterceptor } from './transport/interceptors/csrf.js';
 import { errorsInterceptor } from './transport/interceptors/errors.js';
@@ -58,6 +59,7 @@ export function createRequestHandler(deps: Deps) {
   const handlers = new Map<string, UniversalHandler>(router.handlers.map((h) => [h.requestPath, h]));
   const transcode = createTranscoder({ routes: new RouteTable(SERVICES), handlers, maxBodyBytes: config.maxBodyBytes });
   const cors = new Set(config.corsOrigins);
+  const serveConsole = createConsole();
 
   function setCors(req: Req, res: Res): boolean {
     const origin = req.headers.origin;
@@ -93,6 +95,7 @@ export function createRequestHandler(deps: Deps) {
         const uRes = await uHandler(universalRequestFromNodeRequest(req, res, undefined, contextValues));
         return await universalResponseToNodeResponse(uRes, res);
       }
+      if (serveConsole(req, res, path)) return;
       await transcode(req, res, contextValues, abort.signal);
     } catch (e) {
       if (ConnectError.from(e).code === Code.Aborted || res.destroyed) return;
