@@ -8,7 +8,7 @@ if (!existsSync(dist)) {
   if (!existsSync(new URL('../node_modules/vite/package.json', import.meta.url))) {
     console.warn('console/dist is missing and vite is not installed: starting without the console (run npm ci && npm run build)');
   } else {
-    const r = spawnSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
+    const r = spawnSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit', env: { ...process.env, NODE_ENV: 'production' } });
     if (r.status !== 0) process.exit(r.status ?? 1);
   }
 }

@@ -120,7 +120,7 @@ export function Register() {
       <form className="card" ref={form} onSubmit={register}>
         <Field label="Name" name="name" autoComplete="name" required error={errs.field('name')} />
         <Field label="Email" name="email" type="email" autoComplete="email" required error={emailError ?? errs.field('email')} />
-        <Field label="Password" name="password" type="password" autoComplete="new-password" required minLength={10} hint="At least 10 characters." error={errs.field('password')} />
+        <Field label="Password" name="password" type="password" autoComplete="new-password" required hint="At least 10 characters." error={errs.field('password')} />
         <Banner>{errs.banner}</Banner>
         <Button type="submit" busy={signUp.isPending || signIn.isPending} busyLabel="Creating your account…">
           Create account
@@ -271,7 +271,7 @@ export function ResetPassword() {
           if (v.newPassword === v.confirm) reset.mutate({ token, newPassword: v.newPassword });
         }}
       >
-        <Field label="New password" name="newPassword" type="password" autoComplete="new-password" required minLength={10} hint="At least 10 characters." error={errs.field('newPassword')} />
+        <Field label="New password" name="newPassword" type="password" autoComplete="new-password" required hint="At least 10 characters." error={errs.field('newPassword')} />
         <Field label="Repeat the new password" name="confirm" type="password" autoComplete="new-password" required error={mismatch ? 'The two passwords differ' : undefined} />
         <Banner>{errs.banner}</Banner>
         <Button type="submit" busy={reset.isPending} busyLabel="Saving…" disabled={!token}>

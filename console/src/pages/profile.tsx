@@ -59,7 +59,7 @@ function PasswordSection() {
         >
           {!has && <p>Your account has no password yet (you signed in with an email link). Set one to sign in with it too.</p>}
           {has && <Field label="Current password" name="currentPassword" type="password" autoComplete="current-password" required error={errs.field('currentPassword')} />}
-          <Field label="New password" name="newPassword" type="password" autoComplete="new-password" required minLength={10} hint="At least 10 characters. Your other sessions will be signed out." error={errs.field('newPassword')} />
+          <Field label="New password" name="newPassword" type="password" autoComplete="new-password" required hint="At least 10 characters. Your other sessions will be signed out." error={errs.field('newPassword')} />
           <Banner>{errs.banner}</Banner>
           {set.isSuccess && <Banner kind="success">Password saved. Your other sessions were signed out.</Banner>}
           <Button type="submit" busy={set.isPending} busyLabel="Saving…">
