@@ -369,7 +369,8 @@ describe('console: keys, partner, audit', () => {
 describe('console: keyboard, narrow screens, every page checked', () => {
   it('signs in and opens and cancels a confirmation with the keyboard only', async () => {
     const email = uniqueEmail('keyboard');
-    await signUpAndIn(s.url, 'Keys Board', email);
+    const u = await signUpAndIn(s.url, 'Keys Board', email);
+    await rest(s.url, 'POST', '/api-key/create', { body: { name: 'kb key' }, headers: { cookie: u.cookie, orgid: u.organizationId } });
     const page = await newPage();
     await page.goto(`${s.url}/sign-in`);
     await heading(page, 'Sign in');
@@ -387,6 +388,22 @@ describe('console: keyboard, narrow screens, every page checked', () => {
     await page.getByRole('button', { name: 'Save name' }).focus();
     await page.keyboard.press('Enter');
     await page.getByText('Name saved.').waitFor();
+
+    await page.goto(`${s.url}/api-keys`);
+    await heading(page, 'API keys');
+    const item = page.locator('li.item', { hasText: 'kb key' });
+    await page.getByRole('button', { name: 'Revoke kb key' }).focus();
+    await page.keyboard.press('Enter');
+    const dialog = page.getByRole('dialog', { name: 'Revoke “kb key”?' });
+    await dialog.waitFor();
+    await page.keyboard.press('Escape'); // cancels
+    await dialog.waitFor({ state: 'hidden' });
+    await item.getByText('active', { exact: true }).waitFor();
+    await page.keyboard.press('Enter'); // focus went back to the button that opened it
+    await dialog.waitFor();
+    expect(await page.evaluate(() => (globalThis as any).document.activeElement?.textContent)).toBe('Revoke for good');
+    await page.keyboard.press('Enter');
+    await item.getByText('revoked', { exact: true }).waitFor();
   });
 
   it('every console page at 375 px: no horizontal scrolling, no serious axe violation', async () => {
