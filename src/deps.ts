@@ -7,6 +7,7 @@ import { AccountService } from './modules/account/account.service.js';
 import { EmailVerification } from './modules/account/email-verification.js';
 import { OneTimeTokens } from './modules/account/one-time-tokens.js';
 import { PasswordReset } from './modules/account/password-reset.js';
+import { OwnAccount } from './modules/account/own-account.js';
 import { PasswordHasher } from './modules/account/password.js';
 import { Profiles } from './modules/account/profiles.js';
 import { createApiKeys, type ApiKeys } from './modules/apikey/index.js';
@@ -53,6 +54,8 @@ export interface Deps {
   emailVerification: EmailVerification;
   passwordReset: PasswordReset;
   magicLinks: MagicLinks;
+  /** The console's profile page: rename, set or change the password. */
+  ownAccount: OwnAccount;
   /** API keys: lifecycle, the hot-path verifier, leak reports. */
   apiKeys: ApiKeys;
   /** SignInWithApiKey: API key → short-lived JWT of a user (seed 004). */
@@ -119,6 +122,7 @@ export async function createDeps(config: Config, log: Logger, clock: Clock = sys
     await apiKeys.lifecycle.revokeAllOfUser(userId, SYSTEM);
   };
   const passwordReset = new PasswordReset({ em, tokens: oneTimeTokens, passwords, mailer, publicUrl, clock, throttle, endSessions: (userId) => sessions.revokeAllOf(userId), endCredentials });
+  const ownAccount = new OwnAccount({ em, passwords, throttle, endOtherSessions: (userId, keep) => sessions.revokeAllOf(userId, keep) });
   const magicLinks = new MagicLinks({ em, accounts, tokens: oneTimeTokens, sessions, mailer, publicUrl, throttle, endCredentials });
   const authenticator = new Authenticator(sessions);
   authenticator.register(new AccessTokenVerifier(accessTokens, sessions));
@@ -174,6 +178,7 @@ export async function createDeps(config: Config, log: Logger, clock: Clock = sys
     emailVerification,
     passwordReset,
     magicLinks,
+    ownAccount,
     apiKeys,
     exchange,
     introspection,

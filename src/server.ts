@@ -13,6 +13,7 @@ import type { Deps } from './deps.js';
 import { gatewayHook } from './gateway/hook.js';
 import { ulid } from './modules/common/ids.js';
 import { requestInfoKey, type RequestInfo } from './transport/context.js';
+import { createConsole } from './transport/console.js';
 import { authnInterceptor } from './transport/interceptors/authn.js';
 import { csrfInterceptor } from './transport/interceptors/csrf.js';
 import { errorsInterceptor } from './transport/interceptors/errors.js';
@@ -75,6 +76,7 @@ export function createRequestHandler(deps: Deps) {
   const trust = proxyaddr.compile(config.trustedProxies);
   const accepted = new Set(ENCODINGS);
   const gateway = gatewayHook(deps); // GATEWAY_POLICY: forward-auth and the built-in gateway
+  const serveConsole = createConsole();
 
   function setCors(req: Req, res: Res): boolean {
     const origin = req.headers.origin;
@@ -124,6 +126,7 @@ export function createRequestHandler(deps: Deps) {
         return await universalResponseToNodeResponse(uRes, res);
       }
       if (gateway && (await gateway(req, res, info))) return;
+      if (serveConsole(req, res, path)) return;
       await transcode(req, res, contextValues, abort.signal);
     } catch (e) {
       if (ConnectError.from(e).code === Code.Aborted || res.destroyed) return;

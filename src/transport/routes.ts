@@ -20,10 +20,10 @@ import { tokenHandlers } from './handlers/token.js';
 export const SERVICES = [AuthService, OrgService, ApiKeyService, TokenService, Health];
 
 export const routes = (deps: Deps) => (router: ConnectRouter) => {
-  const { accounts, emailVerification, sessions, magicLinks, passwordReset, profiles, orgs, audit } = deps;
+  const { accounts, emailVerification, sessions, magicLinks, passwordReset, profiles, ownAccount, orgs, audit } = deps;
   const cookie = { ttlSeconds: deps.config.sessionTtlSeconds, secure: deps.secureCookies };
   router
-    .service(AuthService, authHandlers({ accounts, emailVerification, sessions, magicLinks, passwordReset, profiles, orgs, cookie }))
+    .service(AuthService, authHandlers({ accounts, emailVerification, sessions, magicLinks, passwordReset, profiles, ownAccount, orgs, cookie }))
     .service(OrgService, orgHandlers({ orgs, audit }))
     .service(ApiKeyService, apiKeyHandlers({ apiKeys: deps.apiKeys, clock: deps.clock }))
     .service(TokenService, tokenHandlers({ exchange: deps.exchange, introspection: deps.introspection, signingKeys: deps.signingKeys }))

@@ -123,7 +123,7 @@ describe('over HTTP', () => {
     expect(nf.body).toMatchObject({ success: false, status: 404, code: 'NOT_FOUND' });
     const na = await rest(s.url, 'PUT', '/api/user/me');
     expect(na.status).toBe(405);
-    expect(na.headers.get('allow')).toBe('GET');
+    expect(na.headers.get('allow')).toBe('GET, PATCH'); // GetMe and UpdateMe
     expect(na.body).toMatchObject({ success: false, status: 405 });
   });
 

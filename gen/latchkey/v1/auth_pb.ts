@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file latchkey/v1/auth.proto.
  */
 export const file_latchkey_v1_auth: GenFile = /*@__PURE__*/
-  fileDesc("ChZsYXRjaGtleS92MS9hdXRoLnByb3RvEgtsYXRjaGtleS52MSJgCg1TaWduVXBSZXF1ZXN0EhkKBWVtYWlsGAEgASgJQgq6SAdyBRjAAmABEhwKCHBhc3N3b3JkGAIgASgJQgq6SAdyBRAKGIAIEhYKBG5hbWUYAyABKAlCCLpIBXIDGMgBImIKDlNpZ25VcFJlc3BvbnNlEh8KBHVzZXIYASABKAsyES5sYXRjaGtleS52MS5Vc2VyEi8KDG9yZ2FuaXphdGlvbhgCIAEoCzIZLmxhdGNoa2V5LnYxLk9yZ2FuaXphdGlvbiItChJWZXJpZnlFbWFpbFJlcXVlc3QSFwoFdG9rZW4YASABKAlCCLpIBXIDGIAgIjYKE1ZlcmlmeUVtYWlsUmVzcG9uc2USHwoEdXNlchgBIAEoCzIRLmxhdGNoa2V5LnYxLlVzZXIiRAoNU2lnbkluUmVxdWVzdBIXCgVlbWFpbBgBIAEoCUIIukgFcgMYwAISGgoIcGFzc3dvcmQYAiABKAlCCLpIBXIDGIAIIq8BCg5TaWduSW5SZXNwb25zZRIfCgR1c2VyGAEgASgLMhEubGF0Y2hrZXkudjEuVXNlchIUCgxhY2Nlc3NfdG9rZW4YAiABKAkSFQoNcmVmcmVzaF90b2tlbhgDIAEoCRI7ChdhY2Nlc3NfdG9rZW5fZXhwaXJlc19hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKc2Vzc2lvbl9pZBgFIAEoCSIQCg5TaWduT3V0UmVxdWVzdCIRCg9TaWduT3V0UmVzcG9uc2UiVwoXUmVxdWVzdE1hZ2ljTGlua1JlcXVlc3QSGQoFZW1haWwYASABKAlCCrpIB3IFGMACYAESIQoEdHlwZRgCIAEoCUITukgQcg5SAFIEbGlua1IEY29kZSIaChhSZXF1ZXN0TWFnaWNMaW5rUmVzcG9uc2UiZgoWUmVkZWVtTWFnaWNMaW5rUmVxdWVzdBIXCgV0b2tlbhgBIAEoCUIIukgFcgMYgCASHAoFZW1haWwYAiABKAlCDbpICtgBAXIFGMACYAESFQoEY29kZRgDIAEoCUIHukgEcgIYECK4AQoXUmVkZWVtTWFnaWNMaW5rUmVzcG9uc2USHwoEdXNlchgBIAEoCzIRLmxhdGNoa2V5LnYxLlVzZXISFAoMYWNjZXNzX3Rva2VuGAIgASgJEhUKDXJlZnJlc2hfdG9rZW4YAyABKAkSOwoXYWNjZXNzX3Rva2VuX2V4cGlyZXNfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCnNlc3Npb25faWQYBSABKAkiPAoZUmVmcmVzaEFjY2Vzc1Rva2VuUmVxdWVzdBIfCg1yZWZyZXNoX3Rva2VuGAEgASgJQgi6SAVyAxiAICKGAQoaUmVmcmVzaEFjY2Vzc1Rva2VuUmVzcG9uc2USFAoMYWNjZXNzX3Rva2VuGAEgASgJEhUKDXJlZnJlc2hfdG9rZW4YAiABKAkSOwoXYWNjZXNzX3Rva2VuX2V4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjgKG1JlcXVlc3RQYXNzd29yZFJlc2V0UmVxdWVzdBIZCgVlbWFpbBgBIAEoCUIKukgHcgUYwAJgASIeChxSZXF1ZXN0UGFzc3dvcmRSZXNldFJlc3BvbnNlIlEKFFJlc2V0UGFzc3dvcmRSZXF1ZXN0EhcKBXRva2VuGAEgASgJQgi6SAVyAxiAIBIgCgxuZXdfcGFzc3dvcmQYAiABKAlCCrpIB3IFEAoYgAgiFwoVUmVzZXRQYXNzd29yZFJlc3BvbnNlIg4KDEdldE1lUmVxdWVzdCIwCg1HZXRNZVJlc3BvbnNlEh8KBHVzZXIYASABKAsyES5sYXRjaGtleS52MS5Vc2VyIrgBChNMaXN0U2Vzc2lvbnNSZXF1ZXN0EhoKCXBhZ2Vfc2l6ZRgBIAEoBUIHukgEGgIoABKEAQoKcGFnZV90b2tlbhgCIAEoCUJwukhtugFqCgpwYWdlX3Rva2VuEiNpcyBub3QgYSB0b2tlbiByZXR1cm5lZCBieSB0aGlzIEFQSRo3dGhpcy5zaXplKCkgPD0gNTEyICYmIHRoaXMubWF0Y2hlcygnXltBLVphLXowLTlfPS1dKiQnKSJXChRMaXN0U2Vzc2lvbnNSZXNwb25zZRImCghzZXNzaW9ucxgBIAMoCzIULmxhdGNoa2V5LnYxLlNlc3Npb24SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIqMBChRSZXZva2VTZXNzaW9uUmVxdWVzdBKKAQoKc2Vzc2lvbl9pZBgBIAEoCUJ2ukhzugFwCgJpZBIzbXVzdCBiZSBhbiBpZDogbGV0dGVycywgZGlnaXRzLCBfIGFuZCAtLCBhdCBtb3N0IDY0GjV0aGlzLnNpemUoKSA8PSA2NCAmJiB0aGlzLm1hdGNoZXMoJ15bQS1aYS16MC05Xy1dKiQnKSIXChVSZXZva2VTZXNzaW9uUmVzcG9uc2Uyjg0KC0F1dGhTZXJ2aWNlEmsKBlNpZ25VcBIaLmxhdGNoa2V5LnYxLlNpZ25VcFJlcXVlc3QaGy5sYXRjaGtleS52MS5TaWduVXBSZXNwb25zZSIoirUYAggBgtPkkwIcOgEqIhcvYXBpL2F1dGgvc2lnbi11cC9lbWFpbBJ2CgtWZXJpZnlFbWFpbBIfLmxhdGNoa2V5LnYxLlZlcmlmeUVtYWlsUmVxdWVzdBogLmxhdGNoa2V5LnYxLlZlcmlmeUVtYWlsUmVzcG9uc2UiJIq1GAIIAYLT5JMCGBIWL2FwaS9hdXRoL3ZlcmlmeS1lbWFpbBJrCgZTaWduSW4SGi5sYXRjaGtleS52MS5TaWduSW5SZXF1ZXN0GhsubGF0Y2hrZXkudjEuU2lnbkluUmVzcG9uc2UiKIq1GAIIAYLT5JMCHDoBKiIXL2FwaS9hdXRoL3NpZ24taW4vZW1haWwSdgoHU2lnbk91dBIbLmxhdGNoa2V5LnYxLlNpZ25PdXRSZXF1ZXN0GhwubGF0Y2hrZXkudjEuU2lnbk91dFJlc3BvbnNlIjCKtRgPCAMSCXVzZXI6cmVhZBgBgtPkkwIXOgEqIhIvYXBpL2F1dGgvc2lnbi1vdXQSlQEKEFJlcXVlc3RNYWdpY0xpbmsSJC5sYXRjaGtleS52MS5SZXF1ZXN0TWFnaWNMaW5rUmVxdWVzdBolLmxhdGNoa2V5LnYxLlJlcXVlc3RNYWdpY0xpbmtSZXNwb25zZSI0irUYAggBgtPkkwIoWhk6ASoiFC9hcGkvYXV0aC9tYWdpYy1saW5rEgsvbWFnaWMtbGluaxKlAQoPUmVkZWVtTWFnaWNMaW5rEiMubGF0Y2hrZXkudjEuUmVkZWVtTWFnaWNMaW5rUmVxdWVzdBokLmxhdGNoa2V5LnYxLlJlZGVlbU1hZ2ljTGlua1Jlc3BvbnNlIkeKtRgCCAGC0+STAjs6ASpaIDoBKiIbL2FwaS9hdXRoL21hZ2ljLWxpbmsvdmVyaWZ5IhQvbWFnaWMtbGluay9yZWRpcmVjdBKdAQoSUmVmcmVzaEFjY2Vzc1Rva2VuEiYubGF0Y2hrZXkudjEuUmVmcmVzaEFjY2Vzc1Rva2VuUmVxdWVzdBonLmxhdGNoa2V5LnYxLlJlZnJlc2hBY2Nlc3NUb2tlblJlc3BvbnNlIjaKtRgCCAGC0+STAio6ASpaFjoBKiIRL2FwaS9hdXRoL3JlZnJlc2giDS91c2VyL3JlZnJlc2gSlwEKFFJlcXVlc3RQYXNzd29yZFJlc2V0EigubGF0Y2hrZXkudjEuUmVxdWVzdFBhc3N3b3JkUmVzZXRSZXF1ZXN0GikubGF0Y2hrZXkudjEuUmVxdWVzdFBhc3N3b3JkUmVzZXRSZXNwb25zZSIqirUYAggBgtPkkwIeOgEqIhkvYXBpL2F1dGgvZm9yZ2V0LXBhc3N3b3JkEoEBCg1SZXNldFBhc3N3b3JkEiEubGF0Y2hrZXkudjEuUmVzZXRQYXNzd29yZFJlcXVlc3QaIi5sYXRjaGtleS52MS5SZXNldFBhc3N3b3JkUmVzcG9uc2UiKYq1GAIIAYLT5JMCHToBKiIYL2FwaS9hdXRoL3Jlc2V0LXBhc3N3b3JkEpsBCgVHZXRNZRIZLmxhdGNoa2V5LnYxLkdldE1lUmVxdWVzdBoaLmxhdGNoa2V5LnYxLkdldE1lUmVzcG9uc2UiW4q1GCQIAhIJdXNlcjpyZWFkGAE6EwoPL3Byb2ZpbGUvd2hvYW1pEAGC0+STAi1aF2IEdXNlchIPL3Byb2ZpbGUvd2hvYW1pYgR1c2VyEgwvYXBpL3VzZXIvbWUSggEKDExpc3RTZXNzaW9ucxIgLmxhdGNoa2V5LnYxLkxpc3RTZXNzaW9uc1JlcXVlc3QaIS5sYXRjaGtleS52MS5MaXN0U2Vzc2lvbnNSZXNwb25zZSItirUYDwgCEgl1c2VyOnJlYWQYAYLT5JMCFBISL2FwaS91c2VyL3Nlc3Npb25zEpMBCg1SZXZva2VTZXNzaW9uEiEubGF0Y2hrZXkudjEuUmV2b2tlU2Vzc2lvblJlcXVlc3QaIi5sYXRjaGtleS52MS5SZXZva2VTZXNzaW9uUmVzcG9uc2UiO4q1GBAIAhIKdXNlcjp3cml0ZRgBgtPkkwIhKh8vYXBpL3VzZXIvc2Vzc2lvbnMve3Nlc3Npb25faWR9YgZwcm90bzM", [file_buf_validate_validate, file_google_api_annotations, file_google_protobuf_timestamp, file_latchkey_v1_access, file_latchkey_v1_common]);
+  fileDesc("ChZsYXRjaGtleS92MS9hdXRoLnByb3RvEgtsYXRjaGtleS52MSJgCg1TaWduVXBSZXF1ZXN0EhkKBWVtYWlsGAEgASgJQgq6SAdyBRjAAmABEhwKCHBhc3N3b3JkGAIgASgJQgq6SAdyBRAKGIAIEhYKBG5hbWUYAyABKAlCCLpIBXIDGMgBImIKDlNpZ25VcFJlc3BvbnNlEh8KBHVzZXIYASABKAsyES5sYXRjaGtleS52MS5Vc2VyEi8KDG9yZ2FuaXphdGlvbhgCIAEoCzIZLmxhdGNoa2V5LnYxLk9yZ2FuaXphdGlvbiItChJWZXJpZnlFbWFpbFJlcXVlc3QSFwoFdG9rZW4YASABKAlCCLpIBXIDGIAgIjYKE1ZlcmlmeUVtYWlsUmVzcG9uc2USHwoEdXNlchgBIAEoCzIRLmxhdGNoa2V5LnYxLlVzZXIiRAoNU2lnbkluUmVxdWVzdBIXCgVlbWFpbBgBIAEoCUIIukgFcgMYwAISGgoIcGFzc3dvcmQYAiABKAlCCLpIBXIDGIAIIq8BCg5TaWduSW5SZXNwb25zZRIfCgR1c2VyGAEgASgLMhEubGF0Y2hrZXkudjEuVXNlchIUCgxhY2Nlc3NfdG9rZW4YAiABKAkSFQoNcmVmcmVzaF90b2tlbhgDIAEoCRI7ChdhY2Nlc3NfdG9rZW5fZXhwaXJlc19hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKc2Vzc2lvbl9pZBgFIAEoCSIQCg5TaWduT3V0UmVxdWVzdCIRCg9TaWduT3V0UmVzcG9uc2UiVwoXUmVxdWVzdE1hZ2ljTGlua1JlcXVlc3QSGQoFZW1haWwYASABKAlCCrpIB3IFGMACYAESIQoEdHlwZRgCIAEoCUITukgQcg5SAFIEbGlua1IEY29kZSIaChhSZXF1ZXN0TWFnaWNMaW5rUmVzcG9uc2UiZgoWUmVkZWVtTWFnaWNMaW5rUmVxdWVzdBIXCgV0b2tlbhgBIAEoCUIIukgFcgMYgCASHAoFZW1haWwYAiABKAlCDbpICtgBAXIFGMACYAESFQoEY29kZRgDIAEoCUIHukgEcgIYECK4AQoXUmVkZWVtTWFnaWNMaW5rUmVzcG9uc2USHwoEdXNlchgBIAEoCzIRLmxhdGNoa2V5LnYxLlVzZXISFAoMYWNjZXNzX3Rva2VuGAIgASgJEhUKDXJlZnJlc2hfdG9rZW4YAyABKAkSOwoXYWNjZXNzX3Rva2VuX2V4cGlyZXNfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCnNlc3Npb25faWQYBSABKAkiPAoZUmVmcmVzaEFjY2Vzc1Rva2VuUmVxdWVzdBIfCg1yZWZyZXNoX3Rva2VuGAEgASgJQgi6SAVyAxiAICKGAQoaUmVmcmVzaEFjY2Vzc1Rva2VuUmVzcG9uc2USFAoMYWNjZXNzX3Rva2VuGAEgASgJEhUKDXJlZnJlc2hfdG9rZW4YAiABKAkSOwoXYWNjZXNzX3Rva2VuX2V4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIjgKG1JlcXVlc3RQYXNzd29yZFJlc2V0UmVxdWVzdBIZCgVlbWFpbBgBIAEoCUIKukgHcgUYwAJgASIeChxSZXF1ZXN0UGFzc3dvcmRSZXNldFJlc3BvbnNlIlEKFFJlc2V0UGFzc3dvcmRSZXF1ZXN0EhcKBXRva2VuGAEgASgJQgi6SAVyAxiAIBIgCgxuZXdfcGFzc3dvcmQYAiABKAlCCrpIB3IFEAoYgAgiFwoVUmVzZXRQYXNzd29yZFJlc3BvbnNlIg4KDEdldE1lUmVxdWVzdCIwCg1HZXRNZVJlc3BvbnNlEh8KBHVzZXIYASABKAsyES5sYXRjaGtleS52MS5Vc2VyIrgBChNMaXN0U2Vzc2lvbnNSZXF1ZXN0EhoKCXBhZ2Vfc2l6ZRgBIAEoBUIHukgEGgIoABKEAQoKcGFnZV90b2tlbhgCIAEoCUJwukhtugFqCgpwYWdlX3Rva2VuEiNpcyBub3QgYSB0b2tlbiByZXR1cm5lZCBieSB0aGlzIEFQSRo3dGhpcy5zaXplKCkgPD0gNTEyICYmIHRoaXMubWF0Y2hlcygnXltBLVphLXowLTlfPS1dKiQnKSJXChRMaXN0U2Vzc2lvbnNSZXNwb25zZRImCghzZXNzaW9ucxgBIAMoCzIULmxhdGNoa2V5LnYxLlNlc3Npb24SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIqMBChRSZXZva2VTZXNzaW9uUmVxdWVzdBKKAQoKc2Vzc2lvbl9pZBgBIAEoCUJ2ukhzugFwCgJpZBIzbXVzdCBiZSBhbiBpZDogbGV0dGVycywgZGlnaXRzLCBfIGFuZCAtLCBhdCBtb3N0IDY0GjV0aGlzLnNpemUoKSA8PSA2NCAmJiB0aGlzLm1hdGNoZXMoJ15bQS1aYS16MC05Xy1dKiQnKSIXChVSZXZva2VTZXNzaW9uUmVzcG9uc2UiQQoPVXBkYXRlTWVSZXF1ZXN0EiAKCWZ1bGxfbmFtZRgBIAEoCUIIukgFcgMYyAFIAIgBAUIMCgpfZnVsbF9uYW1lIjMKEFVwZGF0ZU1lUmVzcG9uc2USHwoEdXNlchgBIAEoCzIRLmxhdGNoa2V5LnYxLlVzZXIiGgoYR2V0UGFzc3dvcmRTdGF0dXNSZXF1ZXN0IjEKGUdldFBhc3N3b3JkU3RhdHVzUmVzcG9uc2USFAoMaGFzX3Bhc3N3b3JkGAEgASgIIloKElNldFBhc3N3b3JkUmVxdWVzdBIiChBjdXJyZW50X3Bhc3N3b3JkGAEgASgJQgi6SAVyAxiACBIgCgxuZXdfcGFzc3dvcmQYAiABKAlCCrpIB3IFEAoYgAgiFQoTU2V0UGFzc3dvcmRSZXNwb25zZTKkEAoLQXV0aFNlcnZpY2USawoGU2lnblVwEhoubGF0Y2hrZXkudjEuU2lnblVwUmVxdWVzdBobLmxhdGNoa2V5LnYxLlNpZ25VcFJlc3BvbnNlIiiKtRgCCAGC0+STAhw6ASoiFy9hcGkvYXV0aC9zaWduLXVwL2VtYWlsEnYKC1ZlcmlmeUVtYWlsEh8ubGF0Y2hrZXkudjEuVmVyaWZ5RW1haWxSZXF1ZXN0GiAubGF0Y2hrZXkudjEuVmVyaWZ5RW1haWxSZXNwb25zZSIkirUYAggBgtPkkwIYEhYvYXBpL2F1dGgvdmVyaWZ5LWVtYWlsEmsKBlNpZ25JbhIaLmxhdGNoa2V5LnYxLlNpZ25JblJlcXVlc3QaGy5sYXRjaGtleS52MS5TaWduSW5SZXNwb25zZSIoirUYAggBgtPkkwIcOgEqIhcvYXBpL2F1dGgvc2lnbi1pbi9lbWFpbBJ2CgdTaWduT3V0EhsubGF0Y2hrZXkudjEuU2lnbk91dFJlcXVlc3QaHC5sYXRjaGtleS52MS5TaWduT3V0UmVzcG9uc2UiMIq1GA8IAxIJdXNlcjpyZWFkGAGC0+STAhc6ASoiEi9hcGkvYXV0aC9zaWduLW91dBKVAQoQUmVxdWVzdE1hZ2ljTGluaxIkLmxhdGNoa2V5LnYxLlJlcXVlc3RNYWdpY0xpbmtSZXF1ZXN0GiUubGF0Y2hrZXkudjEuUmVxdWVzdE1hZ2ljTGlua1Jlc3BvbnNlIjSKtRgCCAGC0+STAihaGToBKiIUL2FwaS9hdXRoL21hZ2ljLWxpbmsSCy9tYWdpYy1saW5rEqUBCg9SZWRlZW1NYWdpY0xpbmsSIy5sYXRjaGtleS52MS5SZWRlZW1NYWdpY0xpbmtSZXF1ZXN0GiQubGF0Y2hrZXkudjEuUmVkZWVtTWFnaWNMaW5rUmVzcG9uc2UiR4q1GAIIAYLT5JMCOzoBKlogOgEqIhsvYXBpL2F1dGgvbWFnaWMtbGluay92ZXJpZnkiFC9tYWdpYy1saW5rL3JlZGlyZWN0Ep0BChJSZWZyZXNoQWNjZXNzVG9rZW4SJi5sYXRjaGtleS52MS5SZWZyZXNoQWNjZXNzVG9rZW5SZXF1ZXN0GicubGF0Y2hrZXkudjEuUmVmcmVzaEFjY2Vzc1Rva2VuUmVzcG9uc2UiNoq1GAIIAYLT5JMCKjoBKloWOgEqIhEvYXBpL2F1dGgvcmVmcmVzaCINL3VzZXIvcmVmcmVzaBKXAQoUUmVxdWVzdFBhc3N3b3JkUmVzZXQSKC5sYXRjaGtleS52MS5SZXF1ZXN0UGFzc3dvcmRSZXNldFJlcXVlc3QaKS5sYXRjaGtleS52MS5SZXF1ZXN0UGFzc3dvcmRSZXNldFJlc3BvbnNlIiqKtRgCCAGC0+STAh46ASoiGS9hcGkvYXV0aC9mb3JnZXQtcGFzc3dvcmQSgQEKDVJlc2V0UGFzc3dvcmQSIS5sYXRjaGtleS52MS5SZXNldFBhc3N3b3JkUmVxdWVzdBoiLmxhdGNoa2V5LnYxLlJlc2V0UGFzc3dvcmRSZXNwb25zZSIpirUYAggBgtPkkwIdOgEqIhgvYXBpL2F1dGgvcmVzZXQtcGFzc3dvcmQSmwEKBUdldE1lEhkubGF0Y2hrZXkudjEuR2V0TWVSZXF1ZXN0GhoubGF0Y2hrZXkudjEuR2V0TWVSZXNwb25zZSJbirUYJAgCEgl1c2VyOnJlYWQYAToTCg8vcHJvZmlsZS93aG9hbWkQAYLT5JMCLVoXYgR1c2VyEg8vcHJvZmlsZS93aG9hbWliBHVzZXISDC9hcGkvdXNlci9tZRKCAQoMTGlzdFNlc3Npb25zEiAubGF0Y2hrZXkudjEuTGlzdFNlc3Npb25zUmVxdWVzdBohLmxhdGNoa2V5LnYxLkxpc3RTZXNzaW9uc1Jlc3BvbnNlIi2KtRgPCAISCXVzZXI6cmVhZBgBgtPkkwIUEhIvYXBpL3VzZXIvc2Vzc2lvbnMSkwEKDVJldm9rZVNlc3Npb24SIS5sYXRjaGtleS52MS5SZXZva2VTZXNzaW9uUmVxdWVzdBoiLmxhdGNoa2V5LnYxLlJldm9rZVNlc3Npb25SZXNwb25zZSI7irUYEAgCEgp1c2VyOndyaXRlGAGC0+STAiEqHy9hcGkvdXNlci9zZXNzaW9ucy97c2Vzc2lvbl9pZH0SegoIVXBkYXRlTWUSHC5sYXRjaGtleS52MS5VcGRhdGVNZVJlcXVlc3QaHS5sYXRjaGtleS52MS5VcGRhdGVNZVJlc3BvbnNlIjGKtRgQCAISCnVzZXI6d3JpdGUYAYLT5JMCFzoBKmIEdXNlcjIML2FwaS91c2VyL21lEpEBChFHZXRQYXNzd29yZFN0YXR1cxIlLmxhdGNoa2V5LnYxLkdldFBhc3N3b3JkU3RhdHVzUmVxdWVzdBomLmxhdGNoa2V5LnYxLkdldFBhc3N3b3JkU3RhdHVzUmVzcG9uc2UiLYq1GA8IAhIJdXNlcjpyZWFkGAGC0+STAhQSEi9hcGkvdXNlci9wYXNzd29yZBKDAQoLU2V0UGFzc3dvcmQSHy5sYXRjaGtleS52MS5TZXRQYXNzd29yZFJlcXVlc3QaIC5sYXRjaGtleS52MS5TZXRQYXNzd29yZFJlc3BvbnNlIjGKtRgQCAMSCnVzZXI6d3JpdGUYAYLT5JMCFzoBKiISL2FwaS91c2VyL3Bhc3N3b3JkYgZwcm90bzM", [file_buf_validate_validate, file_google_api_annotations, file_google_protobuf_timestamp, file_latchkey_v1_access, file_latchkey_v1_common]);
 
 /**
  * Request of SignUp.
@@ -626,6 +626,129 @@ export const RevokeSessionResponseSchema: GenMessage<RevokeSessionResponse> = /*
   messageDesc(file_latchkey_v1_auth, 23);
 
 /**
+ * Request of UpdateMe.
+ *
+ * @generated from message latchkey.v1.UpdateMeRequest
+ */
+export type UpdateMeRequest = Message<"latchkey.v1.UpdateMeRequest"> & {
+  /**
+   * New display name (`User.full_name`), at most 200 characters; unset keeps
+   * the current one.
+   *
+   * @generated from field: optional string full_name = 1;
+   */
+  fullName?: string | undefined;
+};
+
+/**
+ * Describes the message latchkey.v1.UpdateMeRequest.
+ * Use `create(UpdateMeRequestSchema)` to create a new message.
+ */
+export const UpdateMeRequestSchema: GenMessage<UpdateMeRequest> = /*@__PURE__*/
+  messageDesc(file_latchkey_v1_auth, 24);
+
+/**
+ * Response of UpdateMe. Over REST, `data` is `user` itself.
+ *
+ * @generated from message latchkey.v1.UpdateMeResponse
+ */
+export type UpdateMeResponse = Message<"latchkey.v1.UpdateMeResponse"> & {
+  /**
+   * The caller's account after the change.
+   *
+   * @generated from field: latchkey.v1.User user = 1;
+   */
+  user?: User | undefined;
+};
+
+/**
+ * Describes the message latchkey.v1.UpdateMeResponse.
+ * Use `create(UpdateMeResponseSchema)` to create a new message.
+ */
+export const UpdateMeResponseSchema: GenMessage<UpdateMeResponse> = /*@__PURE__*/
+  messageDesc(file_latchkey_v1_auth, 25);
+
+/**
+ * Request of GetPasswordStatus. Empty: the user comes from the credential.
+ *
+ * @generated from message latchkey.v1.GetPasswordStatusRequest
+ */
+export type GetPasswordStatusRequest = Message<"latchkey.v1.GetPasswordStatusRequest"> & {
+};
+
+/**
+ * Describes the message latchkey.v1.GetPasswordStatusRequest.
+ * Use `create(GetPasswordStatusRequestSchema)` to create a new message.
+ */
+export const GetPasswordStatusRequestSchema: GenMessage<GetPasswordStatusRequest> = /*@__PURE__*/
+  messageDesc(file_latchkey_v1_auth, 26);
+
+/**
+ * Response of GetPasswordStatus.
+ *
+ * @generated from message latchkey.v1.GetPasswordStatusResponse
+ */
+export type GetPasswordStatusResponse = Message<"latchkey.v1.GetPasswordStatusResponse"> & {
+  /**
+   * True when the account can sign in with a password.
+   *
+   * @generated from field: bool has_password = 1;
+   */
+  hasPassword: boolean;
+};
+
+/**
+ * Describes the message latchkey.v1.GetPasswordStatusResponse.
+ * Use `create(GetPasswordStatusResponseSchema)` to create a new message.
+ */
+export const GetPasswordStatusResponseSchema: GenMessage<GetPasswordStatusResponse> = /*@__PURE__*/
+  messageDesc(file_latchkey_v1_auth, 27);
+
+/**
+ * Request of SetPassword.
+ *
+ * @generated from message latchkey.v1.SetPasswordRequest
+ */
+export type SetPasswordRequest = Message<"latchkey.v1.SetPasswordRequest"> & {
+  /**
+   * The account's current password; required when it has one, ignored when it
+   * has none.
+   *
+   * @generated from field: string current_password = 1;
+   */
+  currentPassword: string;
+
+  /**
+   * The new password, 10 to 1024 characters, any characters.
+   *
+   * @generated from field: string new_password = 2;
+   */
+  newPassword: string;
+};
+
+/**
+ * Describes the message latchkey.v1.SetPasswordRequest.
+ * Use `create(SetPasswordRequestSchema)` to create a new message.
+ */
+export const SetPasswordRequestSchema: GenMessage<SetPasswordRequest> = /*@__PURE__*/
+  messageDesc(file_latchkey_v1_auth, 28);
+
+/**
+ * Response of SetPassword. Empty; the calling session stays signed in.
+ *
+ * @generated from message latchkey.v1.SetPasswordResponse
+ */
+export type SetPasswordResponse = Message<"latchkey.v1.SetPasswordResponse"> & {
+};
+
+/**
+ * Describes the message latchkey.v1.SetPasswordResponse.
+ * Use `create(SetPasswordResponseSchema)` to create a new message.
+ */
+export const SetPasswordResponseSchema: GenMessage<SetPasswordResponse> = /*@__PURE__*/
+  messageDesc(file_latchkey_v1_auth, 29);
+
+/**
  * Accounts and sessions: sign-up, email verification, password and magic-link
  * sign-in, access/refresh tokens, password reset, the caller's profile and
  * sessions.
@@ -855,6 +978,56 @@ export const AuthService: GenService<{
     methodKind: "unary";
     input: typeof RevokeSessionRequestSchema;
     output: typeof RevokeSessionResponseSchema;
+  },
+  /**
+   * Changes the caller's own profile; unset fields keep their value. Over
+   * REST the envelope's `data` is the user itself.
+   *
+   * Credential: session, access token, or API key with `user:write`.
+   * Errors: invalid_argument (400 VALIDATION_ERROR) for a name longer than 200
+   * characters; permission_denied (403) for an API key without `user:write`.
+   *
+   * @generated from rpc latchkey.v1.AuthService.UpdateMe
+   */
+  updateMe: {
+    methodKind: "unary";
+    input: typeof UpdateMeRequestSchema;
+    output: typeof UpdateMeResponseSchema;
+  },
+  /**
+   * Tells whether the caller's account has a password. An account made from
+   * a magic link has none until SetPassword gives it one.
+   *
+   * Credential: session, access token, or API key with `user:read`.
+   * Errors: permission_denied (403) for an API key without `user:read`.
+   *
+   * @generated from rpc latchkey.v1.AuthService.GetPasswordStatus
+   */
+  getPasswordStatus: {
+    methodKind: "unary";
+    input: typeof GetPasswordStatusRequestSchema;
+    output: typeof GetPasswordStatusResponseSchema;
+  },
+  /**
+   * Sets or changes the caller's password. An account that has a password
+   * must send it as `current_password`; one that has none (made from a magic
+   * link) sets its first password without it. Every other session of the
+   * user ends on every replica; the session making the call stays signed in.
+   *
+   * Credential: session or access token (not an API key: a leaked key must
+   * not be able to take over the account).
+   * Errors: invalid_argument (400 VALIDATION_ERROR, field `newPassword`) for a
+   * password shorter than 10 or longer than 1024 characters;
+   * unauthenticated (401 UNAUTHORIZED, field `currentPassword`) for a missing
+   * or wrong current password; permission_denied (403) for an API key;
+   * resource_exhausted (429) after repeated wrong current passwords.
+   *
+   * @generated from rpc latchkey.v1.AuthService.SetPassword
+   */
+  setPassword: {
+    methodKind: "unary";
+    input: typeof SetPasswordRequestSchema;
+    output: typeof SetPasswordResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_latchkey_v1_auth, 0);

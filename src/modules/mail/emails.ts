@@ -1,8 +1,20 @@
-// The emails Latchkey sends, in plain text and HTML. Every link is built from PUBLIC_URL and
-// carries its one-time token in the `token` query parameter.
+// The emails Latchkey sends, in plain text and HTML. Every link is a console page under PUBLIC_URL
+// and carries its one-time token in the `token` query parameter.
 import type { Email } from './mailer.js';
 
 const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/**
+ * The console pages the emailed links open, under PUBLIC_URL: each page shows what happened and
+ * calls the RPC itself (the REST routes behind them stay for curl).
+ */
+export const CONSOLE_PATHS = {
+  verifyEmail: '/verify-email',
+  /** GET is the console page; POST on the same path is RedeemMagicLink's REST binding. */
+  magicLink: '/magic-link/redirect',
+  resetPassword: '/reset-password',
+  invitation: (id: string) => `/invitations/${encodeURIComponent(id)}`,
+} as const;
 
 export function linkWithToken(publicUrl: string, path: string, token: string): string {
   const u = new URL(path, publicUrl + '/');

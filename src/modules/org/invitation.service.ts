@@ -7,6 +7,7 @@ import type { Actor } from '../audit/events.js';
 import { conflict, invalid, notFound } from '../common/errors.js';
 import { cut, type Page } from '../common/page-token.js';
 import { randomToken, safeEqual, sha256 } from '../common/secrets.js';
+import { CONSOLE_PATHS, linkWithToken } from '../mail/index.js';
 import { Invitation } from './invitation.entity.js';
 import { Membership } from './membership.entity.js';
 import type { OrgServiceOptions, Tenant } from './org.service.js';
@@ -68,7 +69,7 @@ export class InvitationService {
     const [inviter] = await this.em.execute<{ full_name: string; email: string }[]>('select full_name, email from users where id = ?', [inviterUserId]);
     await this.opts.mailer.sendInvitation({
       to: email,
-      link: `${this.opts.publicUrl()}/invitations/${invitation.id}?token=${encodeURIComponent(token)}`,
+      link: linkWithToken(this.opts.publicUrl(), CONSOLE_PATHS.invitation(invitation.id), token),
       organizationName: organization.name,
       inviterName: inviter?.full_name || inviter?.email || '',
     });

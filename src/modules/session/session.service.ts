@@ -222,11 +222,13 @@ export class SessionService {
     this.d.bus.invalidate({ sessionId });
   }
 
-  /** End every session and refresh token of a user (password reset). */
-  async revokeAllOf(userId: string): Promise<void> {
+  /** End every session and refresh token of a user (password reset), or all but one (password change). */
+  async revokeAllOf(userId: string, exceptSessionId?: string): Promise<void> {
     const now = this.d.clock.now();
-    await this.em.nativeUpdate(Session, { userId, revokedAt: null }, { revokedAt: now });
-    await this.em.nativeUpdate(RefreshToken, { userId, revokedAt: null }, { revokedAt: now });
+    const keep = exceptSessionId ? { id: { $ne: exceptSessionId } } : {};
+    const keepRt = exceptSessionId ? { sessionId: { $ne: exceptSessionId } } : {};
+    await this.em.nativeUpdate(Session, { userId, revokedAt: null, ...keep }, { revokedAt: now });
+    await this.em.nativeUpdate(RefreshToken, { userId, revokedAt: null, ...keepRt }, { revokedAt: now });
     this.d.bus.invalidate({ userId });
   }
 

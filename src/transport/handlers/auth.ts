@@ -4,6 +4,7 @@ import type { AuthService } from '../../../gen/latchkey/v1/auth_pb.js';
 import type { AccountService } from '../../modules/account/account.service.js';
 import type { EmailVerification } from '../../modules/account/email-verification.js';
 import type { PasswordReset } from '../../modules/account/password-reset.js';
+import type { OwnAccount } from '../../modules/account/own-account.js';
 import type { Profiles } from '../../modules/account/profiles.js';
 import { unauthorized } from '../../modules/common/errors.js';
 import { readPage } from '../../modules/common/page-token.js';
@@ -25,6 +26,8 @@ export interface AuthHandlerDeps {
   magicLinks: MagicLinks;
   passwordReset: PasswordReset;
   profiles: Profiles;
+  /** The signed-in user's own name and password (the console's profile page). */
+  ownAccount: OwnAccount;
   orgs: OrgService;
   /** The session cookie: lifetime, and Secure unless served on loopback HTTP. */
   cookie: { ttlSeconds: number; secure: boolean };
@@ -108,6 +111,24 @@ export function authHandlers(d: AuthHandlerDeps): ServiceImpl<typeof AuthService
       const { items, next } = await sessions.list(p.userId, readPage(req.pageSize, req.pageToken));
       const current = p.kind === 'apiKey' ? undefined : p.sessionId;
       return { sessions: items.map((s) => toSession(s, current)), nextPageToken: next };
+    },
+
+    async updateMe(req, ctx) {
+      const { userId } = principalOf(ctx);
+      const user = await d.ownAccount.rename(userId, req.fullName);
+      d.profiles.invalidate(userId);
+      return { user: toUser(user, await orgs.countForUser(userId)) };
+    },
+
+    async getPasswordStatus(_req, ctx) {
+      return { hasPassword: await d.ownAccount.hasPassword(principalOf(ctx).userId) };
+    },
+
+    async setPassword(req, ctx) {
+      const p = principalOf(ctx); // a session or sign-in token: the access rule refuses keys and exchanged tokens
+      const keep = p.kind === 'apiKey' ? undefined : p.sessionId;
+      await d.ownAccount.setPassword(p.userId, req.currentPassword, req.newPassword, keep, clientOf(ctx).ip);
+      return {};
     },
 
     async revokeSession(req, ctx) {
