@@ -21,8 +21,12 @@ export function gatewayHook(deps: Deps): GatewayHook | undefined {
   const g = gatewayOf(deps);
   if (!g) return undefined;
   const latchkeyRoutes = new RouteTable(SERVICES);
-  const trustFn = proxyaddr.compile(deps.config.trustedProxies);
-  const trusted = (addr: string) => trustFn(addr, 0);
+  // Compiled once per TRUSTED_PROXIES list (tests swap the list on a running server).
+  let compiled: { list: string[]; fn: (addr: string, i: number) => boolean } | undefined;
+  const trusted = (addr: string) => {
+    if (compiled?.list !== deps.config.trustedProxies) compiled = { list: deps.config.trustedProxies, fn: proxyaddr.compile(deps.config.trustedProxies) };
+    return compiled.fn(addr, 0);
+  };
   const inContext = <T>(fn: () => Promise<T>) => RequestContext.create(deps.db.orm.em, fn);
   return async (req, res, info) => {
     const url = req.url ?? '/';

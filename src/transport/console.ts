@@ -98,7 +98,12 @@ export function createConsole(dir = CONSOLE_DIST) {
   /** Answers the request and returns true when it is the console's; false leaves it to the API. */
   return function serveConsole(req: Req, res: Res, path: string): boolean {
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
-    const found = table.find('GET', path);
+    let found;
+    try {
+      found = table.find('GET', path);
+    } catch {
+      return false; // a malformed escape: the REST layer answers it (400)
+    }
     if (found && 'route' in found) return false;
     files ??= load(dir);
     if (!files) return false; // not built: the API's 404 stands

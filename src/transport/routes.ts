@@ -17,7 +17,7 @@ import { healthHandlers } from './handlers/health.js';
 import { orgHandlers } from './handlers/org.js';
 import { tokenHandlers } from './handlers/token.js';
 
-export const SERVICES = [AuthService, OrgService, ApiKeyService, TokenService, Health];
+export const SERVICES = [AuthService, OrgService, ApiKeyService, TokenService, Health, Authorization];
 
 export const routes = (deps: Deps) => (router: ConnectRouter) => {
   const { accounts, emailVerification, sessions, magicLinks, passwordReset, profiles, ownAccount, orgs, audit } = deps;

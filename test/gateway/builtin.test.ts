@@ -86,7 +86,7 @@ describe('built-in gateway in front of GATEWAY_UPSTREAM', () => {
     expect(seen(r).authorization).toBeUndefined();
     const none = await rest(w.url, 'GET', '/customer', { headers: { 'Content-Type': 'application/json' } });
     expect(none.status).toBe(401);
-    expect(none.body).toEqual({ success: false, status: 401, code: 'UNAUTHORIZED', message: 'Missing Authorization header' });
+    expect(none.body).toEqual({ success: false, status: 401, code: 'UNAUTHORIZED', message: 'Missing Authorization header', reason: 'CREDENTIAL_MISSING' });
   });
 
   it('seed 004: a token exchanged for an API key acts as the user, with the key as actor', async () => {
@@ -159,7 +159,7 @@ describe('built-in gateway in front of GATEWAY_UPSTREAM', () => {
   it('a slow upstream gives 504 in the envelope', async () => {
     const r = await rest(w.url, 'GET', '/data/slow', { headers: { orgid: s.orgId, 'x-api-key': s.orgKey.key } });
     expect(r.status).toBe(504);
-    expect(r.body).toEqual({ success: false, status: 504, code: 'UNAVAILABLE', message: 'Upstream did not answer in time' });
+    expect(r.body).toEqual({ success: false, status: 504, code: 'UNAVAILABLE', message: 'Upstream did not answer in time', reason: 'UNAVAILABLE' });
   });
 
   it('paths that could read differently upstream are refused, unknown ones are 404', async () => {
@@ -186,7 +186,7 @@ describe('built-in gateway with the upstream down', () => {
       const k = await createKey(w, cookie(u, { orgid: u.organizationId }), {});
       const r = await rest(w.url, 'GET', '/customer', { headers: { authorization: `Bearer ${k.key}` } });
       expect(r.status).toBe(502);
-      expect(r.body).toEqual({ success: false, status: 502, code: 'UNAVAILABLE', message: 'Upstream unavailable' });
+      expect(r.body).toEqual({ success: false, status: 502, code: 'UNAVAILABLE', message: 'Upstream unavailable', reason: 'UNAVAILABLE' });
     } finally {
       await w.stop();
     }

@@ -68,7 +68,7 @@ describe('Envoy ext_authz Check over gRPC', () => {
     expect(r.httpResponse.case).toBe('deniedResponse');
     if (r.httpResponse.case !== 'deniedResponse') return;
     expect(r.httpResponse.value.status?.code).toBe(401);
-    expect(JSON.parse(r.httpResponse.value.body)).toEqual({ success: false, status: 401, code: 'UNAUTHORIZED', message: 'Missing Authorization header' });
+    expect(JSON.parse(r.httpResponse.value.body)).toEqual({ success: false, status: 401, code: 'UNAUTHORIZED', message: 'Missing Authorization header', reason: 'CREDENTIAL_MISSING' });
     expect(r.httpResponse.value.headers.find((h) => h.header?.key === 'content-type')?.header?.value).toBe('application/json');
   });
 
