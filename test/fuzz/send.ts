@@ -148,7 +148,8 @@ export class Sender {
     const u = new URL(this.url);
     return new Promise((resolve) => {
       const chunks: Buffer[] = [];
-      const c = net.connect(Number(u.port), u.hostname, () => c.end(bytes));
+      // Written, not half-closed: node:http ends a connection whose client half-closes before it answers.
+      const c = net.connect(Number(u.port), u.hostname, () => c.write(bytes));
       const timer = setTimeout(() => (c.destroy(), resolve({ status: 0, body: '', ms: LIMIT_MS, hung: true })), LIMIT_MS + 500);
       c.on('data', (d) => chunks.push(d));
       c.on('error', () => {});
