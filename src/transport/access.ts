@@ -36,6 +36,9 @@ const PUBLIC: AccessRule = { credentials: 'public', scope: '', tenant: 'none', f
 export const EXTERNAL_ACCESS: Readonly<Record<string, AccessRule>> = {
   'grpc.health.v1.Health/Check': PUBLIC,
   'grpc.health.v1.Health/Watch': PUBLIC,
+  // Reflection describes only the public API schema (the same descriptors as the proto files).
+  'grpc.reflection.v1.ServerReflection/ServerReflectionInfo': PUBLIC,
+  'grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo': PUBLIC,
 };
 
 const CREDENTIALS: Partial<Record<Access_Credentials, Credentials>> = {

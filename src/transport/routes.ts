@@ -3,6 +3,8 @@
 // served method must have an access rule, or the server does not start.
 import type { ConnectRouter } from '@connectrpc/connect';
 import { Health } from '../../gen/grpc/health/v1/health_pb.js';
+import { ServerReflection as ReflectionV1 } from '../../gen/grpc/reflection/v1/reflection_pb.js';
+import { ServerReflection as ReflectionV1alpha } from '../../gen/grpc/reflection/v1alpha/reflection_pb.js';
 import { ApiKeyService } from '../../gen/latchkey/v1/api_key_pb.js';
 import { AuthService } from '../../gen/latchkey/v1/auth_pb.js';
 import { OrgService } from '../../gen/latchkey/v1/org_pb.js';
@@ -12,10 +14,14 @@ import { assertAccessRules } from './access.js';
 import { apiKeyHandlers } from './handlers/api-key.js';
 import { authHandlers } from './handlers/auth.js';
 import { healthHandlers } from './handlers/health.js';
+import { Reflection, reflectionHandlers } from './handlers/reflection.js';
 import { orgHandlers } from './handlers/org.js';
 import { tokenHandlers } from './handlers/token.js';
 
 export const SERVICES = [AuthService, OrgService, ApiKeyService, TokenService, Health];
+/** What reflection lists: every served service, reflection included. */
+export const REFLECTED = [...SERVICES, ReflectionV1, ReflectionV1alpha];
+const reflection = reflectionHandlers(new Reflection(REFLECTED));
 
 export const routes = (deps: Deps) => (router: ConnectRouter) => {
   const { accounts, emailVerification, sessions, magicLinks, passwordReset, profiles, orgs, audit } = deps;
@@ -25,7 +31,9 @@ export const routes = (deps: Deps) => (router: ConnectRouter) => {
     .service(OrgService, orgHandlers({ orgs, audit }))
     .service(ApiKeyService, apiKeyHandlers({ apiKeys: deps.apiKeys, clock: deps.clock }))
     .service(TokenService, tokenHandlers({ exchange: deps.exchange, introspection: deps.introspection, signingKeys: deps.signingKeys }))
-    .service(Health, healthHandlers);
+    .service(Health, healthHandlers)
+    .service(ReflectionV1, reflection.v1)
+    .service(ReflectionV1alpha, reflection.v1alpha);
   assertAccessRules(router.handlers.map((h) => h.method));
   return router;
 };
