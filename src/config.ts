@@ -53,6 +53,10 @@ export interface Config {
   apiKeyPrefix: string;
   /** Organization types allowed to hold API keys; empty = all. */
   apiKeyOrgTypes: string[];
+  /** Serve /metrics on this port instead of the API port (METRICS_PORT); undefined = API port. */
+  metricsPort?: number;
+  /** Apply pending migrations at start (MIGRATE_ON_START, default true); off when operators run `latchkey migrate up`. */
+  migrateOnStart: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -155,5 +159,7 @@ export function loadConfig(env: Env = process.env): Config {
     exchangeRateLimitPerMinute: int(env, 'EXCHANGE_RATE_LIMIT_PER_MINUTE', 5, 1, 1_000_000),
     apiKeyPrefix,
     apiKeyOrgTypes: list(env, 'API_KEY_ORG_TYPES'),
+    metricsPort: env.METRICS_PORT ? int(env, 'METRICS_PORT', 0, 0, 65535) : undefined,
+    migrateOnStart: bool(env, 'MIGRATE_ON_START', true),
   };
 }

@@ -21,6 +21,7 @@ import { RouteTable } from './transport/rest/route-table.js';
 import { envelopeError } from './transport/rest/status.js';
 import { createTranscoder } from './transport/rest/transcoder.js';
 import { routes, SERVICES } from './transport/routes.js';
+import { opsRoute, listenMetrics, metricsInterceptor } from './ops/routes.js';
 
 type Req = http.IncomingMessage | http2.Http2ServerRequest;
 // The http2 compatibility response has the same methods we use; one type keeps the code simple.
@@ -32,6 +33,8 @@ const HTTP2_PREFACE = Buffer.from('PRI * HTTP/2.0');
 export interface Server {
   port: number;
   url: string;
+  /** The /metrics listener's port when METRICS_PORT is set. */
+  metricsPort?: number;
   /** Stop accepting, let in-flight requests finish, close connections. */
   close(): Promise<void>;
 }
@@ -50,7 +53,7 @@ function clientIp(req: Req, trusted: string[]): string {
 export function createRequestHandler(deps: Deps) {
   const { config, log } = deps;
   const router = createConnectRouter({
-    interceptors: [ormContextInterceptor(deps.db.orm), errorsInterceptor, validationInterceptor, authnInterceptor(deps.authenticator), csrfInterceptor(config), tenancyInterceptor(deps.orgs, deps.apiKeys.reach)],
+    interceptors: [metricsInterceptor, ormContextInterceptor(deps.db.orm), errorsInterceptor, validationInterceptor, authnInterceptor(deps.authenticator), csrfInterceptor(config), tenancyInterceptor(deps.orgs, deps.apiKeys.reach)],
     readMaxBytes: config.maxBodyBytes,
     requestGate: malformedBodyGate,
     acceptCompression: [compressionGzip, compressionBrotli],
@@ -60,6 +63,8 @@ export function createRequestHandler(deps: Deps) {
   const handlers = new Map<string, UniversalHandler>(router.handlers.map((h) => [h.requestPath, h]));
   const transcode = createTranscoder({ routes: new RouteTable(SERVICES), handlers, maxBodyBytes: config.maxBodyBytes });
   const cors = new Set(config.corsOrigins);
+  // Operations endpoints (/metrics, /openapi.json, /docs): see src/ops/routes.ts.
+  const ops = opsRoute(deps);
 
   function setCors(req: Req, res: Res): boolean {
     const origin = req.headers.origin;
@@ -87,6 +92,7 @@ export function createRequestHandler(deps: Deps) {
         return void res.end();
       }
       if (path === '/healthz' || path === '/readyz') return await probe(path, res);
+      if (ops(path, req, res)) return;
       const contextValues = createContextValues().set(requestInfoKey, info);
       const uHandler = handlers.get(path);
       const abort = new AbortController();
@@ -149,13 +155,16 @@ export async function listen(deps: Deps): Promise<Server> {
     tcp.listen(deps.config.port, deps.config.host, () => resolve());
   });
   const port = (tcp.address() as AddressInfo).port;
+  const metrics = await listenMetrics(deps);
   const host = deps.config.host.includes(':') ? `[${deps.config.host}]` : deps.config.host;
 
   return {
     port,
     url: `http://${host}:${port}`,
+    metricsPort: metrics?.port,
     async close() {
       const closed = new Promise<void>((resolve) => tcp.close(() => resolve()));
+      await metrics?.close();
       h1.closeIdleConnections();
       for (const s of sessions) s.close(); // GOAWAY: in-flight streams finish, no new ones
       h1.close();
