@@ -6,6 +6,7 @@ import type { Config } from '../config.js';
 import { startEmbeddedDatabase } from './embedded.js';
 import { entities } from './entities.js';
 import { migrationsList } from './migrations/index.js';
+import { migrateUp } from '../ops/migrate.js';
 
 export interface Database {
   orm: MikroORM;
@@ -27,7 +28,8 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
     allowGlobalContext: false,
     forceUtcTimezone: true,
   });
-  await orm.migrator.up();
+  // Operators who migrate from the CLI (`latchkey migrate up`) set MIGRATE_ON_START=false.
+  if (config.migrateOnStart) await migrateUp(orm, config.databaseUrl);
   log.info({ embedded: !!embedded }, embedded ? `embedded database in ${config.dataDir}` : 'connected to PostgreSQL');
   return {
     orm,
