@@ -18,10 +18,9 @@ import { Reflection, reflectionHandlers } from './handlers/reflection.js';
 import { orgHandlers } from './handlers/org.js';
 import { tokenHandlers } from './handlers/token.js';
 
-export const SERVICES = [AuthService, OrgService, ApiKeyService, TokenService, Health];
-/** What reflection lists: every served service, reflection included. */
-export const REFLECTED = [...SERVICES, ReflectionV1, ReflectionV1alpha];
-const reflection = reflectionHandlers(new Reflection(REFLECTED));
+export const SERVICES = [AuthService, OrgService, ApiKeyService, TokenService, Health, ReflectionV1, ReflectionV1alpha];
+// Reflection lists every served service, itself included.
+const reflection = reflectionHandlers(new Reflection(SERVICES));
 
 export const routes = (deps: Deps) => (router: ConnectRouter) => {
   const { accounts, emailVerification, sessions, magicLinks, passwordReset, profiles, orgs, audit } = deps;

@@ -19,7 +19,9 @@ const cli = (args: string[], env: Record<string, string> = {}) =>
   run(process.execPath, ['bin/latchkey.js', ...args], {
     timeout: 120_000,
     env: { PATH: process.env.PATH!, DATA_DIR: dataDir, LOG_LEVEL: 'silent', SECRET: 'latchkey-test-secret-0123456789-abcdefghij', ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}), ...env },
-  }).catch((e) => e as { stdout: string; stderr: string; code: number });
+  })
+    .then((r): { stdout: string; stderr: string; code?: number } => r)
+    .catch((e) => e as { stdout: string; stderr: string; code: number });
 
 beforeAll(async () => {
   dataDir = await mkdtemp(path.join(os.tmpdir(), 'latchkey-cli-'));
