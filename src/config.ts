@@ -67,6 +67,10 @@ export interface Config {
   /** Organization types allowed to hold API keys; empty = all. */
   apiKeyOrgTypes: string[];
   gateway: GatewayConfig;
+  /** Serve /metrics on this port instead of the API port (METRICS_PORT); undefined = API port. */
+  metricsPort?: number;
+  /** Apply pending migrations at start (MIGRATE_ON_START, default true); off when operators run `latchkey migrate up`. */
+  migrateOnStart: boolean;
 }
 
 export interface GatewayConfig {
@@ -234,6 +238,8 @@ export function loadConfig(env: Env = process.env): Config {
     apiKeyPrefix,
     apiKeyOrgTypes: list(env, 'API_KEY_ORG_TYPES'),
     gateway: gatewayConfig(env),
+    metricsPort: env.METRICS_PORT ? int(env, 'METRICS_PORT', 0, 0, 65535) : undefined,
+    migrateOnStart: bool(env, 'MIGRATE_ON_START', true),
   };
 }
 

@@ -25,6 +25,7 @@ import { envelopeError } from './transport/rest/status.js';
 import { createTranscoder } from './transport/rest/transcoder.js';
 import { routes, SERVICES } from './transport/routes.js';
 import { ENCODINGS, encodingHeaderOf, errorResponse, protocolOf, refuseCompressedFrames, requestEncoding, unsupportedEncoding } from './transport/wire-guards.js';
+import { opsRoute, listenMetrics, metricsInterceptor } from './ops/routes.js';
 
 type Req = http.IncomingMessage | http2.Http2ServerRequest;
 // The http2 compatibility response has the same methods we use; one type keeps the code simple.
@@ -36,6 +37,8 @@ const HTTP2_PREFACE = Buffer.from('PRI * HTTP/2.0');
 export interface Server {
   port: number;
   url: string;
+  /** The /metrics listener's port when METRICS_PORT is set. */
+  metricsPort?: number;
   /** Stop accepting, let in-flight requests finish, close connections. */
   close(): Promise<void>;
 }
@@ -63,7 +66,7 @@ function pathOf(url: string): string {
 export function createRequestHandler(deps: Deps) {
   const { config, log } = deps;
   const router = createConnectRouter({
-    interceptors: [ormContextInterceptor(deps.db.orm), errorsInterceptor, validationInterceptor, authnInterceptor(deps.authenticator), csrfInterceptor(config), tenancyInterceptor(deps.orgs, deps.apiKeys.reach)],
+    interceptors: [metricsInterceptor, ormContextInterceptor(deps.db.orm), errorsInterceptor, validationInterceptor, authnInterceptor(deps.authenticator), csrfInterceptor(config), tenancyInterceptor(deps.orgs, deps.apiKeys.reach)],
     readMaxBytes: config.maxBodyBytes,
     requestGate: malformedBodyGate,
     acceptCompression: [compressionGzip, compressionBrotli],
@@ -77,6 +80,8 @@ export function createRequestHandler(deps: Deps) {
   const accepted = new Set(ENCODINGS);
   const gateway = gatewayHook(deps); // GATEWAY_POLICY: forward-auth and the built-in gateway
   const serveConsole = createConsole();
+  // Operations endpoints (/metrics, /openapi.json, /docs): see src/ops/routes.ts.
+  const ops = opsRoute(deps);
 
   function setCors(req: Req, res: Res): boolean {
     const origin = req.headers.origin;
@@ -104,6 +109,7 @@ export function createRequestHandler(deps: Deps) {
         return void res.end();
       }
       if (path === '/healthz' || path === '/readyz') return await probe(path, res);
+      if (ops(path, req, res)) return;
       const contextValues = createContextValues().set(requestInfoKey, info);
       const uHandler = handlers.get(path);
       const abort = new AbortController();
@@ -264,13 +270,16 @@ export async function listen(deps: Deps): Promise<Server> {
     tcp.listen(deps.config.port, deps.config.host, () => resolve());
   });
   const port = (tcp.address() as AddressInfo).port;
+  const metrics = await listenMetrics(deps);
   const host = deps.config.host.includes(':') ? `[${deps.config.host}]` : deps.config.host;
 
   return {
     port,
     url: `http://${host}:${port}`,
+    metricsPort: metrics?.port,
     async close() {
       const closed = new Promise<void>((resolve) => tcp.close(() => resolve()));
+      await metrics?.close();
       h1.closeIdleConnections();
       for (const s of sessions) s.close(); // GOAWAY: in-flight streams finish, no new ones
       h1.close();

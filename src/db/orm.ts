@@ -8,6 +8,7 @@ import { configureTransactions, RetryingEntityManager } from './entity-manager.j
 import { entities } from './entities.js';
 import { releaseDeadClients } from './pool.js';
 import { migrationsList } from './migrations/index.js';
+import { migrateUp } from '../ops/migrate.js';
 
 export interface Database {
   orm: MikroORM;
@@ -34,7 +35,8 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
     forceUtcTimezone: true,
   });
   configureTransactions(orm.config, { log, attempts: 4, resolveInDoubt: !embedded, inDoubtWaitMs: 15_000 });
-  await orm.migrator.up();
+  // Operators who migrate from the CLI (`latchkey migrate up`) set MIGRATE_ON_START=false.
+  if (config.migrateOnStart) await migrateUp(orm, config.databaseUrl);
   log.info({ embedded: !!embedded }, embedded ? `embedded database in ${config.dataDir}` : 'connected to PostgreSQL');
   return {
     orm,

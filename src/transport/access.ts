@@ -39,6 +39,9 @@ export const EXTERNAL_ACCESS: Readonly<Record<string, AccessRule>> = {
   'grpc.health.v1.Health/Watch': PUBLIC_ACCESS,
   // The credential Envoy checks is inside CheckRequest.attributes, not on the call.
   'envoy.service.auth.v3.Authorization/Check': PUBLIC_ACCESS,
+  // Reflection describes only the public API schema (the same descriptors as the proto files).
+  'grpc.reflection.v1.ServerReflection/ServerReflectionInfo': PUBLIC_ACCESS,
+  'grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo': PUBLIC_ACCESS,
 };
 
 const CREDENTIALS: Partial<Record<Access_Credentials, Credentials>> = {

@@ -4,6 +4,8 @@
 import type { ConnectRouter } from '@connectrpc/connect';
 import { Authorization } from '../../gen/envoy/service/auth/v3/external_auth_pb.js';
 import { Health } from '../../gen/grpc/health/v1/health_pb.js';
+import { ServerReflection as ReflectionV1 } from '../../gen/grpc/reflection/v1/reflection_pb.js';
+import { ServerReflection as ReflectionV1alpha } from '../../gen/grpc/reflection/v1alpha/reflection_pb.js';
 import { ApiKeyService } from '../../gen/latchkey/v1/api_key_pb.js';
 import { AuthService } from '../../gen/latchkey/v1/auth_pb.js';
 import { OrgService } from '../../gen/latchkey/v1/org_pb.js';
@@ -14,10 +16,13 @@ import { envoyAuthzHandlers } from '../gateway/envoy.js';
 import { apiKeyHandlers } from './handlers/api-key.js';
 import { authHandlers } from './handlers/auth.js';
 import { healthHandlers } from './handlers/health.js';
+import { Reflection, reflectionHandlers } from './handlers/reflection.js';
 import { orgHandlers } from './handlers/org.js';
 import { tokenHandlers } from './handlers/token.js';
 
-export const SERVICES = [AuthService, OrgService, ApiKeyService, TokenService, Health, Authorization];
+export const SERVICES = [AuthService, OrgService, ApiKeyService, TokenService, Health, Authorization, ReflectionV1, ReflectionV1alpha];
+// Reflection lists every served service, itself included.
+const reflection = reflectionHandlers(new Reflection(SERVICES));
 
 export const routes = (deps: Deps) => (router: ConnectRouter) => {
   const { accounts, emailVerification, sessions, magicLinks, passwordReset, profiles, ownAccount, orgs, audit } = deps;
@@ -28,7 +33,9 @@ export const routes = (deps: Deps) => (router: ConnectRouter) => {
     .service(ApiKeyService, apiKeyHandlers({ apiKeys: deps.apiKeys, clock: deps.clock }))
     .service(TokenService, tokenHandlers({ exchange: deps.exchange, introspection: deps.introspection, signingKeys: deps.signingKeys }))
     .service(Health, healthHandlers)
-    .service(Authorization, envoyAuthzHandlers(deps)); // Envoy ext_authz (GATEWAY_POLICY); gRPC only, no REST binding
+    .service(Authorization, envoyAuthzHandlers(deps)) // Envoy ext_authz (GATEWAY_POLICY); gRPC only, no REST binding
+    .service(ReflectionV1, reflection.v1)
+    .service(ReflectionV1alpha, reflection.v1alpha);
   assertAccessRules(router.handlers.map((h) => h.method));
   return router;
 };

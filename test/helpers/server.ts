@@ -15,6 +15,8 @@ export const onRealPostgres = !!process.env.TEST_DATABASE_URL;
 export interface TestServer {
   url: string;
   port: number;
+  /** The /metrics listener's port when METRICS_PORT is set. */
+  metricsPort?: number;
   deps: Deps;
   config: Config;
   clock: OffsetClock;
@@ -89,6 +91,9 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
     },
     get port() {
       return server.port;
+    },
+    get metricsPort() {
+      return server.metricsPort;
     },
     get deps() {
       return deps;

@@ -45,4 +45,11 @@ export class Migration20261122000001 extends Migration {
       revoked_at timestamptz null)`);
     this.addSql(`create index sessions_user_id_index on sessions (user_id)`);
   }
+
+  override async down(): Promise<void> {
+    this.addSql(`drop table if exists sessions`);
+    this.addSql(`drop table if exists memberships`);
+    this.addSql(`drop table if exists organizations`);
+    this.addSql(`drop table if exists users`);
+  }
 }

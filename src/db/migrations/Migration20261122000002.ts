@@ -40,4 +40,10 @@ export class Migration20261122000002 extends Migration {
       retired_at timestamptz null,
       verify_until timestamptz null)`);
   }
+
+  override async down(): Promise<void> {
+    this.addSql(`drop table if exists signing_keys`);
+    this.addSql(`drop table if exists refresh_tokens`);
+    this.addSql(`drop table if exists one_time_tokens`);
+  }
 }

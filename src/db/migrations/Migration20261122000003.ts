@@ -38,4 +38,10 @@ export class Migration20261122000003 extends Migration {
     this.addSql(`create index audit_events_organization_id_type_id_index on audit_events (organization_id, type, id)`);
     this.addSql(`create index audit_events_organization_id_created_at_index on audit_events (organization_id, created_at)`);
   }
+
+  override async down(): Promise<void> {
+    this.addSql(`drop table if exists audit_events`);
+    this.addSql(`drop table if exists invitations`);
+    this.addSql(`drop index if exists memberships_organization_id_id_index`);
+  }
 }

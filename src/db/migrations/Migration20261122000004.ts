@@ -37,4 +37,8 @@ export class Migration20261122000004 extends Migration {
     this.addSql(`create index api_keys_client_organization_id_index on api_keys (client_organization_id) where client_organization_id is not null`);
     this.addSql(`create index api_keys_pinned_organization_id_index on api_keys (pinned_organization_id) where pinned_organization_id is not null`);
   }
+
+  override async down(): Promise<void> {
+    this.addSql(`drop table if exists api_keys`);
+  }
 }

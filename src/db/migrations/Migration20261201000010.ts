@@ -5,4 +5,8 @@ export class Migration20261201000010 extends Migration {
   override async up(): Promise<void> {
     this.addSql(`alter table api_keys add column limits_set_by_role varchar(16) null`);
   }
+
+  override async down(): Promise<void> {
+    this.addSql(`alter table api_keys drop column if exists limits_set_by_role`);
+  }
 }

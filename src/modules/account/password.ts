@@ -4,6 +4,7 @@ import * as scryptNs from 'scrypt-kdf';
 import type { ScryptParams } from '../../config.js';
 import { invalid } from '../common/errors.js';
 import { Semaphore } from '../common/limiter.js';
+import { passwordQueueDepth, passwordQueueWait } from '../../metrics/registry.js';
 
 interface ScryptKdf {
   kdf(passphrase: string, params: { logN: number; r: number; p: number }): Promise<Uint8Array>;
@@ -34,7 +35,27 @@ export class PasswordHasher {
   }
 
   hash(password: string): Promise<string> {
-    return this.queue.run(async () => Buffer.from(await scrypt.kdf(password, this.params)).toString('base64'));
+    return this.run(async () => Buffer.from(await scrypt.kdf(password, this.params)).toString('base64'));
+  }
+
+  /** The queue, measured: depth while waiting for a slot, and the wait itself. */
+  private run<T>(fn: () => Promise<T>): Promise<T> {
+    const queued = performance.now();
+    passwordQueueDepth.inc();
+    let started = false;
+    const begin = () => {
+      started = true;
+      passwordQueueDepth.dec();
+      passwordQueueWait.observe((performance.now() - queued) / 1000);
+    };
+    return this.queue
+      .run(() => {
+        begin();
+        return fn();
+      })
+      .finally(() => {
+        if (!started) passwordQueueDepth.dec(); // refused: the queue was full
+      });
   }
 
   /** Constant-effort check: with no stored hash, a dummy hash is verified so timing does not tell. */
@@ -42,10 +63,10 @@ export class PasswordHasher {
     if (!stored) {
       this.dummy ??= this.hash('dummy password for unknown accounts');
       stored = await this.dummy;
-      await this.queue.run(() => scrypt.verify(Buffer.from(stored!, 'base64'), password));
+      await this.run(() => scrypt.verify(Buffer.from(stored!, 'base64'), password));
       return false;
     }
-    return this.queue.run(() => scrypt.verify(Buffer.from(stored, 'base64'), password));
+    return this.run(() => scrypt.verify(Buffer.from(stored, 'base64'), password));
   }
 
   /** True when a hash was made with other parameters than today's (re-hash at next sign-in). */
