@@ -18,6 +18,7 @@ describe('gRPC reflection', () => {
   it('lists every served service over v1', async () => {
     const { stdout } = await bufCurl('--reflect', '--list-services', s.url);
     expect(stdout.trim().split('\n').sort()).toEqual([
+      'envoy.service.auth.v3.Authorization',
       'grpc.health.v1.Health',
       'grpc.reflection.v1.ServerReflection',
       'grpc.reflection.v1alpha.ServerReflection',
