@@ -1,7 +1,7 @@
 // A closed-loop gRPC load generator (h2load is not installed here): N HTTP/2 sessions, one request
 // in flight on each, for S seconds. Run as its own process by apikey-throughput.ts; prints JSON.
 // Usage: node --import tsx bench/apikey-grpc-load.ts '{"url":…,"service":"Health"|"ApiKeyService","method":…,"request":{…},"headers":{…},"connections":50,"seconds":10}'
-import { fromJson, type DescMethodUnary, type DescService, type JsonValue } from '@bufbuild/protobuf';
+import { type DescMethodUnary, type DescService, fromJson, type JsonValue } from '@bufbuild/protobuf';
 import { createGrpcTransport } from '@connectrpc/connect-node';
 import { Health } from '../gen/grpc/health/v1/health_pb.js';
 import { ApiKeyService } from '../gen/latchkey/v1/api_key_pb.js';
@@ -21,7 +21,7 @@ const args = JSON.parse(process.argv[2]) as Args;
 const services: Record<Args['service'], DescService> = { Health, ApiKeyService, AuthService };
 const service = services[args.service];
 const method = service.methods.find((m) => m.localName === args.method || m.name === args.method) as DescMethodUnary;
-if (!method || method.methodKind !== 'unary') throw new Error(`no unary method ${args.method}`);
+if (method?.methodKind !== 'unary') throw new Error(`no unary method ${args.method}`);
 const input = fromJson(method.input, args.request);
 const connections = args.connections ?? 50;
 const deadline = Date.now() + (args.seconds ?? 10) * 1000;

@@ -12,7 +12,15 @@ import { benchUser, connectJson } from './lib.js';
 
 const N = Number(process.env.BENCH_KEYS ?? 200);
 const dataDir = await mkdtemp(path.join(os.tmpdir(), 'latchkey-bench-rt-'));
-const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'warn', SCRYPT_LOG_N: '12', SCRYPT_P: '1', ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}) });
+const config = loadConfig({
+  PORT: '0',
+  HOST: '127.0.0.1',
+  DATA_DIR: dataDir,
+  LOG_LEVEL: 'warn',
+  SCRYPT_LOG_N: '12',
+  SCRYPT_P: '1',
+  ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
+});
 const deps = await createDeps(config, createLogger('warn'));
 const server = await listen(deps);
 const logger = deps.db.orm.config.getLogger() as { logQuery(ctx: { query: string }): void };

@@ -6,7 +6,7 @@
 // default: the scratch databases are created next to it and dropped at the end)
 import pg from 'pg';
 import { generateKey, type NewKey } from '../src/modules/apikey/key-format.js';
-import { benchUser, connectJson, load, startServerProcess, type BenchServer } from './lib.js';
+import { type BenchServer, benchUser, connectJson, load, startServerProcess } from './lib.js';
 
 const ADMIN = process.env.PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const SAMPLE = Number(process.env.BENCH_SAMPLE ?? 1000);
@@ -62,7 +62,11 @@ async function setUp(size: number): Promise<Setup> {
   for (let i = 0; i < sample.length; i += 250) {
     const chunk = sample.slice(i, i + 250);
     const values = chunk.map((_, j) => `('ak_S' || lpad(${i + j}::text, 25, '0'), now(), now(), 'sample', $${j + 1}, 'lk_seed', '${orgId}', '${userId}', '["read"]', '{}')`);
-    await sql(dbUrl, `insert into api_keys (id, created_at, updated_at, name, key_hash, start, organization_id, created_by_user_id, scopes, metadata) values ${values.join(', ')}`, chunk.map((k) => k.hash));
+    await sql(
+      dbUrl,
+      `insert into api_keys (id, created_at, updated_at, name, key_hash, start, organization_id, created_by_user_id, scopes, metadata) values ${values.join(', ')}`,
+      chunk.map((k) => k.hash),
+    );
   }
   const [{ n }] = await sql<{ n: string }>(dbUrl, 'select count(*) as n from api_keys');
   const t = Date.now();
@@ -87,7 +91,7 @@ async function verifyTimed(s: Setup, key: string): Promise<number> {
 }
 
 /** The database's share alone: the cold lookup's index probe, timed from a client. */
-async function dbTimed(s: Setup, c: pg.Client, hash: string): Promise<number> {
+async function dbTimed(c: pg.Client, hash: string): Promise<number> {
   const t0 = process.hrtime.bigint();
   await c.query({ name: 'probe', text: 'select id from api_keys where key_hash = $1 or previous_key_hash = $1 limit 2', values: [hash] });
   return Number(process.hrtime.bigint() - t0) / 1e6;
@@ -105,13 +109,21 @@ try {
       for (const k of keys) s.warm.push(await verifyTimed(s, k.key));
       const c = new pg.Client({ connectionString: s.dbUrl });
       await c.connect();
-      for (const k of keys) s.db.push(await dbTimed(s, c, k.hash));
+      for (const k of keys) s.db.push(await dbTimed(c, k.hash));
       await c.end();
     }
   }
   for (let r = 0; r < 3; r++) {
     for (const s of setups) {
-      const l = await load({ name: `${s.size}`, url: `${s.server.url}/latchkey.v1.ApiKeyService/VerifyApiKey`, method: 'POST', headers: connectJson({ 'x-api-key': s.caller }), body: JSON.stringify({ key: s.sample[0].key }), connections: 10, seconds: Number(process.env.BENCH_SECONDS ?? 4) });
+      const l = await load({
+        name: `${s.size}`,
+        url: `${s.server.url}/latchkey.v1.ApiKeyService/VerifyApiKey`,
+        method: 'POST',
+        headers: connectJson({ 'x-api-key': s.caller }),
+        body: JSON.stringify({ key: s.sample[0].key }),
+        connections: 10,
+        seconds: Number(process.env.BENCH_SECONDS ?? 4),
+      });
       s.loads.push({ rps: l.rps, p50: l.p50, p99: l.p99 });
     }
   }
@@ -130,9 +142,12 @@ const fig = (s: Setup) => ({
 console.log(`| keys in table | VerifyApiKey cold p50 / p99 ms | warm p50 / p99 ms | index probe alone p50 / p99 ms | warm under load (10 conns) req/s, p50 / p99 ms |`);
 console.log('|---|---|---|---|---|');
 const figs = setups.map((s) => ({ size: s.size, ...fig(s) }));
-for (const f of figs) console.log(`| ${f.size} | ${f.cold.p50} / ${f.cold.p99} | ${f.warm.p50} / ${f.warm.p99} | ${f.db.p50} / ${f.db.p99} | ${f.load.rps.toFixed(0)}, ${f.load.p50} / ${f.load.p99} |`);
+for (const f of figs)
+  console.log(`| ${f.size} | ${f.cold.p50} / ${f.cold.p99} | ${f.warm.p50} / ${f.warm.p99} | ${f.db.p50} / ${f.db.p99} | ${f.load.rps.toFixed(0)}, ${f.load.p50} / ${f.load.p99} |`);
 if (figs.length === 2) {
   const [a, b] = figs;
   const q = (x: number, y: number) => (y ? (x / y).toFixed(2) : 'n/a');
-  console.log(`\nratio ${b.size} / ${a.size} (${SAMPLE} sample keys, ${ROUNDS} interleaved rounds): cold p50 ${q(b.cold.p50, a.cold.p50)}, p99 ${q(b.cold.p99, a.cold.p99)}; warm p50 ${q(b.warm.p50, a.warm.p50)}, p99 ${q(b.warm.p99, a.warm.p99)}; index probe p50 ${q(b.db.p50, a.db.p50)}, p99 ${q(b.db.p99, a.db.p99)}; under load p50 ${q(b.load.p50, a.load.p50)}, p99 ${q(b.load.p99, a.load.p99)}`);
+  console.log(
+    `\nratio ${b.size} / ${a.size} (${SAMPLE} sample keys, ${ROUNDS} interleaved rounds): cold p50 ${q(b.cold.p50, a.cold.p50)}, p99 ${q(b.cold.p99, a.cold.p99)}; warm p50 ${q(b.warm.p50, a.warm.p50)}, p99 ${q(b.warm.p99, a.warm.p99)}; index probe p50 ${q(b.db.p50, a.db.p50)}, p99 ${q(b.db.p99, a.db.p99)}; under load p50 ${q(b.load.p50, a.load.p50)}, p99 ${q(b.load.p99, a.load.p99)}`,
+  );
 }

@@ -4,7 +4,7 @@
 // REDIS_URL=redis://… for shared counters, BENCH_SECONDS=6, BENCH_ROUNDS=3, BENCH_CONNECTIONS=50)
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { benchUser, connectJson, load, report, startServerProcess, type LoadResult } from './lib.js';
+import { benchUser, connectJson, type LoadResult, load, report, startServerProcess } from './lib.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 6);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -15,7 +15,9 @@ if (process.env.REDIS_URL) env.REDIS_URL = process.env.REDIS_URL;
 /** The gRPC load generator (bench/apikey-grpc-load.ts) in its own process. */
 function grpcLoad(name: string, args: Record<string, unknown>): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'apikey-grpc-load.ts'), JSON.stringify({ connections, seconds, ...args })], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'apikey-grpc-load.ts'), JSON.stringify({ connections, seconds, ...args })], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     p.stdout.on('data', (d) => (out += d));
     p.once('exit', (code) => {
@@ -77,8 +79,17 @@ try {
     () => load({ name: 'no-op Health/Check (Connect JSON, HTTP/1.1)', url: `${server.url}/grpc.health.v1.Health/Check`, method: 'POST', headers: connectJson(), body: '{}', ...http }),
     () => load({ name: 'GET /api/user/me by X-Api-Key (REST)', url: `${server.url}/api/user/me`, headers: { 'x-api-key': caller }, ...http }),
     () => load({ name: 'GET /api/user/me by cookie (REST, reference)', url: `${server.url}/api/user/me`, headers: { cookie }, ...http }),
-    () => load({ name: 'POST /api/auth/api-key/verify (REST)', url: `${server.url}/api/auth/api-key/verify`, method: 'POST', headers: connectJson({ 'x-api-key': caller }), body: verifyBody, ...http }),
-    () => load({ name: 'VerifyApiKey (Connect JSON)', url: `${server.url}/latchkey.v1.ApiKeyService/VerifyApiKey`, method: 'POST', headers: connectJson({ 'x-api-key': caller }), body: verifyBody, ...http }),
+    () =>
+      load({ name: 'POST /api/auth/api-key/verify (REST)', url: `${server.url}/api/auth/api-key/verify`, method: 'POST', headers: connectJson({ 'x-api-key': caller }), body: verifyBody, ...http }),
+    () =>
+      load({
+        name: 'VerifyApiKey (Connect JSON)',
+        url: `${server.url}/latchkey.v1.ApiKeyService/VerifyApiKey`,
+        method: 'POST',
+        headers: connectJson({ 'x-api-key': caller }),
+        body: verifyBody,
+        ...http,
+      }),
   ];
   const httpResults = await interleaved(httpScenarios, rounds);
   console.log(`\nHTTP/1.1, autocannon, ${connections} connections, ${seconds} s per run, median of ${rounds} interleaved rounds`);

@@ -9,7 +9,14 @@ try {
   const jwt = body.data.accessToken as string;
   const seconds = Number(process.env.BENCH_SECONDS ?? 10);
   const noop = await load({ name: 'no-op Health/Check', url: `${server.url}/grpc.health.v1.Health/Check`, method: 'POST', headers: connectJson(), body: '{}', seconds });
-  const byJwt = await load({ name: 'GetMe by JWT (Bearer)', url: `${server.url}/latchkey.v1.AuthService/GetMe`, method: 'POST', headers: connectJson({ authorization: `Bearer ${jwt}` }), body: '{}', seconds });
+  const byJwt = await load({
+    name: 'GetMe by JWT (Bearer)',
+    url: `${server.url}/latchkey.v1.AuthService/GetMe`,
+    method: 'POST',
+    headers: connectJson({ authorization: `Bearer ${jwt}` }),
+    body: '{}',
+    seconds,
+  });
   const byCookie = await load({ name: 'GetMe by cookie', url: `${server.url}/latchkey.v1.AuthService/GetMe`, method: 'POST', headers: connectJson({ cookie }), body: '{}', seconds });
   const jwks = await load({ name: 'GET /.well-known/jwks.json', url: `${server.url}/.well-known/jwks.json`, seconds });
   report([noop, byJwt, byCookie, jwks], noop);

@@ -19,11 +19,15 @@ try {
   const seconds = Number(process.env.BENCH_SECONDS ?? 10);
   const getMe = { url: `${server.url}/latchkey.v1.AuthService/GetMe`, method: 'POST', headers: connectJson({ authorization: `Bearer ${jwt}` }), body: '{}', seconds, connections: 10 };
   const alone = await load({ name: 'GetMe by JWT, alone (10 conns)', ...getMe });
-  const signIn = { url: `${server.url}/api/auth/sign-in/email`, method: 'POST', headers: connectJson(), body: JSON.stringify({ email, password: 'a-long-secure-passphrase' }), seconds, connections: FLOOD };
-  const [flood, during] = await Promise.all([
-    load({ name: `sign-in flood (${FLOOD} conns; non-2xx = 429 busy)`, ...signIn }),
-    load({ name: 'GetMe by JWT during the flood (10 conns)', ...getMe }),
-  ]);
+  const signIn = {
+    url: `${server.url}/api/auth/sign-in/email`,
+    method: 'POST',
+    headers: connectJson(),
+    body: JSON.stringify({ email, password: 'a-long-secure-passphrase' }),
+    seconds,
+    connections: FLOOD,
+  };
+  const [flood, during] = await Promise.all([load({ name: `sign-in flood (${FLOOD} conns; non-2xx = 429 busy)`, ...signIn }), load({ name: 'GetMe by JWT during the flood (10 conns)', ...getMe })]);
   report([alone, flood, during], alone);
 } finally {
   await server.stop();

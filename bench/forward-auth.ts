@@ -5,7 +5,7 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { benchUser, connectJson, load, report, startServerProcess, type LoadResult } from './lib.js';
+import { benchUser, connectJson, type LoadResult, load, report, startServerProcess } from './lib.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 6);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -22,12 +22,25 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 const server = await startServerProcess(env);
 // startServerProcess waits 20 s; a loaded machine can take longer to boot.
-for (let i = 0; i < 600 && !(await fetch(`${server.url}/readyz`).then((r) => r.ok, () => false)); i++) await new Promise((r) => setTimeout(r, 200));
+for (
+  let i = 0;
+  i < 600 &&
+  !(await fetch(`${server.url}/readyz`).then(
+    (r) => r.ok,
+    () => false,
+  ));
+  i++
+)
+  await new Promise((r) => setTimeout(r, 200));
 try {
   const { cookie } = await benchUser(server.url);
   const orgs = (await (await fetch(`${server.url}/api/user/organizations`, { headers: { cookie } })).json()) as any;
   const orgid = orgs.data.organizations[0].id;
-  const res = await fetch(`${server.url}/api/auth/api-key/create`, { method: 'POST', headers: connectJson({ cookie }), body: JSON.stringify({ name: 'bench', scopes: ['user:read', 'projects:read'] }) });
+  const res = await fetch(`${server.url}/api/auth/api-key/create`, {
+    method: 'POST',
+    headers: connectJson({ cookie }),
+    body: JSON.stringify({ name: 'bench', scopes: ['user:read', 'projects:read'] }),
+  });
   const key = ((await res.json()) as any).data.key;
   const asked = { 'x-api-key': key, 'x-forwarded-method': 'GET', 'x-forwarded-uri': `/api/user/organizations/${orgid}/projects`, 'x-forwarded-host': 'api.example.com', 'x-forwarded-proto': 'https' };
   const check = await fetch(`${server.url}/api/authz/forward-auth`, { headers: asked });

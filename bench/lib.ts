@@ -1,6 +1,6 @@
 // Bench harness: the server and the load generator (autocannon) run as separate processes,
 // and every figure is reported next to a no-op RPC measured in the same run.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';

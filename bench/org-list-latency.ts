@@ -3,7 +3,7 @@
 // server (separate process) over REST with a session cookie.
 // Usage: npm run bench -- org-list-latency   (BENCH_PG_URL=postgres://postgres@127.0.0.1:5432/test by default)
 import pg from 'pg';
-import { benchUser, connectJson, load, report, startServerProcess, type LoadResult } from './lib.js';
+import { benchUser, connectJson, type LoadResult, load, report, startServerProcess } from './lib.js';
 
 const ADMIN_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const MEMBERS = 10_000;
@@ -39,7 +39,18 @@ try {
        from generate_series(1, $1::int) g`,
     [MEMBERS, org],
   );
-  const types = ['user.signed_in', 'user.sign_in_failed', 'session.revoked', 'member.role_changed', 'invitation.created', 'invitation.accepted', 'api_key.created', 'api_key.revoked', 'api_key.regenerated', 'token.impersonated'];
+  const types = [
+    'user.signed_in',
+    'user.sign_in_failed',
+    'session.revoked',
+    'member.role_changed',
+    'invitation.created',
+    'invitation.accepted',
+    'api_key.created',
+    'api_key.revoked',
+    'api_key.regenerated',
+    'token.impersonated',
+  ];
   await db.query(
     `insert into audit_events (id, created_at, organization_id, type, actor_type, actor_id, target_type, target_id, ip, user_agent, metadata)
      select '01BENCHA' || lpad(g::text, 18, '0'), now() - (($1::int - g) || ' seconds')::interval, $2, ($3::text[])[1 + g % 10], 'user',
@@ -94,7 +105,15 @@ try {
     console.log(`| ${name} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} |`);
   }
   console.log(`\nUnder load (autocannon, 10 connections, ${seconds} s each):`);
-  const noop = await load({ name: 'no-op Health/Check (Connect JSON)', url: `${server.url}/grpc.health.v1.Health/Check`, method: 'POST', headers: connectJson(), body: '{}', seconds, connections: 10 });
+  const noop = await load({
+    name: 'no-op Health/Check (Connect JSON)',
+    url: `${server.url}/grpc.health.v1.Health/Check`,
+    method: 'POST',
+    headers: connectJson(),
+    body: '{}',
+    seconds,
+    connections: 10,
+  });
   const results: LoadResult[] = [noop];
   for (const [name, url] of scenarios) results.push(await load({ name, url, headers: h, seconds, connections: 10 }));
   report(results, noop);

@@ -4,7 +4,7 @@
 // Usage: npm run bench -- token-exchange   (DATABASE_URL=postgres://…, BENCH_SECONDS=5, BENCH_ROUNDS=2)
 // The exchange limit (5/min per key) is lifted for the run; every exchange still writes its audit event.
 import { createLatchkeyVerifier } from '../src/client/index.js';
-import { benchUser, connectJson, load, report, startServerProcess, type LoadResult } from './lib.js';
+import { benchUser, connectJson, type LoadResult, load, report, startServerProcess } from './lib.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 20);

@@ -1,6 +1,7 @@
 // The console's build: React + the generated Connect clients from ../gen, hashed assets in dist/.
-import react from '@vitejs/plugin-react';
+
 import { fileURLToPath } from 'node:url';
+import react from '@vitejs/plugin-react';
 import { defineConfig } from 'vite';
 
 const root = fileURLToPath(new URL('.', import.meta.url));

@@ -1,7 +1,8 @@
 // `npm start` builds the console when console/dist is missing, so the README's one command still
 // sets everything up. Without the build tools (a production install), the API starts alone.
-import { existsSync } from 'node:fs';
+
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 
 const dist = new URL('../console/dist/index.html', import.meta.url);
 if (!existsSync(dist)) {

@@ -2,7 +2,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import proxyaddr from 'proxy-addr';
-import { loadPolicy, PolicyError, type GatewayPolicy } from './gateway/policy.js';
+import { type GatewayPolicy, loadPolicy, PolicyError } from './gateway/policy.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -73,7 +73,7 @@ export interface Config {
   migrateOnStart: boolean;
 }
 
-export interface GatewayConfig {
+interface GatewayConfig {
   /** GATEWAY_POLICY, parsed and validated; undefined = no forward-auth, ext_authz or built-in gateway routes. */
   policy?: GatewayPolicy;
   /** GATEWAY_UPSTREAM: where the built-in gateway proxies allowed product requests. */
@@ -84,7 +84,7 @@ export interface GatewayConfig {
   assertionAudience: string;
 }
 
-export interface HttpLimits {
+interface HttpLimits {
   /** Complete request headers must arrive within this (also the wait for a new connection's first byte). */
   headersTimeoutMs: number;
   /** The whole request, body included, must arrive within this; else 408 and the connection closes. */

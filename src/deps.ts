@@ -1,22 +1,22 @@
 // The dependency container: one place where the services are built and wired.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from './config.js';
-import { openDatabase, type Database } from './db/orm.js';
+import { type Database, openDatabase } from './db/orm.js';
 import type { Logger } from './log.js';
 import { AccountService } from './modules/account/account.service.js';
 import { EmailVerification } from './modules/account/email-verification.js';
 import { OneTimeTokens } from './modules/account/one-time-tokens.js';
-import { PasswordReset } from './modules/account/password-reset.js';
 import { OwnAccount } from './modules/account/own-account.js';
 import { PasswordHasher } from './modules/account/password.js';
+import { PasswordReset } from './modules/account/password-reset.js';
 import { Profiles } from './modules/account/profiles.js';
-import { createApiKeys, type ApiKeys } from './modules/apikey/index.js';
+import { type ApiKeys, createApiKeys } from './modules/apikey/index.js';
 import { AuditLog } from './modules/audit/audit.service.js';
 import { SYSTEM } from './modules/audit/events.js';
-import { OrgRefs, TokenExchange, TokenIntrospection } from './modules/exchange/index.js';
 import { InvalidationBus } from './modules/common/bus.js';
-import { systemClock, type Clock } from './modules/common/clock.js';
+import { type Clock, systemClock } from './modules/common/clock.js';
 import { RedisConnections } from './modules/common/redis.js';
+import { OrgRefs, TokenExchange, TokenIntrospection } from './modules/exchange/index.js';
 import { invitationEmail, Mailer } from './modules/mail/index.js';
 import { OrgService } from './modules/org/org.service.js';
 import type { InvitationMail } from './modules/org/outbox.js';
@@ -151,7 +151,11 @@ export async function createDeps(config: Config, log: Logger, clock: Clock = sys
     refs: orgRefs,
     limiter: rateLimiter,
     tokens: accessTokens,
-    isActiveUser: (userId) => profiles.get(userId).then((p) => p.user.isActive, (e) => (e?.code === 'NOT_FOUND' ? false : Promise.reject(e))),
+    isActiveUser: (userId) =>
+      profiles.get(userId).then(
+        (p) => p.user.isActive,
+        (e) => (e?.code === 'NOT_FOUND' ? false : Promise.reject(e)),
+      ),
     audit,
     ttlSeconds: config.exchangeTokenTtlSeconds,
     perMinute: config.exchangeRateLimitPerMinute,

@@ -3,17 +3,18 @@
 // else to an http1 server; both run the same request handler.
 import http from 'node:http';
 import http2 from 'node:http2';
-import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { createConnectRouter, createContextValues, Code, ConnectError } from '@connectrpc/connect';
-import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse } from '@connectrpc/connect-node';
+import net from 'node:net';
+import { Code, ConnectError, createConnectRouter, createContextValues } from '@connectrpc/connect';
 import type { UniversalHandler } from '@connectrpc/connect/protocol';
+import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse } from '@connectrpc/connect-node';
 import proxyaddr from 'proxy-addr';
 import type { Deps } from './deps.js';
 import { gatewayHook } from './gateway/hook.js';
 import { ulid } from './modules/common/ids.js';
-import { requestInfoKey, type RequestInfo } from './transport/context.js';
+import { listenMetrics, metricsInterceptor, opsRoute } from './ops/routes.js';
 import { createConsole } from './transport/console.js';
+import { type RequestInfo, requestInfoKey } from './transport/context.js';
 import { authnInterceptor } from './transport/interceptors/authn.js';
 import { csrfInterceptor } from './transport/interceptors/csrf.js';
 import { errorsInterceptor } from './transport/interceptors/errors.js';
@@ -25,7 +26,6 @@ import { envelopeError } from './transport/rest/status.js';
 import { createTranscoder } from './transport/rest/transcoder.js';
 import { routes, SERVICES } from './transport/routes.js';
 import { ENCODINGS, encodingHeaderOf, errorResponse, protocolOf, refuseCompressedFrames, requestEncoding, unsupportedEncoding } from './transport/wire-guards.js';
-import { opsRoute, listenMetrics, metricsInterceptor } from './ops/routes.js';
 
 type Req = http.IncomingMessage | http2.Http2ServerRequest;
 // The http2 compatibility response has the same methods we use; one type keeps the code simple.
@@ -63,10 +63,18 @@ function pathOf(url: string): string {
   return /^https?:\/\//i.test(path) ? path.replace(/^https?:\/\/[^/]*/i, '') || '/' : path;
 }
 
-export function createRequestHandler(deps: Deps) {
+function createRequestHandler(deps: Deps) {
   const { config, log } = deps;
   const router = createConnectRouter({
-    interceptors: [metricsInterceptor, ormContextInterceptor(deps.db.orm), errorsInterceptor, validationInterceptor, authnInterceptor(deps.authenticator), csrfInterceptor(config), tenancyInterceptor(deps.orgs, deps.apiKeys.reach)],
+    interceptors: [
+      metricsInterceptor,
+      ormContextInterceptor(deps.db.orm),
+      errorsInterceptor,
+      validationInterceptor,
+      authnInterceptor(deps.authenticator),
+      csrfInterceptor(config),
+      tenancyInterceptor(deps.orgs, deps.apiKeys.reach),
+    ],
     readMaxBytes: config.maxBodyBytes,
     requestGate: malformedBodyGate,
     acceptCompression: [compressionGzip, compressionBrotli],

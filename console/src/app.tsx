@@ -1,12 +1,13 @@
 // Routes: the pages that emailed links and signed-out visitors open, and the signed-in console.
-import { useEffect, type ReactNode } from 'react';
+
 import { useMutation } from '@connectrpc/connect-query';
 import { useQueryClient } from '@tanstack/react-query';
+import { type ReactNode, useEffect } from 'react';
 import { AuthService } from '../../gen/latchkey/v1/auth_pb.js';
 import { clearOrgCookie, isUnauthenticated } from './api.js';
-import { ForgotPassword, MagicCode, MagicLinkRedirect, Register, ResetPassword, SignIn, VerifyEmail } from './pages/auth.js';
 import { ApiKeys } from './pages/api-keys.js';
 import { Audit } from './pages/audit.js';
+import { ForgotPassword, MagicCode, MagicLinkRedirect, Register, ResetPassword, SignIn, VerifyEmail } from './pages/auth.js';
 import { Invitation } from './pages/invitation.js';
 import { Members } from './pages/members.js';
 import { OrganizationSettings } from './pages/organization.js';
@@ -38,8 +39,18 @@ const CONSOLE: { path: string; label: string; page: () => ReactNode }[] = [
 export function App() {
   const { path } = useLocation();
   const Public = PUBLIC[path];
-  if (Public) return <Frame><Public /></Frame>;
-  if (path.startsWith('/invitations/')) return <Frame><Invitation id={decodeURIComponent(path.slice('/invitations/'.length))} /></Frame>;
+  if (Public)
+    return (
+      <Frame>
+        <Public />
+      </Frame>
+    );
+  if (path.startsWith('/invitations/'))
+    return (
+      <Frame>
+        <Invitation id={decodeURIComponent(path.slice('/invitations/'.length))} />
+      </Frame>
+    );
   return <SignedIn path={path} />;
 }
 
@@ -73,12 +84,29 @@ function SignedIn({ path }: { path: string }) {
   useEffect(() => {
     if (path === '/' && me.data) navigate('/organization', { replace: true });
   }, [path, me.data]);
-  if (me.isPending || unauthenticated) return <Frame><Loading what="your account" /></Frame>;
-  if (me.error) return <Frame><ErrorBanner error={me.error} /></Frame>;
+  if (me.isPending || unauthenticated)
+    return (
+      <Frame>
+        <Loading what="your account" />
+      </Frame>
+    );
+  if (me.error)
+    return (
+      <Frame>
+        <ErrorBanner error={me.error} />
+      </Frame>
+    );
   const user = me.data.user!;
   const route = CONSOLE.find((r) => r.path === path);
   return (
-    <OrgProvider me={user} fallback={<Frame><Loading what="your organizations" /></Frame>}>
+    <OrgProvider
+      me={user}
+      fallback={
+        <Frame>
+          <Loading what="your organizations" />
+        </Frame>
+      }
+    >
       <Frame header={<ConsoleHeader />}>
         {!user.isVerified && (
           <Banner kind="info">

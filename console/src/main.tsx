@@ -1,6 +1,6 @@
-import { createRoot } from 'react-dom/client';
-import { MutationCache, QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { TransportProvider } from '@connectrpc/connect-query';
+import { MutationCache, QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { createRoot } from 'react-dom/client';
 import { transport } from './api.js';
 import { App } from './app.js';
 import './styles.css';

@@ -1,5 +1,5 @@
 // A small history router: the console has a dozen flat routes, not worth a dependency.
-import { useSyncExternalStore, type AnchorHTMLAttributes, type MouseEvent } from 'react';
+import { type AnchorHTMLAttributes, type MouseEvent, useSyncExternalStore } from 'react';
 
 const listeners = new Set<() => void>();
 const notify = () => listeners.forEach((l) => l());
@@ -34,5 +34,5 @@ export function Link({ to, ...rest }: { to: string } & AnchorHTMLAttributes<HTML
 
 /** Only same-site paths may be a post-sign-in destination (no open redirect). */
 export function safeNext(next: string | null): string {
-  return next && next.startsWith('/') && !next.startsWith('//') ? next : '/';
+  return next?.startsWith('/') && !next.startsWith('//') ? next : '/';
 }

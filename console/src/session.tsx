@@ -1,13 +1,13 @@
 // Who is signed in (GetMe over the session cookie) and which organization the console acts in:
 // the `orgid` cookie remembers it on this site (seed 000), the switcher changes it.
-import { createContext, useContext, useEffect, useMemo, type ReactNode } from 'react';
+
 import { useQuery } from '@connectrpc/connect-query';
 import { useQueryClient } from '@tanstack/react-query';
-import type { Organization, User } from '../../gen/latchkey/v1/common_pb.js';
+import { createContext, type ReactNode, useContext, useEffect, useMemo, useState } from 'react';
 import { AuthService } from '../../gen/latchkey/v1/auth_pb.js';
+import type { Organization, User } from '../../gen/latchkey/v1/common_pb.js';
 import { OrgService } from '../../gen/latchkey/v1/org_pb.js';
 import { readOrgCookie, writeOrgCookie } from './api.js';
-import { useState } from 'react';
 
 export const useMe = () => useQuery(AuthService.method.getMe, {}, { retry: false });
 

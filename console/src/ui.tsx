@@ -1,7 +1,8 @@
 // Building blocks every page uses: a titled page, labelled fields, error and status banners,
 // buttons that show progress, a confirmation dialog, a copy button and the shown-once secret.
-import { useEffect, useId, useRef, useState, type InputHTMLAttributes, type ReactNode, type SelectHTMLAttributes } from 'react';
+
 import type { Timestamp } from '@bufbuild/protobuf/wkt';
+import { type InputHTMLAttributes, type ReactNode, type SelectHTMLAttributes, useEffect, useId, useRef, useState } from 'react';
 import { fieldMessage, fieldOf, messageOf, norm } from './api.js';
 
 export function Page({ title, children, intro }: { title: string; intro?: ReactNode; children: ReactNode }) {
@@ -82,7 +83,13 @@ export function ErrorBanner({ error }: { error: unknown }) {
   return error ? <Banner>{messageOf(error)}</Banner> : null;
 }
 
-export function Button({ busy, busyLabel, children, kind = 'primary', ...rest }: { busy?: boolean; busyLabel?: string; kind?: 'primary' | 'secondary' | 'danger' } & React.ButtonHTMLAttributes<HTMLButtonElement>) {
+export function Button({
+  busy,
+  busyLabel,
+  children,
+  kind = 'primary',
+  ...rest
+}: { busy?: boolean; busyLabel?: string; kind?: 'primary' | 'secondary' | 'danger' } & React.ButtonHTMLAttributes<HTMLButtonElement>) {
   return (
     <button className={`btn btn-${kind}`} disabled={busy || rest.disabled} aria-busy={busy || undefined} {...rest}>
       {busy ? (busyLabel ?? 'Working…') : children}
@@ -183,6 +190,7 @@ export function CopyButton({ value, what }: { value: string; what: string }) {
 export function SecretOnce({ secret, title, onDone }: { secret: string; title: string; onDone: () => void }) {
   const id = useId();
   const box = useRef<HTMLElement>(null);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: focus the box again whenever a new secret is shown
   useEffect(() => box.current?.focus(), [secret]);
   return (
     <section className="secret" aria-labelledby={id} ref={box} tabIndex={-1}>

@@ -1,6 +1,6 @@
 // `latchkey doctor`: each check prints ok or what is wrong, and the count of problems is returned.
 import net from 'node:net';
-import { ConfigError, loadConfig, type Config } from '../config.js';
+import { type Config, ConfigError, loadConfig } from '../config.js';
 import { openDatabase } from '../db/orm.js';
 import { createLogger } from '../log.js';
 

@@ -1,8 +1,9 @@
 // The operator CLI (`latchkey <command>`): the server's own config (loadConfig) and services
 // (createDeps / openDatabase), so a command does exactly what the server would.
-import { Command } from 'commander';
+
 import { RequestContext } from '@mikro-orm/core';
-import { ConfigError, loadConfig, type Config } from '../config.js';
+import { Command } from 'commander';
+import { type Config, ConfigError, loadConfig } from '../config.js';
 import { openDatabase } from '../db/orm.js';
 import { createDeps, type Deps } from '../deps.js';
 import { createLogger } from '../log.js';

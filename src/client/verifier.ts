@@ -7,14 +7,14 @@
 // Offline verification cannot see revocations: a JWT stays valid here until it expires (a few
 // minutes). Ask IntrospectToken when a decision must reflect a revocation at once.
 import { createHash } from 'node:crypto';
-import { createClient, ConnectError, type Client, type Transport } from '@connectrpc/connect';
-import { createConnectTransport, createGrpcTransport } from '@connectrpc/connect-node';
 import { timestampDate } from '@bufbuild/protobuf/wkt';
-import { createLocalJWKSet, errors, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { type Client, ConnectError, createClient, type Transport } from '@connectrpc/connect';
+import { createConnectTransport, createGrpcTransport } from '@connectrpc/connect-node';
+import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import { ApiKeyService } from '../../gen/latchkey/v1/api_key_pb.js';
 import { TokenService } from '../../gen/latchkey/v1/token_pb.js';
 import { Cache, localCacheContext } from '../modules/common/cache.js';
-import { systemClock, type Clock } from '../modules/common/clock.js';
+import { type Clock, systemClock } from '../modules/common/clock.js';
 
 export interface LatchkeyVerifierOptions {
   /** Latchkey's base URL, e.g. http://latchkey.internal:8080. */
@@ -162,7 +162,8 @@ export function createLatchkeyVerifier(o: LatchkeyVerifierOptions): LatchkeyVeri
       // Our own credential is refused, or Latchkey is unreachable: not the caller's fault, never cached.
       throw ConnectError.from(e);
     }
-    if (!res.valid) return { ok: false, error: new LatchkeyAuthError(res.code === 'EXPIRED' ? 'API key expired' : res.code === 'REVOKED' ? 'API key revoked' : 'Invalid API key', res.code || 'INVALID') };
+    if (!res.valid)
+      return { ok: false, error: new LatchkeyAuthError(res.code === 'EXPIRED' ? 'API key expired' : res.code === 'REVOKED' ? 'API key revoked' : 'Invalid API key', res.code || 'INVALID') };
     return {
       ok: true,
       principal: {

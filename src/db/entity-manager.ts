@@ -60,7 +60,8 @@ export class RetryingEntityManager extends EntityManager {
   // Errors raised by COMMIT (deferred constraints) reach us unconverted: convert them like any other.
   // A foreign key that fails at this point lost its row to a concurrent request (a deleted organization).
   private refine(e: unknown): unknown {
-    const converted = e instanceof Error && !(e instanceof DriverException) && !(e instanceof DomainError) && typeof (e as { code?: unknown }).code === 'string' ? this.getDriver().convertException(e) : e;
+    const converted =
+      e instanceof Error && !(e instanceof DriverException) && !(e instanceof DomainError) && typeof (e as { code?: unknown }).code === 'string' ? this.getDriver().convertException(e) : e;
     if (converted instanceof ForeignKeyConstraintViolationException) {
       return new DomainError('CONFLICT', 'Something this request refers to was deleted by a concurrent request');
     }

@@ -1,14 +1,15 @@
 // MikroORM over PostgreSQL: a real server (DATABASE_URL) or the embedded one; same migrations.
-import { MikroORM } from '@mikro-orm/postgresql';
+
 import { Migrator } from '@mikro-orm/migrations';
+import { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
-import { startEmbeddedDatabase } from './embedded.js';
-import { configureTransactions, RetryingEntityManager } from './entity-manager.js';
-import { entities } from './entities.js';
-import { releaseDeadClients } from './pool.js';
-import { migrationsList } from './migrations/index.js';
 import { migrateUp } from '../ops/migrate.js';
+import { startEmbeddedDatabase } from './embedded.js';
+import { entities } from './entities.js';
+import { configureTransactions, RetryingEntityManager } from './entity-manager.js';
+import { migrationsList } from './migrations/index.js';
+import { releaseDeadClients } from './pool.js';
 
 export interface Database {
   orm: MikroORM;

@@ -3,12 +3,12 @@
 // limits, credits and last use), KeyReach for pins and portfolios, TenantRoles for the role in the
 // tenant, and capScopes for Latchkey's scopes. Warm, it touches no database and writes nothing.
 import type { Config } from '../config.js';
+import { isWellFormedKey } from '../modules/apikey/index.js';
 import { DomainError, forbidden, unauthorized } from '../modules/common/errors.js';
 import type { Principal } from '../modules/common/principal.js';
 import { homeOrganizationOf } from '../modules/common/principal.js';
-import { isWellFormedKey } from '../modules/apikey/index.js';
 import type { OrgService } from '../modules/org/org.service.js';
-import { capScopes, scopesOfRole, type Role } from '../modules/org/roles.js';
+import { capScopes, type Role, scopesOfRole } from '../modules/org/roles.js';
 import type { Authenticator } from '../modules/session/credentials.js';
 import type { Assertions } from '../modules/token/index.js';
 import { readCookie, SESSION_COOKIE } from '../transport/cookies.js';
@@ -25,7 +25,7 @@ export interface CheckedRequest {
   siteOrigin?: string;
 }
 
-export const IDENTITY_HEADERS = {
+const IDENTITY_HEADERS = {
   userId: 'x-latchkey-user-id',
   organizationId: 'x-latchkey-organization-id',
   scopes: 'x-latchkey-scopes',

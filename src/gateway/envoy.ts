@@ -4,19 +4,18 @@
 // headers removed. Denied: the gRPC code, and the HTTP status and envelope Envoy answers with.
 import { create } from '@bufbuild/protobuf';
 import type { ServiceImpl } from '@connectrpc/connect';
-import { HeaderValueOption_HeaderAppendAction, type HeaderValueOption } from '../../gen/envoy/config/core/v3/base_pb.js';
+import { type HeaderValueOption, HeaderValueOption_HeaderAppendAction } from '../../gen/envoy/config/core/v3/base_pb.js';
 import type { Authorization, CheckRequest } from '../../gen/envoy/service/auth/v3/external_auth_pb.js';
 import { CheckResponseSchema } from '../../gen/envoy/service/auth/v3/external_auth_pb.js';
 import type { Deps } from '../deps.js';
 import { DomainError } from '../modules/common/errors.js';
 import { requestInfoKey } from '../transport/context.js';
-import { IDENTITY_HEADER_NAMES, type Decision } from './authorizer.js';
+import { type Decision, IDENTITY_HEADER_NAMES } from './authorizer.js';
 import { gatewayOf } from './gateway.js';
 import { withoutSessionCookie } from './proxy.js';
 import { refusalOf } from './refusal.js';
 
-const set = (key: string, value: string): HeaderValueOption =>
-  ({ header: { key, value }, appendAction: HeaderValueOption_HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD }) as HeaderValueOption;
+const set = (key: string, value: string): HeaderValueOption => ({ header: { key, value }, appendAction: HeaderValueOption_HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD }) as HeaderValueOption;
 
 function headersOf(http: NonNullable<NonNullable<CheckRequest['attributes']>['request']>['http']): Map<string, string> {
   const out = new Map<string, string>(Object.entries(http?.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));

@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
 import { DomainError, forbidden } from '../modules/common/errors.js';
 import type { RequestInfo } from '../transport/context.js';
-import { IDENTITY_HEADER_NAMES, type Authorizer } from './authorizer.js';
+import { type Authorizer, IDENTITY_HEADER_NAMES } from './authorizer.js';
 import { asHeaderValue, refusalOf } from './refusal.js';
 
 export const FORWARD_AUTH_PATH = '/api/authz/forward-auth';

@@ -2,14 +2,14 @@
 // where its tenant comes from, and the downstream scopes each role grants. Parsed with `yaml` (JSON
 // is YAML too), validated once at start; every error names the file and line.
 import { readFileSync } from 'node:fs';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type YAMLMap } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument, type YAMLMap } from 'yaml';
 import { isLatchkeyScope, isRole, ROLES, type Role } from '../modules/org/roles.js';
 import { compareSpecificity, matchTemplate, parseTemplate, shapeOf, splitPath, type Template } from './template.js';
 
 export class PolicyError extends Error {}
 
 /** Where a route's organization comes from: {organization_id} in its path, the orgid header, or the credential. */
-export type TenantSource = 'path' | 'header' | 'credential';
+type TenantSource = 'path' | 'header' | 'credential';
 
 export interface PolicyRoute {
   template: Template;
@@ -26,7 +26,7 @@ export interface RouteMatch {
 
 const TOP_KEYS = ['roles', 'routes'];
 const ROUTE_KEYS = ['match', 'scopes', 'tenant'];
-const SCOPE_RE = /^[A-Za-z0-9_.:*\/-]{1,128}$/;
+const SCOPE_RE = /^[A-Za-z0-9_.:*/-]{1,128}$/;
 
 export class GatewayPolicy {
   constructor(

@@ -19,7 +19,14 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'p
 
 function connectionListed(headers: IncomingHttpHeaders | Record<string, unknown>): Set<string> {
   const c = headers.connection;
-  return new Set(typeof c === 'string' ? c.toLowerCase().split(',').map((s) => s.trim()) : []);
+  return new Set(
+    typeof c === 'string'
+      ? c
+          .toLowerCase()
+          .split(',')
+          .map((s) => s.trim())
+      : [],
+  );
 }
 
 /** The Cookie header without Latchkey's session cookie; undefined when nothing else is left. */
@@ -32,7 +39,7 @@ export function withoutSessionCookie(cookie: string): string | undefined {
 }
 
 /** The headers to send upstream: the client's, minus hop-by-hop, credential and spoofed identity headers. */
-export function upstreamHeaders(req: Req, decision: Decision, info: RequestInfo): Record<string, string | string[]> {
+function upstreamHeaders(req: Req, decision: Decision, info: RequestInfo): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   const listed = connectionListed(req.headers);
   const strip = new Set<string>(decision.credentialHeaders.filter((h) => h !== 'cookie'));

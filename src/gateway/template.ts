@@ -3,9 +3,9 @@
 // segments and encoded slashes are refused, so a path cannot climb out of the prefix it matched.
 import { DomainError } from '../modules/common/errors.js';
 
-export const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
-export type Segment = { kind: 'literal'; value: string } | { kind: 'var'; name: string } | { kind: 'star' } | { kind: 'rest' };
+type Segment = { kind: 'literal'; value: string } | { kind: 'var'; name: string } | { kind: 'star' } | { kind: 'rest' };
 
 export interface Template {
   /** An upper-case method, or '*' for any. */

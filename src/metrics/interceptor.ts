@@ -1,6 +1,7 @@
 // Outermost interceptor: times every RPC and counts limit rejections by their ErrorInfo reason.
-import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
+
 import type { DescMethod } from '@bufbuild/protobuf';
+import { Code, ConnectError, type Interceptor } from '@connectrpc/connect';
 import { ErrorInfoSchema } from '../../gen/google/rpc/error_details_pb.js';
 import { restPathKey } from '../transport/context.js';
 import { rejections, requestDuration } from './registry.js';
@@ -8,7 +9,11 @@ import { rejections, requestDuration } from './registry.js';
 type Child = ReturnType<typeof requestDuration.labels>;
 const PROTOCOLS = ['grpc', 'grpc_web', 'connect', 'rest'] as const;
 type Protocol = (typeof PROTOCOLS)[number];
-const CODE_NAMES = new Map<number, string>(Object.entries(Code).filter(([, v]) => typeof v === 'number').map(([k, v]) => [v as number, k.replace(/[A-Z]/g, (c, i) => (i ? '_' : '') + c.toLowerCase())]));
+const CODE_NAMES = new Map<number, string>(
+  Object.entries(Code)
+    .filter(([, v]) => typeof v === 'number')
+    .map(([k, v]) => [v as number, k.replace(/[A-Z]/g, (c, i) => (i ? '_' : '') + c.toLowerCase())]),
+);
 CODE_NAMES.set(0, 'ok');
 
 // method → protocol → code → child: created on first use, then only looked up.

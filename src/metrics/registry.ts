@@ -1,6 +1,6 @@
 // Every Prometheus metric Latchkey exports, on one registry per process (replicas scrape apart).
 // Label values are a small fixed set, so children are created once and reused on the hot path.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 export const registry = new Registry();
 // Event-loop lag, heap, GC, CPU and file descriptors come with prom-client's defaults.

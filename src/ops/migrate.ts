@@ -1,11 +1,12 @@
 // Migrations under a PostgreSQL advisory lock: replicas starting together on one database take
 // turns, and each finds the others' migrations already applied. The lock is session-level on a
 // connection of its own, so it covers the migrator's set-up (its tracking table) too.
-import pg from 'pg';
+
 import type { MikroORM } from '@mikro-orm/postgresql';
+import pg from 'pg';
 
 /** pg_advisory_lock key: "latchkey" as a 64-bit number, so other applications' locks do not collide. */
-export const MIGRATION_LOCK_KEY = '7809911621089435001';
+const MIGRATION_LOCK_KEY = '7809911621089435001';
 
 export interface MigrationStatus {
   executed: string[];

@@ -2,13 +2,13 @@
 // source of the rule. Each method's rule is compiled once and cached; the interceptors look it up
 // by descriptor on every request. `assertAccessRules` runs when the router is built, so a served
 // method without a rule stops the server at start-up instead of failing at run time.
-import { getOption, hasOption, type DescMethod } from '@bufbuild/protobuf';
+import { type DescMethod, getOption, hasOption } from '@bufbuild/protobuf';
 import { http } from '../../gen/google/api/annotations_pb.js';
-import { access as accessOption, Access_Credentials, Access_Role, Access_Tenant, type Access } from '../../gen/latchkey/v1/access_pb.js';
+import { type Access, Access_Credentials, Access_Role, Access_Tenant, access as accessOption } from '../../gen/latchkey/v1/access_pb.js';
 import { isLatchkeyScope, type Role } from '../modules/org/roles.js';
 
-export type Credentials = 'public' | 'any' | 'signed_in';
-export type TenantSource = 'none' | 'path' | 'header' | 'header_required';
+type Credentials = 'public' | 'any' | 'signed_in';
+type TenantSource = 'none' | 'path' | 'header' | 'header_required';
 
 export interface BindingRule {
   tenantHeaderRequired: boolean;
@@ -28,7 +28,7 @@ export interface AccessRule {
 }
 
 /** The rule of an RPC that needs no credential (for EXTERNAL_ACCESS entries). */
-export const PUBLIC_ACCESS: AccessRule = { credentials: 'public', scope: '', tenant: 'none', foreignEmpty: false, partnerApi: false, bindings: new Map() };
+const PUBLIC_ACCESS: AccessRule = { credentials: 'public', scope: '', tenant: 'none', foreignEmpty: false, partnerApi: false, bindings: new Map() };
 
 /**
  * Served methods that are not ours (vendored protos we do not edit) and so carry no option:
@@ -61,7 +61,7 @@ const ROLES: Partial<Record<Access_Role, Role>> = {
   [Access_Role.ROOT_ADMIN]: 'root_admin',
 };
 
-export class AccessRuleError extends Error {
+class AccessRuleError extends Error {
   constructor(method: DescMethod, problem: string) {
     super(`${method.parent.typeName}.${method.name}: ${problem} (see proto/latchkey/v1/access.proto)`);
     this.name = 'AccessRuleError';

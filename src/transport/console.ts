@@ -13,7 +13,7 @@ import { SERVICES } from './routes.js';
 type Req = http.IncomingMessage | http2.Http2ServerRequest;
 type Res = http.ServerResponse;
 
-export const CONSOLE_DIST = fileURLToPath(new URL('../../console/dist/', import.meta.url));
+const CONSOLE_DIST = fileURLToPath(new URL('../../console/dist/', import.meta.url));
 
 /** Same origin only, no inline script or style, no framing: the console needs nothing else. */
 const CSP = [
@@ -108,11 +108,11 @@ export function createConsole(dir = CONSOLE_DIST) {
     files ??= load(dir);
     if (!files) return false; // not built: the API's 404 stands
     const file = files.get(path === '/' ? '/index.html' : path);
-    if (file) return send(req, res, file), true;
+    if (file) return (send(req, res, file), true);
     // API namespaces and Connect service paths (/latchkey.v1.AuthService/…) never fall back.
     if (/^\/(api|assets|v\d+|\.well-known)(\/|$)/.test(path) || path.split('/')[1].includes('.')) return false;
     // A client-side route (/verify-email, /invitations/…): the page, for browsers only.
     if (!String(req.headers.accept ?? '').includes('text/html')) return false;
-    return send(req, res, files.get('/index.html')!), true;
+    return (send(req, res, files.get('/index.html')!), true);
   };
 }

@@ -11,13 +11,13 @@ import { AuthService } from '../../gen/latchkey/v1/auth_pb.js';
 import { OrgService } from '../../gen/latchkey/v1/org_pb.js';
 import { TokenService } from '../../gen/latchkey/v1/token_pb.js';
 import type { Deps } from '../deps.js';
-import { assertAccessRules } from './access.js';
 import { envoyAuthzHandlers } from '../gateway/envoy.js';
+import { assertAccessRules } from './access.js';
 import { apiKeyHandlers } from './handlers/api-key.js';
 import { authHandlers } from './handlers/auth.js';
 import { healthHandlers } from './handlers/health.js';
-import { Reflection, reflectionHandlers } from './handlers/reflection.js';
 import { orgHandlers } from './handlers/org.js';
+import { Reflection, reflectionHandlers } from './handlers/reflection.js';
 import { tokenHandlers } from './handlers/token.js';
 
 export const SERVICES = [AuthService, OrgService, ApiKeyService, TokenService, Health, Authorization, ReflectionV1, ReflectionV1alpha];

@@ -1,9 +1,10 @@
 // Set-up shared by the API-key tests: a server delivering mail to a real SMTP listener, users, orgs
 // joined through the real invitation flow, and keys created through the documented REST paths.
+
+import { PASSWORD, signUpAndIn, type TestUser, uniqueEmail } from '../helpers/accounts.js';
 import { rest } from '../helpers/clients.js';
-import { PASSWORD, signUpAndIn, uniqueEmail, type TestUser } from '../helpers/accounts.js';
-import { startServer, type StartOptions, type TestServer } from '../helpers/server.js';
-import { startSmtp, tokenOf, type SmtpSink } from '../helpers/smtp.js';
+import { type StartOptions, startServer, type TestServer } from '../helpers/server.js';
+import { type SmtpSink, startSmtp, tokenOf } from '../helpers/smtp.js';
 
 export interface World {
   server: TestServer;

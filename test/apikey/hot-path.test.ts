@@ -1,21 +1,22 @@
 // The verification path: what a bad key costs (nothing), what a warm and a cold key cost (0 and 1
 // queries), expiry, disabling, grace periods, write-behind of last use, and where the plaintext is
 // NOT (responses, database, logs).
-import { Writable } from 'node:stream';
+
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiKeyService } from '../../gen/latchkey/v1/api_key_pb.js';
 import { loadConfig } from '../../src/config.js';
 import { createDeps } from '../../src/deps.js';
 import { createLogger } from '../../src/log.js';
 import { listen } from '../../src/server.js';
-import { client, rest } from '../helpers/clients.js';
 import type { TestUser } from '../helpers/accounts.js';
 import { signUpAndIn } from '../helpers/accounts.js';
+import { client, rest } from '../helpers/clients.js';
 import { onRealPostgres } from '../helpers/server.js';
-import { cookie, countQueries, createKey, newUser, startWorld, xApiKey, type World } from './fixtures.js';
+import { cookie, countQueries, createKey, newUser, startWorld, type World, xApiKey } from './fixtures.js';
 
 let w: World;
 let u: TestUser;
@@ -176,7 +177,16 @@ describe('the plaintext is returned once and stored nowhere', () => {
       },
     });
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'latchkey-logs-'));
-    const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'trace', SCRYPT_LOG_N: '10', SCRYPT_P: '1', ...(w.server.config.secret ? { SECRET: w.server.config.secret } : {}), ...(onRealPostgres ? { DATABASE_URL: w.server.databaseUrl! } : {}) });
+    const config = loadConfig({
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DATA_DIR: dataDir,
+      LOG_LEVEL: 'trace',
+      SCRYPT_LOG_N: '10',
+      SCRYPT_P: '1',
+      ...(w.server.config.secret ? { SECRET: w.server.config.secret } : {}),
+      ...(onRealPostgres ? { DATABASE_URL: w.server.databaseUrl! } : {}),
+    });
     const deps = await createDeps(config, createLogger('trace', sink));
     const server = await listen(deps);
     try {

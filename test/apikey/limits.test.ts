@@ -1,10 +1,10 @@
 // Per-key rate limits and usage credits: exact under concurrency, in process and with the real Redis (TEST_REDIS_URL).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiKeyService } from '../../gen/latchkey/v1/api_key_pb.js';
-import { client, rest } from '../helpers/clients.js';
 import type { TestUser } from '../helpers/accounts.js';
+import { client, rest } from '../helpers/clients.js';
 import { testRedisUrl, uniquePrefix } from '../helpers/redis.js';
-import { cookie, createKey, newUser, startWorld, xApiKey, type World } from './fixtures.js';
+import { cookie, createKey, newUser, startWorld, type World, xApiKey } from './fixtures.js';
 
 async function burst(w: World, key: string, n: number) {
   return Promise.all(Array.from({ length: n }, () => rest(w.url, 'GET', '/api/user/me', { headers: xApiKey(key) })));

@@ -3,11 +3,11 @@
 // (PGlite cannot be shared between two servers): TEST_DATABASE_URL and TEST_REDIS_URL.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiKeyService } from '../../gen/latchkey/v1/api_key_pb.js';
-import { client, rest } from '../helpers/clients.js';
 import type { TestUser } from '../helpers/accounts.js';
+import { client, rest } from '../helpers/clients.js';
 import { testRedisUrl, uniquePrefix, within } from '../helpers/redis.js';
 import { onRealPostgres } from '../helpers/server.js';
-import { cookie, createKey, join, newUser, setRole, startWorld, xApiKey, type World } from './fixtures.js';
+import { cookie, createKey, join, newUser, setRole, startWorld, type World, xApiKey } from './fixtures.js';
 
 describe.skipIf(!onRealPostgres || !testRedisUrl)('two replicas sharing PostgreSQL and Redis', () => {
   let a: World;

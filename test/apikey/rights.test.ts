@@ -1,9 +1,9 @@
 // What a key may do: its scopes ∩ its creator's CURRENT role, confined to its organization (pins,
 // partner portfolios), and who may see and manage which keys.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rest } from '../helpers/clients.js';
 import type { TestUser } from '../helpers/accounts.js';
-import { cookie, createKey, createOrg, join, newUser, setRole, startWorld, xApiKey, type World } from './fixtures.js';
+import { rest } from '../helpers/clients.js';
+import { cookie, createKey, createOrg, join, newUser, setRole, startWorld, type World, xApiKey } from './fixtures.js';
 
 let w: World;
 let owner: TestUser;
@@ -114,7 +114,7 @@ describe('where a key acts', () => {
     expect(own.status).toBe(200);
   });
 
-  it('a personal token acts in each of its owner\'s organizations with the role there', async () => {
+  it("a personal token acts in each of its owner's organizations with the role there", async () => {
     const member = await newUser(w, 'Pat Member');
     await join(w, owner, org, member, 'member');
     const pat = await createKey(w, cookie(member), { scopes: ['orgs:read', 'audit:read'] });

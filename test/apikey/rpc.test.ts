@@ -4,9 +4,9 @@ import { Code, ConnectError } from '@connectrpc/connect';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiKeyService } from '../../gen/latchkey/v1/api_key_pb.js';
 import { generateKey } from '../../src/modules/apikey/key-format.js';
-import { client, rest, type Protocol } from '../helpers/clients.js';
 import { signUpAndIn, type TestUser } from '../helpers/accounts.js';
-import { cookie, createKey, createOrg, join, newUser, startWorld, xApiKey, type World } from './fixtures.js';
+import { client, type Protocol, rest } from '../helpers/clients.js';
+import { cookie, createKey, createOrg, join, newUser, startWorld, type World, xApiKey } from './fixtures.js';
 
 let w: World;
 let admin: TestUser;

@@ -1,8 +1,8 @@
 // Every key flow of seeds 000, 001, 002 and 003 through its documented REST path (host, ids and keys replaced).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rest } from '../helpers/clients.js';
 import type { TestUser } from '../helpers/accounts.js';
-import { accessTokenOf, cookie, createKey, createOrg, join, newUser, startWorld, xApiKey, type World } from './fixtures.js';
+import { rest } from '../helpers/clients.js';
+import { accessTokenOf, cookie, createKey, createOrg, join, newUser, startWorld, type World, xApiKey } from './fixtures.js';
 
 let w: World;
 beforeAll(async () => {

@@ -8,9 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthService } from '../../gen/latchkey/v1/auth_pb.js';
 import { PASSWORD, uniqueEmail } from '../helpers/accounts.js';
 import { client, rest } from '../helpers/clients.js';
-import { startServer, type TestServer } from '../helpers/server.js';
-import { startSmtp, tokenOf, type SmtpSink } from '../helpers/smtp.js';
 import { testRedisUrl } from '../helpers/redis.js';
+import { startServer, type TestServer } from '../helpers/server.js';
+import { type SmtpSink, startSmtp, tokenOf } from '../helpers/smtp.js';
 
 const IP_LIMIT = 30;
 const EMAIL_LIMIT = 3;

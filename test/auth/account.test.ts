@@ -5,7 +5,7 @@ import { AuthService } from '../../gen/latchkey/v1/auth_pb.js';
 import { PASSWORD, signUpAndIn, uniqueEmail } from '../helpers/accounts.js';
 import { client, rest, sessionCookieOf } from '../helpers/clients.js';
 import { startServer, type TestServer } from '../helpers/server.js';
-import { linkOf, startSmtp, tokenOf, type SmtpSink } from '../helpers/smtp.js';
+import { linkOf, type SmtpSink, startSmtp, tokenOf } from '../helpers/smtp.js';
 
 let smtp: SmtpSink;
 let s: TestServer;

@@ -5,7 +5,7 @@ import { AuthService } from '../../gen/latchkey/v1/auth_pb.js';
 import { signUpAndIn, uniqueEmail } from '../helpers/accounts.js';
 import { client, rest, sessionCookieOf } from '../helpers/clients.js';
 import { startServer, type TestServer } from '../helpers/server.js';
-import { codeOf, linkOf, startSmtp, tokenOf, type SmtpSink } from '../helpers/smtp.js';
+import { codeOf, linkOf, type SmtpSink, startSmtp, tokenOf } from '../helpers/smtp.js';
 
 let smtp: SmtpSink;
 let s: TestServer;
@@ -142,7 +142,10 @@ describe('6-digit code (?type=code, POST /api/auth/magic-link/verify)', () => {
     const code2 = codeOf(await smtp.nextMail(u.email));
     const guesses = Array.from({ length: 20 }, (_, i) => String((Number(code2) + 1 + i) % 1_000_000).padStart(6, '0'));
     await Promise.all(guesses.map((g) => rest(s.url, 'POST', '/api/auth/magic-link/verify', { body: { email: u.email, code: g } })));
-    const rows = await s.deps.db.orm.em.fork().getConnection().execute<{ attempts: number }[]>(`select attempts from one_time_tokens where email = ? and purpose = 'magic_code' order by id desc limit 1`, [u.email]);
+    const rows = await s.deps.db.orm.em
+      .fork()
+      .getConnection()
+      .execute<{ attempts: number }[]>(`select attempts from one_time_tokens where email = ? and purpose = 'magic_code' order by id desc limit 1`, [u.email]);
     expect(rows[0].attempts).toBe(5);
     expect((await rest(s.url, 'POST', '/api/auth/magic-link/verify', { body: { email: u.email, code: code2 } })).status).toBe(401);
   });

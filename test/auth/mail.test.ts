@@ -8,7 +8,7 @@ import { Mailer, magicLinkEmail } from '../../src/modules/mail/index.js';
 import { PASSWORD, uniqueEmail } from '../helpers/accounts.js';
 import { rest } from '../helpers/clients.js';
 import { startServer, type TestServer } from '../helpers/server.js';
-import { startSmtp, tokenOf, type SmtpSink } from '../helpers/smtp.js';
+import { type SmtpSink, startSmtp, tokenOf } from '../helpers/smtp.js';
 
 async function freePort(): Promise<number> {
   const srv = net.createServer();

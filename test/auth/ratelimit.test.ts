@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OffsetClock } from '../../src/modules/common/clock.js';
 import { RateLimitedError } from '../../src/modules/common/errors.js';
-import { consume, MemoryRateLimiter, RedisRateLimiter, type RateLimiter } from '../../src/modules/ratelimit/index.js';
+import { consume, MemoryRateLimiter, type RateLimiter, RedisRateLimiter } from '../../src/modules/ratelimit/index.js';
 import { testRedisUrl } from '../helpers/redis.js';
 
 async function burst(limiter: RateLimiter, key: string, n: number, limit: number, window = 60) {

@@ -2,7 +2,7 @@
 // detection, and signing-key rotation.
 import { Code, ConnectError } from '@connectrpc/connect';
 import { RequestContext } from '@mikro-orm/core';
-import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, SignJWT, type JSONWebKeySet } from 'jose';
+import { createLocalJWKSet, decodeProtectedHeader, type JSONWebKeySet, jwtVerify, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthService } from '../../gen/latchkey/v1/auth_pb.js';
 import { TokenService } from '../../gen/latchkey/v1/token_pb.js';

@@ -1,7 +1,7 @@
 // The one Cache: LRU order and size bound, TTL on the injected clock (advanced, never slept), one
 // load for concurrent misses, invalidation (also of a load under way), and the trust bound.
 import { describe, expect, it } from 'vitest';
-import { Cache, localCacheContext, type CacheContext } from '../../src/modules/common/cache.js';
+import { Cache, type CacheContext, localCacheContext } from '../../src/modules/common/cache.js';
 import { OffsetClock } from '../../src/modules/common/clock.js';
 
 function setup(o: { max?: number; ttlMs?: number; maxAgeMs?: () => number } = {}) {

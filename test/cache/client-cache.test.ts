@@ -4,9 +4,9 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createLatchkeyVerifier, LatchkeyAuthError } from '../../src/client/index.js';
 import { OffsetClock } from '../../src/modules/common/clock.js';
+import { cookie, createKey, newUser, startWorld, type World } from '../apikey/fixtures.js';
 import type { TestUser } from '../helpers/accounts.js';
 import { rest } from '../helpers/clients.js';
-import { cookie, createKey, newUser, startWorld, type World } from '../apikey/fixtures.js';
 
 let w: World;
 let root: TestUser;
@@ -31,7 +31,10 @@ it('one VerifyApiKey call for 50 concurrent misses; expiry on the injected clock
   expect((await v.verify(k.key)).kind).toBe('apiKey'); // still the cached answer: documented staleness
   expect(v.stats().keyVerifications).toBe(1);
   clock.advance(2);
-  const e = await v.verify(k.key).then(() => undefined, (x: unknown) => x);
+  const e = await v.verify(k.key).then(
+    () => undefined,
+    (x: unknown) => x,
+  );
   expect(e).toBeInstanceOf(LatchkeyAuthError);
   expect((e as LatchkeyAuthError).code).toBe('REVOKED');
   expect(v.stats().keyVerifications).toBe(2);

@@ -3,9 +3,9 @@
 // membership count). Expiry is reached by advancing the server's clock, not by waiting.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiKeyService } from '../../gen/latchkey/v1/api_key_pb.js';
-import { client, rest } from '../helpers/clients.js';
-import type { TestUser } from '../helpers/accounts.js';
 import { accessTokenOf, cookie, countQueries, createKey, newUser, startWorld, type World } from '../apikey/fixtures.js';
+import type { TestUser } from '../helpers/accounts.js';
+import { client, rest } from '../helpers/clients.js';
 
 let w: World;
 let u: TestUser;
@@ -56,5 +56,4 @@ describe('50 concurrent requests on cold caches', () => {
     expect(result.every((r) => r.valid)).toBe(true);
     expect(sql.filter((q) => /api_keys/.test(q)).length).toBe(1);
   });
-
 });

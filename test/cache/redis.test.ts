@@ -14,11 +14,11 @@ import { loadConfig } from '../../src/config.js';
 import { createDeps } from '../../src/deps.js';
 import { createLogger } from '../../src/log.js';
 import { RedisUnavailableError } from '../../src/modules/common/redis.js';
+import { cookie, createKey, newUser, startWorld, type World, xApiKey } from '../apikey/fixtures.js';
+import type { TestUser } from '../helpers/accounts.js';
 import { PASSWORD } from '../helpers/accounts.js';
 import { rest } from '../helpers/clients.js';
-import type { TestUser } from '../helpers/accounts.js';
-import { freePort, startRedisServer, testRedisUrl, uniquePrefix, within, type RedisChild } from '../helpers/redis.js';
-import { cookie, createKey, newUser, startWorld, xApiKey, type World } from '../apikey/fixtures.js';
+import { freePort, type RedisChild, startRedisServer, testRedisUrl, uniquePrefix, within } from '../helpers/redis.js';
 
 describe('start-up with REDIS_URL unreachable', () => {
   it('createDeps gives up within 15 s (REDIS_CONNECT_TIMEOUT_SECONDS, 5 s) with an error naming REDIS_URL', async () => {

@@ -4,9 +4,9 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import AxeBuilder from '@axe-core/playwright';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 
-export const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/console/', import.meta.url));
+const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/console/', import.meta.url));
 
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
 
@@ -40,11 +40,9 @@ export interface Violation {
 }
 
 /** Axe with the WCAG 2.1 A/AA rules; returns the serious and critical violations (expected: none). */
-export async function axe(page: Page): Promise<Violation[]> {
+async function axe(page: Page): Promise<Violation[]> {
   const r = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']).analyze();
-  return r.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => ({ id: v.id, impact: v.impact!, help: v.help, nodes: v.nodes.map((n) => n.target.join(' ')) }));
+  return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => ({ id: v.id, impact: v.impact!, help: v.help, nodes: v.nodes.map((n) => n.target.join(' ')) }));
 }
 
 /** Every page visited is checked and photographed; returns its violations for the test to assert. */

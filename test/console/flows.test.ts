@@ -5,10 +5,10 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PASSWORD, signUpAndIn, uniqueEmail } from '../helpers/accounts.js';
 import { rest } from '../helpers/clients.js';
 import { startServer, type TestServer } from '../helpers/server.js';
-import { codeOf, linkOf, startSmtp, type SmtpSink } from '../helpers/smtp.js';
+import { codeOf, linkOf, type SmtpSink, startSmtp } from '../helpers/smtp.js';
 // Callbacks of page.evaluate run in the browser; the test files compile without the DOM lib, hence
 // `(globalThis as any).document`.
-import { checkPage, launch, visited, type Chromium } from './browser.js';
+import { type Chromium, checkPage, launch, visited } from './browser.js';
 
 vi.setConfig({ testTimeout: 120_000 });
 
@@ -342,7 +342,8 @@ describe('console: keys, partner, audit', () => {
     await page.getByRole('link', { name: 'Audit log' }).click();
     await heading(page, 'Audit log');
     const events = page.getByRole('region', { name: 'Events' });
-    for (const t of ['user.signed_in', 'api_key.created', 'api_key.revoked', 'api_key.regenerated', 'api_key.updated', 'organization.updated']) await events.getByText(t, { exact: true }).first().waitFor();
+    for (const t of ['user.signed_in', 'api_key.created', 'api_key.revoked', 'api_key.regenerated', 'api_key.updated', 'organization.updated'])
+      await events.getByText(t, { exact: true }).first().waitFor();
     const types = await events.locator('li.item .item-title').allTextContents();
     expect(types.indexOf('api_key.created')).toBeLessThan(types.lastIndexOf('user.signed_in')); // newest first
     await check(page, 'audit');

@@ -5,7 +5,7 @@ import { AuthService } from '../../gen/latchkey/v1/auth_pb.js';
 import { PASSWORD, signUpAndIn, uniqueEmail } from '../helpers/accounts.js';
 import { client, rest, sessionCookieOf } from '../helpers/clients.js';
 import { startServer, type TestServer } from '../helpers/server.js';
-import { startSmtp, tokenOf, type SmtpSink } from '../helpers/smtp.js';
+import { type SmtpSink, startSmtp, tokenOf } from '../helpers/smtp.js';
 
 let s: TestServer;
 let smtp: SmtpSink;
@@ -86,7 +86,10 @@ describe('GetPasswordStatus and SetPassword', () => {
 
   it('the browser CSRF rule holds: a cookie from another origin cannot change the password', async () => {
     const u = await signUpAndIn(s.url);
-    const r = await rest(s.url, 'POST', '/api/user/password', { body: { currentPassword: PASSWORD, newPassword: 'csrf-password-123' }, headers: { cookie: u.cookie, origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' } });
+    const r = await rest(s.url, 'POST', '/api/user/password', {
+      body: { currentPassword: PASSWORD, newPassword: 'csrf-password-123' },
+      headers: { cookie: u.cookie, origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' },
+    });
     expect(r.status).toBe(403);
     expect((await signIn(u.email, PASSWORD)).status).toBe(200);
   });

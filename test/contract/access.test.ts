@@ -1,13 +1,13 @@
 // The contract says who may call every RPC: each method of each served service has an access rule
 // (its (latchkey.v1.access) option, or the one small table for vendored services), and the server
 // refuses to start when one is missing or wrong.
-import { create, createFileRegistry, setExtension, type DescMethod, type MessageInitShape } from '@bufbuild/protobuf';
-import { FileDescriptorProtoSchema, MethodOptionsSchema, type MethodOptions } from '@bufbuild/protobuf/wkt';
+import { create, createFileRegistry, type DescMethod, type MessageInitShape, setExtension } from '@bufbuild/protobuf';
+import { FileDescriptorProtoSchema, type MethodOptions, MethodOptionsSchema } from '@bufbuild/protobuf/wkt';
 import { createConnectRouter } from '@connectrpc/connect';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { access, AccessSchema, Access_Credentials, Access_Role, Access_Tenant } from '../../gen/latchkey/v1/access_pb.js';
 import { http } from '../../gen/google/api/annotations_pb.js';
 import { HttpRuleSchema } from '../../gen/google/api/http_pb.js';
+import { Access_Credentials, Access_Role, Access_Tenant, AccessSchema, access } from '../../gen/latchkey/v1/access_pb.js';
 import { accessOf, assertAccessRules, EXTERNAL_ACCESS } from '../../src/transport/access.js';
 import { routes, SERVICES } from '../../src/transport/routes.js';
 import { startServer, type TestServer } from '../helpers/server.js';
@@ -75,7 +75,11 @@ describe('start-up refuses a served method without a valid rule', () => {
     ['tenant without a role', { credentials: Access_Credentials.ANY, scope: 'orgs:read', tenant: Access_Tenant.PATH }, /min_role is not set/],
     ['a role with no tenant', { credentials: Access_Credentials.ANY, scope: 'orgs:read', tenant: Access_Tenant.NONE, minRole: Access_Role.ADMIN }, /needs a tenant/],
     ['a public RPC with a scope', { credentials: Access_Credentials.PUBLIC, scope: 'orgs:read' }, /public RPC takes no scope/],
-    ['a binding that is not one of its paths', { credentials: Access_Credentials.ANY, scope: 'orgs:read', tenant: Access_Tenant.NONE, bindings: [{ path: '/y', tenantHeaderRequired: true }] }, /"\/y", which is not one of its google\.api\.http paths/],
+    [
+      'a binding that is not one of its paths',
+      { credentials: Access_Credentials.ANY, scope: 'orgs:read', tenant: Access_Tenant.NONE, bindings: [{ path: '/y', tenantHeaderRequired: true }] },
+      /"\/y", which is not one of its google\.api\.http paths/,
+    ],
   ])('%s', (_what, rule, message) => {
     expect(() => assertAccessRules([methodWith(optionsOf(rule, '/x'))])).toThrow(message);
   });

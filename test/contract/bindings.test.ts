@@ -9,9 +9,9 @@ import { OrgService } from '../../gen/latchkey/v1/org_pb.js';
 import { accessOf } from '../../src/transport/access.js';
 import { RouteTable } from '../../src/transport/rest/route-table.js';
 import { SERVICES } from '../../src/transport/routes.js';
+import { cookie, createKey, createOrg, newUser, startWorld, type World, xApiKey } from '../apikey/fixtures.js';
 import type { TestUser } from '../helpers/accounts.js';
 import { client, rest } from '../helpers/clients.js';
-import { cookie, createKey, createOrg, newUser, startWorld, xApiKey, type World } from '../apikey/fixtures.js';
 
 const table = new RouteTable(SERVICES);
 const bindings = table.all.map((r) => ({ route: r, rule: accessOf(r.method), binding: accessOf(r.method).bindings.get(r.template.source) }));
@@ -22,7 +22,11 @@ const partnerBindings = bindings.filter((b) => b.rule.partnerApi || b.binding?.p
 /** A concrete request for a binding: path variables filled, a body the RPC accepts. */
 function requestFor(b: (typeof bindings)[number], keyId: string): { method: string; path: string; body?: object } {
   const path = b.route.template.source.replace('{key_id}', keyId);
-  const body = b.route.body ? (b.route.method.name.startsWith('Create') || b.route.method.name.startsWith('Update') || b.route.method.name.startsWith('Add') ? { name: 'binding test' } : {}) : undefined;
+  const body = b.route.body
+    ? b.route.method.name.startsWith('Create') || b.route.method.name.startsWith('Update') || b.route.method.name.startsWith('Add')
+      ? { name: 'binding test' }
+      : {}
+    : undefined;
   return { method: b.route.httpMethod, path, body };
 }
 
@@ -59,7 +63,7 @@ describe('seed 000: the AppEngine paths require orgid', () => {
     expect((await rest(w.url, 'GET', '/api/user/me', { headers: xApiKey(orgKey.key) })).status).toBe(200);
   });
 
-  test('GET /api-key/list: 400 without orgid; with orgid (or x-organization-id) the organization\'s keys as before', async () => {
+  test("GET /api-key/list: 400 without orgid; with orgid (or x-organization-id) the organization's keys as before", async () => {
     const none = await rest(w.url, 'GET', '/api-key/list', { headers: cookie(u) });
     expect(none.status).toBe(400);
     for (const header of ['orgid', 'x-organization-id']) {
@@ -113,13 +117,16 @@ describe('partner APIs refuse client keys on every partner binding', () => {
     partner = await createOrg(w, admin, { name: 'Partner', type: 'partner' });
     const c = await rest(w.url, 'POST', '/v2/partner/organizations', { headers: cookie(admin, { orgid: partner }), body: { name: 'Client' } });
     clientOrg = c.body.data.organization.id;
-    const mk = async (body: object) => (await rest(w.url, 'POST', '/v2/partner/api_keys', { headers: cookie(admin, { orgid: partner }), body: { name: 'k', scopes: ['read', 'write'], ...body } })).body.data;
+    const mk = async (body: object) =>
+      (await rest(w.url, 'POST', '/v2/partner/api_keys', { headers: cookie(admin, { orgid: partner }), body: { name: 'k', scopes: ['read', 'write'], ...body } })).body.data;
     partnerKey = await mk({});
     clientKey = await mk({ clientOrganizationId: clientOrg });
   });
 
   test('the contract marks the /v2/partner/* bindings', () => {
-    expect(partnerBindings.map(label).sort()).toEqual(['DELETE /v2/partner/api_keys/{key_id}', 'GET /v2/partner/api_keys', 'GET /v2/partner/organizations', 'POST /v2/partner/api_keys', 'POST /v2/partner/organizations'].sort());
+    expect(partnerBindings.map(label).sort()).toEqual(
+      ['DELETE /v2/partner/api_keys/{key_id}', 'GET /v2/partner/api_keys', 'GET /v2/partner/organizations', 'POST /v2/partner/api_keys', 'POST /v2/partner/organizations'].sort(),
+    );
   });
 
   test.each(partnerBindings.map((b) => [label(b), b] as const))('%s with a client key is 403, whichever tenant it names', async (_l, b) => {
@@ -140,7 +147,7 @@ describe('partner APIs refuse client keys on every partner binding', () => {
     await expect(call).rejects.toSatisfy((e) => ConnectError.from(e).code === Code.PermissionDenied && ConnectError.from(e).rawMessage === 'Client keys cannot use the partner APIs');
   });
 
-  test('UpdateApiKey and RegenerateApiKey: a client key cannot manage the partner\'s keys (REST and gRPC)', async () => {
+  test("UpdateApiKey and RegenerateApiKey: a client key cannot manage the partner's keys (REST and gRPC)", async () => {
     for (const [method, path, body] of [
       ['PATCH', `/api-key/${partnerKey.id}`, { name: 'taken over' }],
       ['POST', `/api-key/regenerate/${partnerKey.id}`, {}],
@@ -153,7 +160,10 @@ describe('partner APIs refuse client keys on every partner binding', () => {
       }
     }
     const keys = client(ApiKeyService, w.url, 'grpc');
-    for (const call of [keys.updateApiKey({ keyId: partnerKey.id, name: 'taken over' }, { headers: xApiKey(clientKey.key) }), keys.regenerateApiKey({ keyId: partnerKey.id }, { headers: xApiKey(clientKey.key) })]) {
+    for (const call of [
+      keys.updateApiKey({ keyId: partnerKey.id, name: 'taken over' }, { headers: xApiKey(clientKey.key) }),
+      keys.regenerateApiKey({ keyId: partnerKey.id }, { headers: xApiKey(clientKey.key) }),
+    ]) {
       await expect(call).rejects.toSatisfy((e) => ConnectError.from(e).code === Code.NotFound);
     }
     // Both secrets still work and the partner key kept its name.
@@ -164,7 +174,7 @@ describe('partner APIs refuse client keys on every partner binding', () => {
   });
 });
 
-describe('RPCs that need the user\'s own sign-in refuse keys', () => {
+describe("RPCs that need the user's own sign-in refuse keys", () => {
   test('SignOut and AcceptInvitation with an API key are 403; with the session they pass the access check', async () => {
     const out = await rest(w.url, 'POST', '/api/auth/sign-out', { headers: xApiKey(orgKey.key), body: {} });
     expect(out.status).toBe(403);

@@ -8,7 +8,7 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { signUpAndIn, uniqueEmail } from '../helpers/accounts.js';
 import { rest } from '../helpers/clients.js';
-import { startChild, type ChildServer } from './process.js';
+import { type ChildServer, startChild } from './process.js';
 
 const PG = process.env.TEST_DATABASE_URL;
 const REDIS = process.env.TEST_REDIS_URL;

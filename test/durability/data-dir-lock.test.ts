@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { lockDataDir } from '../../src/db/data-dir-lock.js';
 import { PASSWORD, signUpAndIn, uniqueEmail } from '../helpers/accounts.js';
 import { rest } from '../helpers/clients.js';
-import { spawnServer, startChild, type ChildServer } from './process.js';
+import { type ChildServer, spawnServer, startChild } from './process.js';
 
 const children: ChildServer[] = [];
 const dirs: string[] = [];

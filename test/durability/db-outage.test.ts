@@ -7,7 +7,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiKeyService } from '../../gen/latchkey/v1/api_key_pb.js';
 import { OrgService } from '../../gen/latchkey/v1/org_pb.js';
-import { signUpAndIn, uniqueEmail, type TestUser } from '../helpers/accounts.js';
+import { signUpAndIn, type TestUser, uniqueEmail } from '../helpers/accounts.js';
 import { client, rest } from '../helpers/clients.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 import { CuttableProxy } from './tcp-proxy.js';

@@ -7,10 +7,10 @@
 // of an invitation to the organization being deleted → 500. On PGlite (one transaction at a
 // time) nothing can deadlock; the test still checks the answers.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rest } from '../helpers/clients.js';
-import { tokenOf } from '../helpers/smtp.js';
 import { cookie, createOrg, newUser, startWorld, type World } from '../apikey/fixtures.js';
 import type { TestUser } from '../helpers/accounts.js';
+import { rest } from '../helpers/clients.js';
+import { tokenOf } from '../helpers/smtp.js';
 
 describe('concurrent organization writes', () => {
   let w: World;
@@ -43,7 +43,10 @@ describe('concurrent organization writes', () => {
       // Hostile shapes go through JSON.parse as own properties named __proto__/constructor.
       const polluted = `{"email":"${invitees[1].email}","role":"member","__proto__":{"role":"root_admin"},"constructor":{"prototype":{"admin":true}}}`;
       const ops: [string, () => Promise<{ status: number }>][] = [
-        ...invitations.map((inv): [string, () => Promise<{ status: number }>] => ['accept', () => rest(w.url, 'POST', `/api/user/invitations/${inv.id}/accept`, { headers: cookie(inv.user), body: { token: inv.token } })]),
+        ...invitations.map((inv): [string, () => Promise<{ status: number }>] => [
+          'accept',
+          () => rest(w.url, 'POST', `/api/user/invitations/${inv.id}/accept`, { headers: cookie(inv.user), body: { token: inv.token } }),
+        ]),
         ...invitees.map((u): [string, () => Promise<{ status: number }>] => ['re-invite', () => invite(orgId, u.email)]),
         ['revoke', () => rest(w.url, 'DELETE', `/api/user/organizations/${orgId}/invitations/${invitations[0].id}`, { headers: cookie(owner) })],
         ['polluted', () => rest(w.url, 'POST', `/api/user/organizations/${orgId}/invitations`, { headers: { ...cookie(owner), 'content-type': 'application/json' }, rawBody: polluted })],
@@ -54,7 +57,10 @@ describe('concurrent organization writes', () => {
       for (const [what, status] of results) note(what, status);
     }
     const all = Object.values(statuses).flat();
-    expect(all.filter((s) => s >= 500), JSON.stringify(statuses)).toEqual([]);
+    expect(
+      all.filter((s) => s >= 500),
+      JSON.stringify(statuses),
+    ).toEqual([]);
     expect(statuses.delete.every((s) => s === 200)).toBe(true); // the owner's delete always wins in the end
     // The organization really is gone, with nothing of it left half-written.
     const mine = await rest(w.url, 'GET', '/api/user/organizations', { headers: cookie(owner) });

@@ -1,6 +1,6 @@
 // A real Latchkey server as a child process (`node --import tsx src/main.ts`), so a test can
 // SIGKILL it the way an operator's kill -9 or the OOM killer would.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -23,7 +23,7 @@ export interface SpawnResult {
   exit?: { code: number | null; signal: NodeJS.Signals | null; output: string; ms: number };
 }
 
-export function serverEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+function serverEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH,
     HOME: process.env.HOME,

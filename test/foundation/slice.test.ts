@@ -1,7 +1,7 @@
 // The first vertical slice (sign-up, sign-in, GetMe, ListMyOrganizations, sign-out) over every protocol.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { ConnectError, Code } from '@connectrpc/connect';
+import { Code, ConnectError } from '@connectrpc/connect';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthService } from '../../gen/latchkey/v1/auth_pb.js';
 import { OrgService } from '../../gen/latchkey/v1/org_pb.js';

@@ -2,11 +2,11 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Code, createConnectRouter, createContextValues } from '@connectrpc/connect';
-import { universalRequestFromNodeRequest, universalResponseToNodeResponse } from '@connectrpc/connect-node';
 import type { UniversalHandler } from '@connectrpc/connect/protocol';
+import { universalRequestFromNodeRequest, universalResponseToNodeResponse } from '@connectrpc/connect-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuthService } from '../../gen/latchkey/v1/auth_pb.js';
 import { ApiKeyService } from '../../gen/latchkey/v1/api_key_pb.js';
+import { AuthService } from '../../gen/latchkey/v1/auth_pb.js';
 import { OrgService } from '../../gen/latchkey/v1/org_pb.js';
 import { TokenService } from '../../gen/latchkey/v1/token_pb.js';
 import { matchPath, parsePathTemplate } from '../../src/transport/rest/path-template.js';

@@ -7,14 +7,13 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { signUpAndIn } from '../helpers/accounts.js';
 import { rest } from '../helpers/clients.js';
 import { startServer, type TestServer } from '../helpers/server.js';
-import { ALL_PROTOCOLS, FAMILIES, rng, type Context, type RequestSpec } from './mutations.js';
+import { ALL_PROTOCOLS, type Context, FAMILIES, type RequestSpec, rng } from './mutations.js';
 import { finding, LIMIT_MS, Sender } from './send.js';
 import { METHODS, REST_ROUTES, sampleBinary, sampleMessage } from './targets.js';
 
 const REQUESTS = Number(process.env.FUZZ_REQUESTS ?? 5_000);
 const SEED = Number(process.env.FUZZ_SEED ?? 20261122);
 const CONCURRENCY = 4;
-
 
 let s: TestServer;
 let credentials: Record<string, string>[] = [];
@@ -48,7 +47,15 @@ function coverage(): RequestSpec[] {
   }
   for (const route of REST_ROUTES) {
     const path = route.template.source.replace(/\{[^}]+\}/g, 'fuzz');
-    out.push({ family: 'coverage', protocol: 'rest', target: `${route.httpMethod} ${route.template.source}`, method: route.httpMethod, path, headers: route.body ? { 'content-type': 'application/json' } : {}, body: route.body ? Buffer.from('{}') : undefined });
+    out.push({
+      family: 'coverage',
+      protocol: 'rest',
+      target: `${route.httpMethod} ${route.template.source}`,
+      method: route.httpMethod,
+      path,
+      headers: route.body ? { 'content-type': 'application/json' } : {},
+      body: route.body ? Buffer.from('{}') : undefined,
+    });
   }
   return out;
 }
@@ -79,7 +86,10 @@ it(`${REQUESTS} hostile requests on every protocol: no 5xx, no leak, no hang, /h
   const health = (async () => {
     while (running) {
       const t = performance.now();
-      const ok = await fetch(`${s.url}/healthz`, { signal: AbortSignal.timeout(2_000) }).then((r) => r.ok, () => false);
+      const ok = await fetch(`${s.url}/healthz`, { signal: AbortSignal.timeout(2_000) }).then(
+        (r) => r.ok,
+        () => false,
+      );
       healthChecks++;
       if (!ok || performance.now() - t > 2_000) stalls++;
       await new Promise((r) => setTimeout(r, 200));
@@ -113,14 +123,19 @@ it(`${REQUESTS} hostile requests on every protocol: no 5xx, no leak, no hang, /h
   sender.close();
 
   const sent = [...tally.values()].reduce((a, t) => a + t.requests, 0);
-  const rows = [...tally.entries()].map(([family, t]) => `${family.padEnd(22)} ${String(t.requests).padStart(6)} req ${String(t.findings).padStart(5)} 5xx/leak ${String(t.hangs).padStart(4)} hung${t.examples.map((e) => `\n    ${e}`).join('')}`);
-  console.log(`fuzz seed ${SEED}: ${sent} requests in ${Date.now() - started} ms, ${targets.size} targets, by protocol ${JSON.stringify(Object.fromEntries(byProtocol))}, /healthz ${healthChecks} checks ${stalls} stalls\n${rows.join('\n')}`);
+  const rows = [...tally.entries()].map(
+    ([family, t]) =>
+      `${family.padEnd(22)} ${String(t.requests).padStart(6)} req ${String(t.findings).padStart(5)} 5xx/leak ${String(t.hangs).padStart(4)} hung${t.examples.map((e) => `\n    ${e}`).join('')}`,
+  );
+  console.log(
+    `fuzz seed ${SEED}: ${sent} requests in ${Date.now() - started} ms, ${targets.size} targets, by protocol ${JSON.stringify(Object.fromEntries(byProtocol))}, /healthz ${healthChecks} checks ${stalls} stalls\n${rows.join('\n')}`,
+  );
 
   expect(sent).toBeGreaterThanOrEqual(REQUESTS * 0.95);
   for (const p of ALL_PROTOCOLS) expect(byProtocol.get(p) ?? 0, p).toBeGreaterThan(0);
   for (const m of METHODS) expect(targets.has(`${m.parent.name}.${m.name}`), m.name).toBe(true);
   for (const r of REST_ROUTES) expect(targets.has(`${r.httpMethod} ${r.template.source}`), r.template.source).toBe(true);
   expect(stalls, '/healthz stalls').toBe(0);
-  const failing = [...tally.entries()].filter(([family, t]) => t.findings > 0);
+  const failing = [...tally.entries()].filter(([, t]) => t.findings > 0);
   expect(failing.map(([family, t]) => `${family}: ${t.findings} of ${t.requests}\n  ${t.examples.join('\n  ')}`)).toEqual([]);
 });

@@ -3,7 +3,7 @@
 import zlib from 'node:zlib';
 import type { DescMethod, JsonObject, JsonValue } from '@bufbuild/protobuf';
 import type { RestRoute } from '../../src/transport/rest/route-table.js';
-import { messagePaths, numberPaths, sampleBinary, sampleMessage, stringPaths, type Fixture } from './targets.js';
+import { type Fixture, messagePaths, numberPaths, sampleBinary, sampleMessage, stringPaths } from './targets.js';
 
 export type Protocol = 'rest' | 'connect-json' | 'connect-binary' | 'grpc' | 'grpc-web';
 export const ALL_PROTOCOLS: Protocol[] = ['rest', 'connect-json', 'connect-binary', 'grpc', 'grpc-web'];
@@ -50,7 +50,7 @@ export interface Context {
 const rpcPath = (m: DescMethod) => `/${m.parent.typeName}/${m.name}`;
 const name = (m: DescMethod) => `${m.parent.name}.${m.name}`;
 
-export function envelope(payload: Buffer, flags = 0): Buffer {
+function envelope(payload: Buffer, flags = 0): Buffer {
   const head = Buffer.alloc(5);
   head[0] = flags;
   head.writeUInt32BE(payload.length, 1);
@@ -96,7 +96,15 @@ function restRequest(family: string, route: RestRoute, text: string, json: JsonO
     const qs = q.toString();
     if (qs) path += `?${qs}`;
   }
-  return { family, protocol: 'rest', target: `${route.httpMethod} ${route.template.source}`, method: route.httpMethod, path, headers: route.body ? { 'content-type': 'application/json' } : {}, body: route.body ? Buffer.from(text) : undefined };
+  return {
+    family,
+    protocol: 'rest',
+    target: `${route.httpMethod} ${route.template.source}`,
+    method: route.httpMethod,
+    path,
+    headers: route.body ? { 'content-type': 'application/json' } : {},
+    body: route.body ? Buffer.from(text) : undefined,
+  };
 }
 
 /** Percent-encoding that also writes lone surrogates (as their 3-byte WTF-8 form), which encodeURIComponent refuses. */
@@ -158,7 +166,13 @@ export const FAMILIES: Record<string, Family> = {
     // A string field carrying bytes that are not UTF-8 (or a NUL, or an encoded surrogate).
     const m = ctx.r.pick(ctx.methods.filter((x) => x.input.fields.some((f) => f.fieldKind === 'scalar' && f.scalar === 9)));
     const f = ctx.r.pick(m.input.fields.filter((x) => x.fieldKind === 'scalar' && x.scalar === 9));
-    const junk = ctx.r.pick([[0xff, 0xfe], [0xc3, 0x28], [0xed, 0xa0, 0x80], [0x61, 0x00, 0x62], [0xf4, 0x90, 0x80, 0x80]]);
+    const junk = ctx.r.pick([
+      [0xff, 0xfe],
+      [0xc3, 0x28],
+      [0xed, 0xa0, 0x80],
+      [0x61, 0x00, 0x62],
+      [0xf4, 0x90, 0x80, 0x80],
+    ]);
     const bytes = Buffer.concat([Buffer.from(sampleBinary(m.input, ctx.fx)), Buffer.from([(f.number << 3) | 2, junk.length, ...junk])]);
     return binaryRequest('invalid-utf8', pickBinaryProtocol(ctx), m, bytes);
   },
@@ -203,7 +217,17 @@ export const FAMILIES: Record<string, Family> = {
   },
   'bad-cookies': (ctx) => {
     const spec = anyValid(ctx, 'bad-cookies');
-    spec.headers.cookie = ctx.r.pick(['latchkey_session=%', 'latchkey_session=%ZZ', 'latchkey_session=%E0%A4%A', 'latchkey_session=%00', `latchkey_session=${'A'.repeat(4000)}`, 'latchkey_session="x', ';;;=;', 'latchkey_session=\u00ff\u00fe', Array.from({ length: 200 }, (_, i) => `c${i}=%`).join('; ')]);
+    spec.headers.cookie = ctx.r.pick([
+      'latchkey_session=%',
+      'latchkey_session=%ZZ',
+      'latchkey_session=%E0%A4%A',
+      'latchkey_session=%00',
+      `latchkey_session=${'A'.repeat(4000)}`,
+      'latchkey_session="x',
+      ';;;=;',
+      'latchkey_session=\u00ff\u00fe',
+      Array.from({ length: 200 }, (_, i) => `c${i}=%`).join('; '),
+    ]);
     delete spec.headers['x-api-key'];
     return spec;
   },
@@ -219,7 +243,22 @@ export const FAMILIES: Record<string, Family> = {
     const spec = anyValid(ctx, 'bad-headers');
     const latin1 = (bytes: number[]) => Buffer.from(bytes).toString('latin1');
     const junk = ctx.r.pick([latin1([0xff, 0xfe]), latin1([0xed, 0xa0, 0x80]), latin1([0xc3, 0x28]), 'x'.repeat(8000), '../../etc/passwd', '%00', ' ', '\t', 'a,b', 'null', '-1', '1e400']);
-    const header = ctx.r.pick(['orgid', 'x-organization-id', 'authorization', 'x-api-key', 'x-request-id', 'x-forwarded-for', 'connect-timeout-ms', 'grpc-timeout', 'connect-protocol-version', 'content-type', 'accept-encoding', 'origin', 'x-user-id', 'x-api-key-id']);
+    const header = ctx.r.pick([
+      'orgid',
+      'x-organization-id',
+      'authorization',
+      'x-api-key',
+      'x-request-id',
+      'x-forwarded-for',
+      'connect-timeout-ms',
+      'grpc-timeout',
+      'connect-protocol-version',
+      'content-type',
+      'accept-encoding',
+      'origin',
+      'x-user-id',
+      'x-api-key-id',
+    ]);
     spec.headers[header] = header === 'authorization' ? ctx.r.pick([`Bearer ${junk}`, junk, 'Bearer a.b.c', 'Basic Zm9vOmJhcg==', 'Bearer ']) : junk;
     // A NUL or a lone CR in a header cannot be sent by any client library: write it by hand.
     if (spec.protocol === 'rest' || spec.protocol === 'connect-json' || spec.protocol === 'grpc-web') {
@@ -234,7 +273,16 @@ export const FAMILIES: Record<string, Family> = {
       const spec = restRequest('compression-bombs', ctx.r.pick(ctx.routes.filter((r) => r.body)), '{}', {});
       return { ...spec, headers: { ...spec.headers, 'content-encoding': ctx.r.pick(['gzip', 'deflate', 'br']) === 'gzip' ? 'gzip' : 'gzip' }, body: gzipBomb() };
     }
-    if (protocol === 'connect-json') return { family: 'compression-bombs', protocol, target: name(m), method: 'POST', path: rpcPath(m), headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: gzipBomb() };
+    if (protocol === 'connect-json')
+      return {
+        family: 'compression-bombs',
+        protocol,
+        target: name(m),
+        method: 'POST',
+        path: rpcPath(m),
+        headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+        body: gzipBomb(),
+      };
     if (protocol === 'connect-binary') return binaryRequest('compression-bombs', protocol, m, gzipBomb(), { 'content-encoding': 'gzip' });
     return binaryRequest('compression-bombs', protocol, m, gzipBomb(), { 'grpc-encoding': 'gzip' }, 1);
   },
@@ -250,7 +298,15 @@ export const FAMILIES: Record<string, Family> = {
         return { ...spec, headers: { ...spec.headers, 'content-encoding': ctx.r.next() < 0.5 ? enc : 'gzip' }, body: corrupt };
       }
       case 'connect-json':
-        return { family: 'bad-encodings', protocol, target: name(m), method: 'POST', path: rpcPath(m), headers: { 'content-type': 'application/json', 'content-encoding': ctx.r.next() < 0.5 ? enc : 'gzip' }, body: corrupt };
+        return {
+          family: 'bad-encodings',
+          protocol,
+          target: name(m),
+          method: 'POST',
+          path: rpcPath(m),
+          headers: { 'content-type': 'application/json', 'content-encoding': ctx.r.next() < 0.5 ? enc : 'gzip' },
+          body: corrupt,
+        };
       case 'connect-binary':
         return binaryRequest('bad-encodings', protocol, m, ctx.r.next() < 0.5 ? valid : corrupt, { 'content-encoding': ctx.r.next() < 0.5 ? enc : 'gzip' });
       default: {
@@ -274,6 +330,14 @@ function anyValid(ctx: Context, family: string): RequestSpec {
 
 function rawRequest(spec: RequestSpec, header: string, bytes: number[]): Buffer {
   const body = spec.body ?? Buffer.alloc(0);
-  const lines = [`${spec.method} ${spec.path} HTTP/1.1`, 'Host: fuzz', 'Connection: close', ...Object.entries(spec.headers).filter(([k]) => k !== header && !/[^\x20-\x7e]/.test(spec.headers[k])).map(([k, v]) => `${k}: ${v}`), `Content-Length: ${body.length}`];
+  const lines = [
+    `${spec.method} ${spec.path} HTTP/1.1`,
+    'Host: fuzz',
+    'Connection: close',
+    ...Object.entries(spec.headers)
+      .filter(([k]) => k !== header && !/[^\x20-\x7e]/.test(spec.headers[k]))
+      .map(([k, v]) => `${k}: ${v}`),
+    `Content-Length: ${body.length}`,
+  ];
   return Buffer.concat([Buffer.from(lines.join('\r\n') + `\r\n${header}: `), Buffer.from(bytes), Buffer.from('\r\n\r\n'), body]);
 }

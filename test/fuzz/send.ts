@@ -98,7 +98,14 @@ export class Sender {
         return resolve({ status: 0, body: '', ms: 0, unsendable: true });
       }
       // The server may answer and close before a big body is written: that is an answer, not a fault.
-      req.on('error', (e) => done({ status: 0, body: '', error: String((e as NodeJS.ErrnoException).code ?? e.message), unsendable: /ERR_INVALID_CHAR|ERR_HTTP_INVALID_HEADER_VALUE/.test(String((e as NodeJS.ErrnoException).code)) }));
+      req.on('error', (e) =>
+        done({
+          status: 0,
+          body: '',
+          error: String((e as NodeJS.ErrnoException).code ?? e.message),
+          unsendable: /ERR_INVALID_CHAR|ERR_HTTP_INVALID_HEADER_VALUE/.test(String((e as NodeJS.ErrnoException).code)),
+        }),
+      );
       req.end(spec.body);
     });
   }
@@ -136,7 +143,13 @@ export class Sender {
       stream.on('close', () => {
         clearTimeout(timer);
         // A stream reset by the server after a complete answer (NO_ERROR) is fine; a reset without one is judged by status 0.
-        resolve({ status, grpcStatus: spec.protocol === 'grpc' ? grpcStatus : undefined, body: Buffer.concat(chunks).toString('latin1'), ms: Math.round(performance.now() - started), unsendable: status === 0 && stream.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM });
+        resolve({
+          status,
+          grpcStatus: spec.protocol === 'grpc' ? grpcStatus : undefined,
+          body: Buffer.concat(chunks).toString('latin1'),
+          ms: Math.round(performance.now() - started),
+          unsendable: status === 0 && stream.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM,
+        });
       });
       stream.on('error', () => {});
       stream.end(spec.body);

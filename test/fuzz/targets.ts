@@ -1,7 +1,7 @@
 // What the fuzzer aims at, read from the same descriptors the server serves: every RPC of every
 // service (for Connect, gRPC and gRPC-web) and every REST binding of the google.api.http rules.
-import { fromJson, toBinary, type DescField, type DescMessage, type DescMethod, type JsonObject, type JsonValue } from '@bufbuild/protobuf';
-import { RouteTable, type RestRoute } from '../../src/transport/rest/route-table.js';
+import { type DescField, type DescMessage, type DescMethod, fromJson, type JsonObject, type JsonValue, toBinary } from '@bufbuild/protobuf';
+import { type RestRoute, RouteTable } from '../../src/transport/rest/route-table.js';
 import { SERVICES } from '../../src/transport/routes.js';
 
 /** grpc.health.v1 lets a server answer Watch with UNIMPLEMENTED (it serves Check only); that is no fault. */
@@ -88,7 +88,7 @@ export function sampleMessage(message: DescMessage, fx: Fixture, depth = 0): Jso
   for (const field of message.fields) {
     if (field.oneof && field.oneof.fields[0] !== field) continue;
     if (field.fieldKind === 'list') {
-      const one = field.listKind === 'scalar' ? sampleScalar(field, field.scalar, fx) : field.listKind === 'enum' ? field.enum.values[1]?.name ?? 0 : sampleMessage(field.message, fx, depth + 1);
+      const one = field.listKind === 'scalar' ? sampleScalar(field, field.scalar, fx) : field.listKind === 'enum' ? (field.enum.values[1]?.name ?? 0) : sampleMessage(field.message, fx, depth + 1);
       json[field.jsonName] = [one];
     } else if (field.fieldKind === 'map') {
       const value = field.mapKind === 'scalar' ? sampleScalar(field, field.scalar, fx) : field.mapKind === 'enum' ? field.enum.values[0].name : sampleMessage(field.message, fx, depth + 1);

@@ -2,11 +2,11 @@
 // host, proxied to an upstream echo server; bodies stream both ways; a slow upstream is a 504.
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rest } from '../helpers/clients.js';
 import { accessTokenOf, cookie, createKey, join, newUser, startWorld, type World } from '../apikey/fixtures.js';
+import { rest } from '../helpers/clients.js';
 import { signInWithApiKey } from '../token/fixtures.js';
-import { gatewayEnv, startEcho, verifyAssertion, writePolicy, type Echo } from './fixtures.js';
-import { seedKeys, type SeedKeys } from './seeds.js';
+import { type Echo, gatewayEnv, startEcho, verifyAssertion, writePolicy } from './fixtures.js';
+import { type SeedKeys, seedKeys } from './seeds.js';
 
 describe('built-in gateway in front of GATEWAY_UPSTREAM', () => {
   let w: World;
@@ -134,7 +134,12 @@ describe('built-in gateway in front of GATEWAY_UPSTREAM', () => {
         c.enqueue(chunk);
       },
     });
-    const res = await fetch(`${w.url}/data/upload`, { method: 'POST', headers: { orgid: s.orgId, 'x-api-key': s.orgKey.key, 'content-type': 'application/octet-stream' }, body, duplex: 'half' } as RequestInit);
+    const res = await fetch(`${w.url}/data/upload`, {
+      method: 'POST',
+      headers: { orgid: s.orgId, 'x-api-key': s.orgKey.key, 'content-type': 'application/octet-stream' },
+      body,
+      duplex: 'half',
+    } as RequestInit);
     expect(res.status).toBe(200);
     expect(((await res.json()) as { bytes: number }).bytes).toBe(10 * MiB);
     expect(sawInterleave).toBe(true);
@@ -165,7 +170,9 @@ describe('built-in gateway in front of GATEWAY_UPSTREAM', () => {
   it('paths that could read differently upstream are refused, unknown ones are 404', async () => {
     // Sent as written (fetch would resolve the dot segments before sending).
     const dots = await new Promise<number>((resolve, reject) =>
-      http.get({ host: '127.0.0.1', port: w.server.port, path: '/data/%2e%2e/admin', headers: { orgid: s.orgId, 'x-api-key': s.orgKey.key } }, (res) => (res.resume(), resolve(res.statusCode!))).on('error', reject),
+      http
+        .get({ host: '127.0.0.1', port: w.server.port, path: '/data/%2e%2e/admin', headers: { orgid: s.orgId, 'x-api-key': s.orgKey.key } }, (res) => (res.resume(), resolve(res.statusCode!)))
+        .on('error', reject),
     );
     expect(dots).toBe(400);
     const none = await rest(w.url, 'GET', '/nowhere', { headers: { 'x-api-key': s.orgKey.key } });

@@ -9,7 +9,7 @@ import { HeaderValueOption_HeaderAppendAction } from '../../gen/envoy/config/cor
 import { Authorization } from '../../gen/envoy/service/auth/v3/external_auth_pb.js';
 import { countQueries, startWorld, type World } from '../apikey/fixtures.js';
 import { gatewayEnv, verifyAssertion, writePolicy } from './fixtures.js';
-import { seedKeys, type SeedKeys } from './seeds.js';
+import { type SeedKeys, seedKeys } from './seeds.js';
 
 describe('Envoy ext_authz Check over gRPC', () => {
   let w: World;
@@ -30,7 +30,17 @@ describe('Envoy ext_authz Check over gRPC', () => {
     envoy.check({
       attributes: {
         source: { address: { address: { case: 'socketAddress', value: { address: '10.0.0.7', portSpecifier: { case: 'portValue', value: 51234 } } } } },
-        request: { http: { id: 'req-1', method, path, host: 'api.example.com', scheme: 'https', protocol: 'HTTP/1.1', headers: { ':authority': 'api.example.com', ':path': path, ':method': method, ...headers } } },
+        request: {
+          http: {
+            id: 'req-1',
+            method,
+            path,
+            host: 'api.example.com',
+            scheme: 'https',
+            protocol: 'HTTP/1.1',
+            headers: { ':authority': 'api.example.com', ':path': path, ':method': method, ...headers },
+          },
+        },
       },
     });
 
@@ -93,7 +103,13 @@ describe('Envoy ext_authz Check over gRPC', () => {
   const forwardAuth = (headers: Record<string, string>) => fetch(`${w.url}/api/authz/forward-auth`, { headers });
 
   it('warm, a decision costs no database round trip and no write (forward-auth and Check alike)', async () => {
-    const asked = { 'x-api-key': s.pat.key, 'x-forwarded-method': 'GET', 'x-forwarded-uri': `/api/user/organizations/${s.orgId}/projects`, 'x-forwarded-host': 'api.example.com', 'x-forwarded-proto': 'https' };
+    const asked = {
+      'x-api-key': s.pat.key,
+      'x-forwarded-method': 'GET',
+      'x-forwarded-uri': `/api/user/organizations/${s.orgId}/projects`,
+      'x-forwarded-host': 'api.example.com',
+      'x-forwarded-proto': 'https',
+    };
     expect((await forwardAuth(asked)).status).toBe(200); // warms the key, the role and the assertion
     // last_used_at is written behind, once a minute per key, by a background batch: flush it first.
     await w.server.deps.apiKeys.usage.flush();

@@ -1,14 +1,13 @@
 // Shared by the gateway tests: the issue's policy, an upstream echo server that records what it
 // received, real nginx and Caddy as child processes with their own config in a temp dir, and the
 // assertion check against Latchkey's JWKS with jose.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
-import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
+import { createRemoteJWKSet, type JWTPayload, jwtVerify } from 'jose';
 
 export const POLICY = `# The issue's example policy.
 roles:
@@ -39,7 +38,7 @@ export const gatewayEnv = (policyFile: string, extra: Record<string, string> = {
   ...extra,
 });
 
-export interface Received {
+interface Received {
   method: string;
   url: string;
   headers: http.IncomingHttpHeaders;
@@ -116,7 +115,7 @@ export async function startEcho(): Promise<Echo> {
   return echo;
 }
 
-export async function freePort(): Promise<number> {
+async function freePort(): Promise<number> {
   const s = net.createServer();
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
   const port = (s.address() as net.AddressInfo).port;
@@ -139,10 +138,14 @@ export interface Proxy {
 }
 
 const IDENTITY = ['user_id', 'organization_id', 'scopes', 'key_id', 'actor', 'assertion'];
-const headerName = (v: string) => `X-Latchkey-${v.split('_').map((w) => (w === 'id' ? 'Id' : w[0].toUpperCase() + w.slice(1))).join('-')}`;
+const headerName = (v: string) =>
+  `X-Latchkey-${v
+    .split('_')
+    .map((w) => (w === 'id' ? 'Id' : w[0].toUpperCase() + w.slice(1)))
+    .join('-')}`;
 
 /** The README's nginx configuration, on loopback ports. */
-export function nginxConfig(dir: string, port: number, latchkeyPort: number, appPort: number): string {
+function nginxConfig(dir: string, port: number, latchkeyPort: number, appPort: number): string {
   const set = IDENTITY.map((v) => `      auth_request_set $lk_${v} $upstream_http_x_latchkey_${v};\n      proxy_set_header ${headerName(v)} $lk_${v};`).join('\n');
   return `daemon off;
 worker_processes 1;
@@ -211,7 +214,7 @@ ${set}
 }
 
 /** The README's Caddyfile, on loopback ports, no admin endpoint, no automatic HTTPS. */
-export function caddyConfig(port: number, latchkeyPort: number, appPort: number): string {
+function caddyConfig(port: number, latchkeyPort: number, appPort: number): string {
   const names = IDENTITY.map(headerName);
   return `{
   admin off

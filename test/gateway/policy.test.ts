@@ -22,7 +22,11 @@ describe('policy validation', () => {
     ['"**" before the end', 'routes:\n  - match: GET /a/**/b\n', /^policy\.yaml:2: bad template: "\*\*" may only be the last segment/],
     ['a partial wildcard', 'routes:\n  - match: GET /a/b*\n', /wildcards must be a whole segment/],
     ['a dot segment', 'routes:\n  - match: GET /a/../b\n', /dot segment/],
-    ['a duplicate route', 'routes:\n  - match: GET /o/{organization_id}/p\n  - match: GET /x\n  - match: GET /o/{org}/p\n', /^policy\.yaml:4: duplicate route "GET \/o\/\{org\}\/p": matches the same requests as "GET \/o\/\{organization_id\}\/p" on line 2$/],
+    [
+      'a duplicate route',
+      'routes:\n  - match: GET /o/{organization_id}/p\n  - match: GET /x\n  - match: GET /o/{org}/p\n',
+      /^policy\.yaml:4: duplicate route "GET \/o\/\{org\}\/p": matches the same requests as "GET \/o\/\{organization_id\}\/p" on line 2$/,
+    ],
     ['a bad tenant', 'routes:\n  - match: GET /x\n    tenant: query\n', /^policy\.yaml:3: tenant must be "header"/],
     ['tenant: header with {organization_id}', 'routes:\n  - match: GET /o/{organization_id}\n    tenant: header\n', /conflicts with \{organization_id\}/],
     ['a scope no role grants', 'roles:\n  member: [a:read]\nroutes:\n  - match: GET /x\n    scopes: [b:read]\n', /^policy\.yaml:5: scope "b:read" is granted by no role/],
@@ -40,7 +44,9 @@ describe('policy validation', () => {
   });
 
   it('matches the most specific route; roles are cumulative', () => {
-    const p = parsePolicy('roles:\n  member: [p:read]\n  admin: [p:write]\nroutes:\n  - match: "* /data/**"\n    tenant: header\n  - match: GET /data/{id}\n  - match: GET /data/export\n  - match: GET /\n');
+    const p = parsePolicy(
+      'roles:\n  member: [p:read]\n  admin: [p:write]\nroutes:\n  - match: "* /data/**"\n    tenant: header\n  - match: GET /data/{id}\n  - match: GET /data/export\n  - match: GET /\n',
+    );
     expect(p.match('GET', '/data/export')?.route.template.source).toBe('GET /data/export');
     expect(p.match('GET', '/data/42')?.vars).toEqual({ id: '42' });
     expect(p.match('DELETE', '/data/42')?.route.template.source).toBe('* /data/**');

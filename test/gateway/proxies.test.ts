@@ -2,10 +2,10 @@
 // asking Latchkey's /api/authz/forward-auth: the three seed examples with their 200/400/401/403/429
 // outcomes, the identity headers the upstream received, and the assertion verified with the JWKS.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rest } from '../helpers/clients.js';
 import { startWorld, type World } from '../apikey/fixtures.js';
-import { gatewayEnv, hasBinary, startCaddy, startEcho, startNginx, verifyAssertion, writePolicy, type Echo, type Proxy } from './fixtures.js';
-import { seedKeys, type SeedKeys } from './seeds.js';
+import { rest } from '../helpers/clients.js';
+import { type Echo, gatewayEnv, hasBinary, type Proxy, startCaddy, startEcho, startNginx, verifyAssertion, writePolicy } from './fixtures.js';
+import { type SeedKeys, seedKeys } from './seeds.js';
 
 const PROXIES = [
   { name: 'nginx auth_request', bin: 'nginx', start: startNginx },

@@ -2,10 +2,10 @@
 // rateLimit.requestsPerMinute 60 gets exactly 60 product requests through, wherever they land.
 // Only with TEST_REDIS_URL and TEST_DATABASE_URL (PGlite cannot be shared between servers).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cookie, createKey, newUser, startWorld, type World } from '../apikey/fixtures.js';
 import { rest } from '../helpers/clients.js';
 import { onRealPostgres } from '../helpers/server.js';
-import { cookie, createKey, newUser, startWorld, type World } from '../apikey/fixtures.js';
-import { gatewayEnv, startEcho, writePolicy, type Echo } from './fixtures.js';
+import { type Echo, gatewayEnv, startEcho, writePolicy } from './fixtures.js';
 
 const REDIS_URL = process.env.TEST_REDIS_URL;
 

@@ -1,6 +1,6 @@
 // The seeds' accounts and keys, made through Latchkey's documented REST calls: a signed-up user
 // (root_admin of their organization), a second organization, and the keys the seed examples use.
-import { createKey, createOrg, newUser, cookie, type World } from '../apikey/fixtures.js';
+import { cookie, createKey, createOrg, newUser, type World } from '../apikey/fixtures.js';
 import type { TestUser } from '../helpers/accounts.js';
 
 export interface SeedKeys {

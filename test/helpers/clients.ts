@@ -1,6 +1,6 @@
 // Real clients for every protocol Latchkey serves, plus a small REST helper.
 import type { DescService } from '@bufbuild/protobuf';
-import { createClient, type Client, type Transport } from '@connectrpc/connect';
+import { type Client, createClient, type Transport } from '@connectrpc/connect';
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from '@connectrpc/connect-node';
 
 export type Protocol = 'connect' | 'connect-binary' | 'grpc' | 'grpc-web';
@@ -19,8 +19,7 @@ export function transport(baseUrl: string, protocol: Protocol): Transport {
   }
 }
 
-export const client = <S extends DescService>(service: S, baseUrl: string, protocol: Protocol): Client<S> =>
-  createClient(service, transport(baseUrl, protocol));
+export const client = <S extends DescService>(service: S, baseUrl: string, protocol: Protocol): Client<S> => createClient(service, transport(baseUrl, protocol));
 
 export interface RestResponse<T = any> {
   status: number;
@@ -29,12 +28,7 @@ export interface RestResponse<T = any> {
 }
 
 /** fetch with JSON in and out; `cookie` and headers are sent as given. */
-export async function rest<T = any>(
-  baseUrl: string,
-  method: string,
-  path: string,
-  opts: { body?: unknown; headers?: Record<string, string>; rawBody?: string } = {},
-): Promise<RestResponse<T>> {
+export async function rest<T = any>(baseUrl: string, method: string, path: string, opts: { body?: unknown; headers?: Record<string, string>; rawBody?: string } = {}): Promise<RestResponse<T>> {
   const headers: Record<string, string> = { ...opts.headers };
   let body: string | undefined = opts.rawBody;
   if (opts.body !== undefined) {

@@ -1,7 +1,7 @@
 // Redis for tests. Tests that need Redis run only when TEST_REDIS_URL is set (CI sets it; a bare
 // machine skips them). `startRedisServer` runs a private redis-server child on a free port, so a
 // test can stop and restart Redis under a running Latchkey without touching the shared one.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 

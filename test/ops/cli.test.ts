@@ -49,11 +49,11 @@ afterAll(async () => {
 describe('latchkey CLI', () => {
   it('migrate status, up, status', async () => {
     const before = await cli(['migrate', 'status']);
-    expect(before.stdout).toMatch(/^pending  Migration20261122000001$/m);
+    expect(before.stdout).toMatch(/^pending {2}Migration20261122000001$/m);
     expect(before.stdout).not.toMatch(/executed/);
     const doc = await cli(['doctor']);
     expect(doc.code).toBe(1);
-    expect(doc.stdout).toMatch(/FAIL  database .*migration\(s\) pending: run `latchkey migrate up`/);
+    expect(doc.stdout).toMatch(/FAIL {2}database .*migration\(s\) pending: run `latchkey migrate up`/);
     const up = await cli(['migrate', 'up']);
     expect(up.stdout).toMatch(/^applied Migration20261122000001$/m);
     expect((await cli(['migrate', 'up'])).stdout.trim()).toBe('up to date');
@@ -71,7 +71,10 @@ describe('latchkey CLI', () => {
     expect(created.stderr ?? '').toBe('');
     const org = JSON.parse(created.stdout);
     expect(org).toMatchObject({ name: 'Acme Ops', slug: 'acme-ops', type: 'team' });
-    const list = (await cli(['org', 'list'])).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const list = (await cli(['org', 'list'])).stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(list).toContainEqual(org);
     const nobody = await cli(['org', 'create', '--name', 'X', '--owner', 'nobody@example.com']);
     expect(nobody.code).toBe(1);
@@ -81,9 +84,9 @@ describe('latchkey CLI', () => {
   it('doctor names a broken setting, an unreachable SMTP server, and passes a good setup', async () => {
     const bad = await cli(['doctor'], { PORT: 'eighty' });
     expect(bad.code).toBe(1);
-    expect(bad.stdout).toMatch(/FAIL  configuration: PORT must be an integer between 0 and 65535, got "eighty"/);
+    expect(bad.stdout).toMatch(/FAIL {2}configuration: PORT must be an integer between 0 and 65535, got "eighty"/);
     const smtp = await cli(['doctor'], { SMTP_URL: 'smtp://127.0.0.1:1' });
-    expect(smtp.stdout).toMatch(/FAIL  SMTP: cannot connect to 127.0.0.1:1/);
+    expect(smtp.stdout).toMatch(/FAIL {2}SMTP: cannot connect to 127.0.0.1:1/);
     const good = await cli(['doctor'], process.env.TEST_REDIS_URL ? { REDIS_URL: process.env.TEST_REDIS_URL } : {});
     expect(good.stdout).toMatch(/no problems found/);
     expect(good.code ?? 0).toBe(0);

@@ -14,8 +14,7 @@ beforeAll(async () => {
 });
 afterAll(() => server?.stop());
 
-const list = (orgId: string, type?: string) =>
-  server.deps.db.orm.em.fork().transactional(() => server.deps.audit.list(orgId, readPage(0, ''), { type }));
+const list = (orgId: string, type?: string) => server.deps.db.orm.em.fork().transactional(() => server.deps.audit.list(orgId, readPage(0, ''), { type }));
 
 test('an event recorded in a transaction that commits is listed, newest first', async () => {
   const em = server.deps.db.orm.em.fork();

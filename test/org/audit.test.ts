@@ -3,8 +3,8 @@
 // newest first and filters by type and time.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { readPage } from '../../src/modules/common/page-token.js';
-import { rest } from '../helpers/clients.js';
 import { PASSWORD, type TestUser } from '../helpers/accounts.js';
+import { rest } from '../helpers/clients.js';
 import { auditTypes, createOrg, invite, newUser, session, startWorld, type World } from './fixtures.js';
 
 let w: World;

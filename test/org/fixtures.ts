@@ -1,13 +1,13 @@
 // Shared set-up for the organization tests: a server delivering email to a real SMTP listener,
 // users joined through the real invitation flow, and constructed credential principals.
-import { createClient, type Client } from '@connectrpc/connect';
+import { type Client, createClient } from '@connectrpc/connect';
 import { OrgService } from '../../gen/latchkey/v1/org_pb.js';
 import type { Principal } from '../../src/modules/common/principal.js';
 import { expandScopes } from '../../src/modules/org/roles.js';
-import { rest, transport, type Protocol } from '../helpers/clients.js';
-import { signUpAndIn, uniqueEmail, type TestUser } from '../helpers/accounts.js';
+import { signUpAndIn, type TestUser, uniqueEmail } from '../helpers/accounts.js';
+import { type Protocol, rest, transport } from '../helpers/clients.js';
 import { startServer, type TestServer } from '../helpers/server.js';
-import { startSmtp, tokenOf, type ReceivedMail, type SmtpSink } from '../helpers/smtp.js';
+import { type ReceivedMail, type SmtpSink, startSmtp, tokenOf } from '../helpers/smtp.js';
 
 export interface World {
   server: TestServer;

@@ -1,8 +1,8 @@
 // Invitation lifecycle, with the email received over real SMTP: invite, accept once as the invited
 // account, re-invite replaces, revoke, expiry after 7 days.
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { signUpAndIn, type TestUser, uniqueEmail } from '../helpers/accounts.js';
 import { rest } from '../helpers/clients.js';
-import { signUpAndIn, uniqueEmail, type TestUser } from '../helpers/accounts.js';
 import { linkOf, tokenOf } from '../helpers/smtp.js';
 import { createOrg, invitationMail, invite, newUser, orgClient, principals, session, startWorld, type World } from './fixtures.js';
 

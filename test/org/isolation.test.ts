@@ -4,8 +4,8 @@
 // and nothing of it may change.
 import { ConnectError } from '@connectrpc/connect';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { rest } from '../helpers/clients.js';
 import { PASSWORD, type TestUser } from '../helpers/accounts.js';
+import { rest } from '../helpers/clients.js';
 import { auditTypes, createOrg, invite, join, newUser, orgClient, session, startWorld, type World } from './fixtures.js';
 
 let w: World;
@@ -29,16 +29,61 @@ interface Route {
 
 const ROUTES: Route[] = [
   { rpc: 'GetOrganization', tenant: 'path', rest: (o) => ({ method: 'GET', path: `/api/user/organizations/${o}` }), grpc: (c, o, h) => c.getOrganization({ organizationId: o }, { headers: h }) },
-  { rpc: 'UpdateOrganization', tenant: 'path', rest: (o) => ({ method: 'PATCH', path: `/api/user/organizations/${o}`, body: { name: 'pwned' } }), grpc: (c, o, h) => c.updateOrganization({ organizationId: o, name: 'pwned' }, { headers: h }) },
-  { rpc: 'DeleteOrganization', tenant: 'path', rest: (o) => ({ method: 'DELETE', path: `/api/user/organizations/${o}` }), grpc: (c, o, h) => c.deleteOrganization({ organizationId: o }, { headers: h }) },
+  {
+    rpc: 'UpdateOrganization',
+    tenant: 'path',
+    rest: (o) => ({ method: 'PATCH', path: `/api/user/organizations/${o}`, body: { name: 'pwned' } }),
+    grpc: (c, o, h) => c.updateOrganization({ organizationId: o, name: 'pwned' }, { headers: h }),
+  },
+  {
+    rpc: 'DeleteOrganization',
+    tenant: 'path',
+    rest: (o) => ({ method: 'DELETE', path: `/api/user/organizations/${o}` }),
+    grpc: (c, o, h) => c.deleteOrganization({ organizationId: o }, { headers: h }),
+  },
   { rpc: 'ListMembers', tenant: 'path', rest: (o) => ({ method: 'GET', path: `/api/user/organizations/${o}/members` }), grpc: (c, o, h) => c.listMembers({ organizationId: o }, { headers: h }) },
-  { rpc: 'UpdateMemberRole', tenant: 'path', rest: (o) => ({ method: 'PATCH', path: `/api/user/organizations/${o}/members/${mia.userId}`, body: { role: 'admin' } }), grpc: (c, o, h) => c.updateMemberRole({ organizationId: o, userId: mia.userId, role: 'admin' }, { headers: h }) },
-  { rpc: 'RemoveMember', tenant: 'path', rest: (o) => ({ method: 'DELETE', path: `/api/user/organizations/${o}/members/${mia.userId}` }), grpc: (c, o, h) => c.removeMember({ organizationId: o, userId: mia.userId }, { headers: h }) },
-  { rpc: 'InviteMember', tenant: 'path', rest: (o) => ({ method: 'POST', path: `/api/user/organizations/${o}/invitations`, body: { email: eve.email, role: 'admin' } }), grpc: (c, o, h) => c.inviteMember({ organizationId: o, email: eve.email, role: 'admin' }, { headers: h }) },
-  { rpc: 'ListInvitations', tenant: 'path', rest: (o) => ({ method: 'GET', path: `/api/user/organizations/${o}/invitations` }), grpc: (c, o, h) => c.listInvitations({ organizationId: o }, { headers: h }) },
-  { rpc: 'RevokeInvitation', tenant: 'path', rest: (o) => ({ method: 'DELETE', path: `/api/user/organizations/${o}/invitations/${invitationId}` }), grpc: (c, o, h) => c.revokeInvitation({ organizationId: o, invitationId }, { headers: h }) },
-  { rpc: 'ListAuditEvents', tenant: 'path', rest: (o) => ({ method: 'GET', path: `/api/user/organizations/${o}/audit-events` }), grpc: (c, o, h) => c.listAuditEvents({ organizationId: o }, { headers: h }) },
-  { rpc: 'AddClientOrganization', tenant: 'header', rest: () => ({ method: 'POST', path: '/v2/partner/organizations', body: { name: 'pwned client' } }), grpc: (c, _o, h) => c.addClientOrganization({ name: 'pwned client' }, { headers: h }) },
+  {
+    rpc: 'UpdateMemberRole',
+    tenant: 'path',
+    rest: (o) => ({ method: 'PATCH', path: `/api/user/organizations/${o}/members/${mia.userId}`, body: { role: 'admin' } }),
+    grpc: (c, o, h) => c.updateMemberRole({ organizationId: o, userId: mia.userId, role: 'admin' }, { headers: h }),
+  },
+  {
+    rpc: 'RemoveMember',
+    tenant: 'path',
+    rest: (o) => ({ method: 'DELETE', path: `/api/user/organizations/${o}/members/${mia.userId}` }),
+    grpc: (c, o, h) => c.removeMember({ organizationId: o, userId: mia.userId }, { headers: h }),
+  },
+  {
+    rpc: 'InviteMember',
+    tenant: 'path',
+    rest: (o) => ({ method: 'POST', path: `/api/user/organizations/${o}/invitations`, body: { email: eve.email, role: 'admin' } }),
+    grpc: (c, o, h) => c.inviteMember({ organizationId: o, email: eve.email, role: 'admin' }, { headers: h }),
+  },
+  {
+    rpc: 'ListInvitations',
+    tenant: 'path',
+    rest: (o) => ({ method: 'GET', path: `/api/user/organizations/${o}/invitations` }),
+    grpc: (c, o, h) => c.listInvitations({ organizationId: o }, { headers: h }),
+  },
+  {
+    rpc: 'RevokeInvitation',
+    tenant: 'path',
+    rest: (o) => ({ method: 'DELETE', path: `/api/user/organizations/${o}/invitations/${invitationId}` }),
+    grpc: (c, o, h) => c.revokeInvitation({ organizationId: o, invitationId }, { headers: h }),
+  },
+  {
+    rpc: 'ListAuditEvents',
+    tenant: 'path',
+    rest: (o) => ({ method: 'GET', path: `/api/user/organizations/${o}/audit-events` }),
+    grpc: (c, o, h) => c.listAuditEvents({ organizationId: o }, { headers: h }),
+  },
+  {
+    rpc: 'AddClientOrganization',
+    tenant: 'header',
+    rest: () => ({ method: 'POST', path: '/v2/partner/organizations', body: { name: 'pwned client' } }),
+    grpc: (c, _o, h) => c.addClientOrganization({ name: 'pwned client' }, { headers: h }),
+  },
   { rpc: 'ListClientOrganizations', tenant: 'header', rest: () => ({ method: 'GET', path: '/v2/partner/organizations' }), grpc: (c, _o, h) => c.listClientOrganizations({}, { headers: h }) },
 ];
 

@@ -1,8 +1,8 @@
 // Members and roles: listing with pages, who may change whose role, the last root_admin rule, leaving.
 import { Code, ConnectError } from '@connectrpc/connect';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { rest } from '../helpers/clients.js';
 import type { TestUser } from '../helpers/accounts.js';
+import { rest } from '../helpers/clients.js';
 import { createOrg, join, newUser, orgClient, session, startWorld, type World } from './fixtures.js';
 
 let w: World;
@@ -10,8 +10,7 @@ let root: TestUser, admin: TestUser, member: TestUser, member2: TestUser;
 let org: string;
 
 const members = (as: TestUser, query = '') => rest(w.server.url, 'GET', `/api/user/organizations/${org}/members${query}`, { headers: session(as) });
-const setRole = (as: TestUser, userId: string, role: string, o = org) =>
-  rest(w.server.url, 'PATCH', `/api/user/organizations/${o}/members/${userId}`, { body: { role }, headers: session(as) });
+const setRole = (as: TestUser, userId: string, role: string, o = org) => rest(w.server.url, 'PATCH', `/api/user/organizations/${o}/members/${userId}`, { body: { role }, headers: session(as) });
 const remove = (as: TestUser, userId: string, o = org) => rest(w.server.url, 'DELETE', `/api/user/organizations/${o}/members/${userId}`, { headers: session(as) });
 
 beforeAll(async () => {

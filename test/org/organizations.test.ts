@@ -1,8 +1,8 @@
 // Organizations: create, read, update, delete, on every protocol; the tenant header rules.
 import { Code, ConnectError } from '@connectrpc/connect';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { PROTOCOLS, rest } from '../helpers/clients.js';
 import type { TestUser } from '../helpers/accounts.js';
+import { PROTOCOLS, rest } from '../helpers/clients.js';
 import { createOrg, invite, join, newUser, orgClient, session, startWorld, type World } from './fixtures.js';
 
 let w: World;

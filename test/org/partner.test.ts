@@ -1,8 +1,8 @@
 // Partner portfolios (seed 003): linking and creating client organizations, listing them, partner
 // admins acting in client organizations, and client admins not acting in the partner.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { rest } from '../helpers/clients.js';
 import type { TestUser } from '../helpers/accounts.js';
+import { rest } from '../helpers/clients.js';
 import { createOrg, join, newUser, orgClient, principals, session, startWorld, type World } from './fixtures.js';
 
 let w: World;
@@ -106,8 +106,7 @@ describe('acting in client organizations', () => {
 
   test('demoting a partner admin ends their access to the clients at once', async () => {
     expect((await get(clientAdmin, created)).status).toBe(200);
-    const demote = (role: string) =>
-      rest(w.server.url, 'PATCH', `/api/user/organizations/${partner}/members/${clientAdmin.userId}`, { body: { role }, headers: session(partnerAdmin) });
+    const demote = (role: string) => rest(w.server.url, 'PATCH', `/api/user/organizations/${partner}/members/${clientAdmin.userId}`, { body: { role }, headers: session(partnerAdmin) });
     expect((await demote('member')).status).toBe(200);
     expect((await get(clientAdmin, created)).status).toBe(404);
     expect((await demote('admin')).status).toBe(200);
@@ -116,7 +115,15 @@ describe('acting in client organizations', () => {
 
   test('client keys are refused on the partner APIs; a partner key uses its own organization as tenant', async () => {
     const credential = principals(w);
-    const clientKey = credential({ kind: 'apiKey', userId: partnerAdmin.userId, keyId: 'k_client', scopes: ['read', 'write'], organizationId: partner, pinnedOrganizationId: linked, partner: 'client' });
+    const clientKey = credential({
+      kind: 'apiKey',
+      userId: partnerAdmin.userId,
+      keyId: 'k_client',
+      scopes: ['read', 'write'],
+      organizationId: partner,
+      pinnedOrganizationId: linked,
+      partner: 'client',
+    });
     expect((await clients({ 'x-api-key': clientKey })).status).toBe(403);
     expect((await clients({ 'x-api-key': clientKey, orgid: partner })).status).toBe(403);
     expect((await get(partnerAdmin, linked)).status).toBe(200);

@@ -3,8 +3,8 @@
 // shapes the API-key and token modules produce, served by a verifier registered on the real server.
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { Principal } from '../../src/modules/common/principal.js';
-import { rest } from '../helpers/clients.js';
 import type { TestUser } from '../helpers/accounts.js';
+import { rest } from '../helpers/clients.js';
 import { createOrg, join, newUser, principals, session, startWorld, type World } from './fixtures.js';
 
 let w: World;

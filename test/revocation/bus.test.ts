@@ -4,10 +4,10 @@
 // messages flow again every cache is cleared once, since some may have been lost.
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InvalidationBus, type Invalidation } from '../../src/modules/common/bus.js';
+import { type Invalidation, InvalidationBus } from '../../src/modules/common/bus.js';
 import { OffsetClock } from '../../src/modules/common/clock.js';
 import { RedisConnections } from '../../src/modules/common/redis.js';
-import { startRedisServer, testRedisUrl, uniquePrefix, within, type RedisChild } from '../helpers/redis.js';
+import { type RedisChild, startRedisServer, testRedisUrl, uniquePrefix, within } from '../helpers/redis.js';
 
 const log = pino({ level: 'silent' });
 

@@ -6,12 +6,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiKeyService } from '../../gen/latchkey/v1/api_key_pb.js';
 import { User } from '../../src/modules/account/user.entity.js';
+import { cookie, createKey, createOrg, newUser, startWorld, type World } from '../apikey/fixtures.js';
 import { PASSWORD, type TestUser } from '../helpers/accounts.js';
 import { client, rest, sessionCookieOf } from '../helpers/clients.js';
-import { startRedisServer, testRedisUrl, uniquePrefix, within, type RedisChild } from '../helpers/redis.js';
+import { type RedisChild, startRedisServer, testRedisUrl, uniquePrefix, within } from '../helpers/redis.js';
 import { onRealPostgres } from '../helpers/server.js';
 import { tokenOf } from '../helpers/smtp.js';
-import { cookie, createKey, createOrg, newUser, startWorld, type World } from '../apikey/fixtures.js';
 
 const BOUND_MS = 5_000;
 /** Refusal times (ms) on B and C, per case: the figures of the closing note. */
@@ -59,7 +59,10 @@ describe.skipIf(!onRealPostgres || !testRedisUrl)('three replicas: revocation re
   async function refusedOnOthers(label: string, limitMs: number, checks: ((w: World) => Promise<boolean>)[]): Promise<number[]> {
     const times = await Promise.all(others().flatMap((w) => checks.map((refused) => within(limitMs, () => refused(w)))));
     measured[label] = times;
-    expect(times.every((t) => t >= 0), `${label}: ${times}`).toBe(true);
+    expect(
+      times.every((t) => t >= 0),
+      `${label}: ${times}`,
+    ).toBe(true);
     return times;
   }
   const sessionRefused = (session: { cookie: string; jwt: string }) => [
@@ -159,10 +162,7 @@ describe.skipIf(!onRealPostgres || !testRedisUrl)('three replicas: revocation re
       await warm(s);
       expect((await rest(a.url, 'POST', '/api/auth/sign-out', { headers: { cookie: s.cookie } })).status).toBe(200);
       expect((await rest(a.url, 'DELETE', `/api-key/${k.id}`, { headers: cookie(u, { orgid: u.organizationId }) })).status).toBe(200);
-      const times = await refusedOnOthers('Redis down: sign-out (cookie, JWT) and key revoke', BOUND_MS + 1_000, [
-        ...sessionRefused(s),
-        async (w) => !(await verifyOn(w)).valid,
-      ]);
+      const times = await refusedOnOthers('Redis down: sign-out (cookie, JWT) and key revoke', BOUND_MS + 1_000, [...sessionRefused(s), async (w) => !(await verifyOn(w)).valid]);
       expect(Math.max(...times)).toBeLessThanOrEqual(BOUND_MS + 1_000);
 
       // Back: the bus is trusted again (after forgetting everything) and revocations are immediate once more.

@@ -3,29 +3,29 @@
 // black-box campaign as named cases. Expectations come from the decided rules (one oracle per RPC);
 // a refused case that succeeds is an escalation, and the summary counts them per group.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { RestResponse } from '../helpers/clients.js';
 import { PASSWORD, uniqueEmail } from '../helpers/accounts.js';
+import type { RestResponse } from '../helpers/clients.js';
 import { tokenOf } from '../helpers/smtp.js';
 import {
   buildWorld,
+  CREDS,
+  type CredKind,
   call,
   cookie,
   createOrg,
-  CREDS,
   credential,
+  type Escalation,
   join,
-  newUser,
   keyOf,
   LEVELS,
+  type Level,
   member,
-  roleAt,
+  newUser,
   ROLES,
+  type Role,
+  roleAt,
   signInWithApiKey,
   userAt,
-  type CredKind,
-  type Escalation,
-  type Level,
-  type Role,
 } from './world.js';
 
 /** 'allow' = 200; a number = the refusal status the rule gives. */
@@ -44,7 +44,9 @@ beforeAll(async () => {
   e = await buildWorld();
 }, 120_000);
 afterAll(async () => {
-  const rows = [...tally].map(([group, t]) => `${group.padEnd(34)} attempts ${String(t.attempts).padStart(3)}  allowed ${String(t.allowed).padStart(3)}  refused ${String(t.refused).padStart(3)}  escalations ${t.escalations}`);
+  const rows = [...tally].map(
+    ([group, t]) => `${group.padEnd(34)} attempts ${String(t.attempts).padStart(3)}  allowed ${String(t.allowed).padStart(3)}  refused ${String(t.refused).padStart(3)}  escalations ${t.escalations}`,
+  );
   console.log(`escalation suite:\n${rows.join('\n')}`);
   await e?.w.stop();
 });
@@ -64,26 +66,29 @@ function judge(group: string, expected: Expect, r: RestResponse): void {
 /** Every role × credential × level where a user at that level exists, with the oracle's answer. */
 function matrix(oracle: (role: Role, cred: CredKind, level: Level) => Expect | undefined, levels: Level[] = LEVELS): Case[] {
   const out: Case[] = [];
-  for (const role of ROLES) for (const cred of CREDS) for (const level of levels) {
-    if (level !== 'self' && !roleAt(role, level)) continue;
-    const expected = oracle(role, cred, level);
-    if (expected !== undefined) out.push({ role, cred, level, expect: expected });
-  }
+  for (const role of ROLES)
+    for (const cred of CREDS)
+      for (const level of levels) {
+        if (level !== 'self' && !roleAt(role, level)) continue;
+        const expected = oracle(role, cred, level);
+        if (expected !== undefined) out.push({ role, cred, level, expect: expected });
+      }
   return out;
 }
 
-const name = (c: Case) => `${c.role} with ${c.cred} on ${c.level}'s → ${c.expect}`;
 const scoped = (cred: CredKind) => cred === 'orgKey' || cred === 'pat' || cred === 'exchanged';
 const keyPath = (id: string) => `/api-key/${id}`;
 
 // Keys: members manage only their own (others' are invisible: 404); admins manage keys of owners not
 // above them; revoking is the one action an admin may take on a higher-ranked member's key.
-const keyRule = (revoke: boolean) => (role: Role, _cred: CredKind, level: Level): Expect => {
-  if (level === 'self') return 'allow';
-  if (role === 'member') return 404;
-  if (level === 'above' && !revoke) return 403;
-  return 'allow';
-};
+const keyRule =
+  (revoke: boolean) =>
+  (role: Role, _cred: CredKind, level: Level): Expect => {
+    if (level === 'self') return 'allow';
+    if (role === 'member') return 404;
+    if (level === 'above' && !revoke) return 403;
+    return 'allow';
+  };
 
 describe('API keys of others, by the owner level', () => {
   test.each(matrix(keyRule(false)))('UpdateApiKey (widen scopes): $role with $cred on $level → $expect', async (c) => {
@@ -179,7 +184,9 @@ describe('SignInWithApiKey, by the target user level', () => {
     if (r.status === 200 && c.level !== 'self') expect(JSON.parse(Buffer.from(r.body.id_token.split('.')[1], 'base64url').toString()).act.sub).toBe(actor.userId);
   });
   const credentialKey = (u: Escalation['users']['admin'][0], role: Role, h: Record<string, string>) =>
-    call(e, 'POST', '/api/auth/api-key/create', { ...cookie(u), ...h }, { name: 'exchange', scopes: role === 'member' ? ['read', 'write'] : ['read', 'write', 'impersonate'] }).then((r) => r.body.data as { id: string; key: string });
+    call(e, 'POST', '/api/auth/api-key/create', { ...cookie(u), ...h }, { name: 'exchange', scopes: role === 'member' ? ['read', 'write'] : ['read', 'write', 'impersonate'] }).then(
+      (r) => r.body.data as { id: string; key: string },
+    );
 });
 
 describe('organization-wide actions', () => {
@@ -294,7 +301,7 @@ describe('the four attacks of the campaign', () => {
     judge(group, 'allow', await call(e, 'DELETE', keyPath(k.id), { ...cookie(admin), orgid: e.org }));
   });
 
-  test('attack 2: an admin links the organization into a partner organization they control (AddClientOrganization with clientOrganizationId), then through the partner\'s admin role promotes themselves to root_admin of the client and changes its type. After the real root_admin removes them, they keep access through the partner link', async () => {
+  test("attack 2: an admin links the organization into a partner organization they control (AddClientOrganization with clientOrganizationId), then through the partner's admin role promotes themselves to root_admin of the client and changes its type. After the real root_admin removes them, they keep access through the partner link", async () => {
     const root = { ...(await newUser(e.w, 'Victim Root')), role: 'root_admin' as const };
     const victim = root.organizationId;
     const attacker = await member(e.w, root, victim, 'admin', 'Attacker');
@@ -313,13 +320,16 @@ describe('the four attacks of the campaign', () => {
     judge(group, 404, await call(e, 'GET', `/api/user/organizations/${victim}/members`, cookie(attacker)));
   });
 
-  test('attack 3: pre-registration account takeover: an attacker signs up with the victim\'s email and a password of their own; the victim later signs in by magic link (the account becomes verified), and the attacker\'s password still signs in', async () => {
+  test("attack 3: pre-registration account takeover: an attacker signs up with the victim's email and a password of their own; the victim later signs in by magic link (the account becomes verified), and the attacker's password still signs in", async () => {
     const email = uniqueEmail('victim');
     const attackerPassword = 'attacker-chose-this-one';
     expect((await call(e, 'POST', '/api/auth/sign-up/email', {}, { email, password: attackerPassword, name: 'Not the victim' })).status).toBe(200);
     const signIn = await call(e, 'POST', '/api/auth/sign-in/email', {}, { email, password: attackerPassword });
     expect(signIn.status).toBe(200);
-    const attackerCookie = signIn.headers.getSetCookie().find((c) => c.startsWith('latchkey_session='))!.split(';')[0];
+    const attackerCookie = signIn.headers
+      .getSetCookie()
+      .find((c) => c.startsWith('latchkey_session='))!
+      .split(';')[0];
     const pat = (await call(e, 'POST', '/api/auth/api-key/create', { cookie: attackerCookie }, { name: 'left behind' })).body.data.key;
     expect((await call(e, 'GET', '/api/user/me', { 'x-api-key': pat })).status).toBe(200);
 
@@ -335,7 +345,10 @@ describe('the four attacks of the campaign', () => {
     judge(group, 401, await call(e, 'GET', '/api/user/me', { 'x-api-key': pat }));
     judge(group, 401, await call(e, 'POST', '/api/auth/refresh', {}, { refreshToken: signIn.body.data.refreshToken }));
     // The victim's own session is the one that works.
-    const victimCookie = redeemed.headers.getSetCookie().find((c) => c.startsWith('latchkey_session='))!.split(';')[0];
+    const victimCookie = redeemed.headers
+      .getSetCookie()
+      .find((c) => c.startsWith('latchkey_session='))!
+      .split(';')[0];
     expect((await call(e, 'GET', '/api/user/me', { cookie: victimCookie })).status).toBe(200);
     // An account that was verified keeps its password across a magic-link sign-in.
     const owner = e.users.member[1];
@@ -343,7 +356,7 @@ describe('the four attacks of the campaign', () => {
     expect((await call(e, 'POST', '/api/auth/sign-in/email', {}, { email: owner.email, password: PASSWORD })).status).toBe(200);
   });
 
-  test('attack 4: a key with a budget (credits, rate limit) raises its own `remaining` and removes its own rate limit, authenticated by itself; a member can likewise lift a budget or a disable that an admin imposed on the member\'s key', async () => {
+  test("attack 4: a key with a budget (credits, rate limit) raises its own `remaining` and removes its own rate limit, authenticated by itself; a member can likewise lift a budget or a disable that an admin imposed on the member's key", async () => {
     const m = e.users.member[0];
     const a = e.users.admin[0];
     const k = await keyOf(e, m, { scopes: ['read', 'write'], remaining: 50, rateLimit: { requestsPerMinute: 100 } });

@@ -1,9 +1,10 @@
 // The escalation suite's world: one organization with two users of every role, each actor holding
 // every kind of credential, and helpers that make fresh targets (keys, members, organizations) for
 // the cases that consume them. Everything goes through the public REST API, as an attacker would.
-import { rest, type RestResponse } from '../helpers/clients.js';
-import type { TestUser } from '../helpers/accounts.js';
+
 import { accessTokenOf, cookie, createKey, createOrg, join, newUser, setRole, startWorld, type World } from '../apikey/fixtures.js';
+import type { TestUser } from '../helpers/accounts.js';
+import { type RestResponse, rest } from '../helpers/clients.js';
 import { signInWithApiKey } from '../token/fixtures.js';
 
 export type Role = 'root_admin' | 'admin' | 'member';
@@ -13,7 +14,7 @@ export type Level = 'self' | 'peer' | 'above' | 'below';
 export const ROLES: Role[] = ['root_admin', 'admin', 'member'];
 export const CREDS: CredKind[] = ['session', 'jwt', 'orgKey', 'pat', 'exchanged'];
 export const LEVELS: Level[] = ['self', 'peer', 'above', 'below'];
-export const RANK: Record<Role, number> = { member: 0, admin: 1, root_admin: 2 };
+const RANK: Record<Role, number> = { member: 0, admin: 1, root_admin: 2 };
 
 /** The role at `level` relative to `role`; undefined where none exists (nothing above root_admin). */
 export function roleAt(role: Role, level: Level): Role | undefined {
@@ -22,7 +23,7 @@ export function roleAt(role: Role, level: Level): Role | undefined {
 }
 
 /** The most a key of this role may hold: admins get impersonate and introspect too. */
-export const maxScopes = (role: Role) => (role === 'member' ? ['read', 'write'] : ['read', 'write', 'impersonate', 'introspect']);
+const maxScopes = (role: Role) => (role === 'member' ? ['read', 'write'] : ['read', 'write', 'impersonate', 'introspect']);
 
 export interface Actor extends TestUser {
   role: Role;
@@ -38,7 +39,7 @@ export interface Escalation {
   creds: Record<Role, Record<CredKind, Record<string, string>>>;
 }
 
-export const auth = (kind: CredKind, secret: string): Record<string, string> =>
+const auth = (kind: CredKind, secret: string): Record<string, string> =>
   kind === 'session' ? { cookie: secret } : kind === 'orgKey' || kind === 'pat' ? { 'x-api-key': secret } : { authorization: `Bearer ${secret}` };
 
 /** A credential of `kind` for `u` acting in `organizationId` (keys are of that organization). */
@@ -73,7 +74,13 @@ export async function buildWorld(): Promise<Escalation> {
   const w = await startWorld();
   const r0 = await newUser(w, 'Root');
   const org = r0.organizationId;
-  const rest1 = await Promise.all([member(w, r0, org, 'root_admin', 'Root Two'), member(w, r0, org, 'admin', 'Admin'), member(w, r0, org, 'admin', 'Admin Two'), member(w, r0, org, 'member', 'Member'), member(w, r0, org, 'member', 'Member Two')]);
+  const rest1 = await Promise.all([
+    member(w, r0, org, 'root_admin', 'Root Two'),
+    member(w, r0, org, 'admin', 'Admin'),
+    member(w, r0, org, 'admin', 'Admin Two'),
+    member(w, r0, org, 'member', 'Member'),
+    member(w, r0, org, 'member', 'Member Two'),
+  ]);
   const [r1, a0, a1, m0, m1] = rest1;
   const users: Escalation['users'] = { root_admin: [{ ...r0, role: 'root_admin' }, r1], admin: [a0, a1], member: [m0, m1] };
   const creds = {} as Escalation['creds'];
@@ -94,10 +101,9 @@ export function userAt(e: Escalation, role: Role, level: Level): Actor | undefin
 }
 
 /** A fresh key of `owner` in the organization (created with the owner's own session). */
-export const keyOf = (e: Escalation, owner: Actor, body: Record<string, unknown> = {}) =>
-  createKey(e.w, cookie(owner, { orgid: e.org }), { name: `key of ${owner.role}`, scopes: ['read'], ...body });
+export const keyOf = (e: Escalation, owner: Actor, body: Record<string, unknown> = {}) => createKey(e.w, cookie(owner, { orgid: e.org }), { name: `key of ${owner.role}`, scopes: ['read'], ...body });
 
 export const call = (e: Escalation, method: string, path: string, headers: Record<string, string>, body?: unknown): Promise<RestResponse> =>
   rest(e.url, method, path, { headers, ...(body === undefined ? {} : { body }) });
 
-export { accessTokenOf, cookie, createKey, createOrg, join, newUser, setRole, signInWithApiKey };
+export { cookie, createOrg, join, newUser, signInWithApiKey };

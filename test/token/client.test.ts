@@ -25,7 +25,10 @@ afterAll(async () => {
 });
 
 const refused = async (p: Promise<unknown>, code: string) => {
-  const e = await p.then(() => undefined, (x) => x);
+  const e = await p.then(
+    () => undefined,
+    (x) => x,
+  );
   expect(e).toBeInstanceOf(LatchkeyAuthError);
   expect(e.code).toBe(code);
   expect(e.status).toBe(401);

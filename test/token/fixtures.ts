@@ -1,6 +1,7 @@
 // Set-up shared by the token tests: the API-key world (users, orgs, invitations, keys over REST) plus
 // the seed 004 exchange as curl sends it.
-import { rest, type RestResponse } from '../helpers/clients.js';
+import { type RestResponse, rest } from '../helpers/clients.js';
+
 export * from '../apikey/fixtures.js';
 
 export interface ExchangeHeaders {

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TokenService } from '../../gen/latchkey/v1/token_pb.js';
 import { PASSWORD, type TestUser } from '../helpers/accounts.js';
 import { client, rest, sessionCookieOf } from '../helpers/clients.js';
-import { accessTokenOf, bearer, cookie, createKey, join, newUser, signInWithApiKey, startWorld, xApiKey, type World } from './fixtures.js';
+import { accessTokenOf, bearer, cookie, createKey, join, newUser, signInWithApiKey, startWorld, type World, xApiKey } from './fixtures.js';
 
 let w: World;
 let root: TestUser;

@@ -15,14 +15,19 @@ beforeAll(async () => {
 afterAll(() => s?.stop());
 
 describe('cookies', () => {
-  it.each(['latchkey_session=%', 'latchkey_session=%ZZ', 'latchkey_session=%E0%A4%A', 'latchkey_session=%00abc', 'latchkey_session="unterminated', '=;;;latchkey_session', 'latchkey_session=a;latchkey_session=b'])(
-    '%s is no credential: 401, not 500',
-    async (cookie) => {
-      const r = await rest(s.url, 'GET', '/api/user/me', { headers: { cookie } });
-      expect(r.status).toBe(401);
-      expect(r.body).toMatchObject({ success: false, code: 'UNAUTHORIZED' });
-    },
-  );
+  it.each([
+    'latchkey_session=%',
+    'latchkey_session=%ZZ',
+    'latchkey_session=%E0%A4%A',
+    'latchkey_session=%00abc',
+    'latchkey_session="unterminated',
+    '=;;;latchkey_session',
+    'latchkey_session=a;latchkey_session=b',
+  ])('%s is no credential: 401, not 500', async (cookie) => {
+    const r = await rest(s.url, 'GET', '/api/user/me', { headers: { cookie } });
+    expect(r.status).toBe(401);
+    expect(r.body).toMatchObject({ success: false, code: 'UNAUTHORIZED' });
+  });
 
   it('a cookie header with bytes that are not UTF-8 is no credential (raw socket)', async () => {
     const head = Buffer.concat([Buffer.from('GET /api/user/me HTTP/1.1\r\nHost: x\r\nConnection: close\r\nCookie: latchkey_session='), Buffer.from([0xc3, 0x28, 0xff, 0xfe]), Buffer.from('\r\n\r\n')]);
@@ -40,15 +45,19 @@ describe('cookies', () => {
 });
 
 describe('REST paths and query strings', () => {
-  it.each(['/api/user/organizations/%ZZ', '/api/user/organizations/%', '/api/user/organizations/%E0%A4%A/members', '/api-key/%C0%AF', '/api/user/organizations/a%00b', '/api/user/organizations/%0d%0a'])(
-    'GET %s → 400 BAD_REQUEST in the envelope',
-    async (path) => {
-      const u = await signUpAndIn(s.url);
-      const r = await rest(s.url, 'GET', path, { headers: { cookie: u.cookie } });
-      expect(r.status).toBe(400);
-      expect(r.body).toMatchObject({ success: false, status: 400, code: 'BAD_REQUEST' });
-    },
-  );
+  it.each([
+    '/api/user/organizations/%ZZ',
+    '/api/user/organizations/%',
+    '/api/user/organizations/%E0%A4%A/members',
+    '/api-key/%C0%AF',
+    '/api/user/organizations/a%00b',
+    '/api/user/organizations/%0d%0a',
+  ])('GET %s → 400 BAD_REQUEST in the envelope', async (path) => {
+    const u = await signUpAndIn(s.url);
+    const r = await rest(s.url, 'GET', path, { headers: { cookie: u.cookie } });
+    expect(r.status).toBe(400);
+    expect(r.body).toMatchObject({ success: false, status: 400, code: 'BAD_REQUEST' });
+  });
 
   it.each(['email=%00x', 'email=a%ZZ&type=link', 'type=%ED%A0%80', 'email=%0a'])('GET /magic-link?%s → 400, not 500', async (q) => {
     const r = await rest(s.url, 'GET', `/magic-link?${q}`);
@@ -109,7 +118,11 @@ describe('compression', () => {
   it('an unknown grpc-encoding is INVALID_ARGUMENT on gRPC and gRPC-web', async () => {
     const g = await h2Request(s.url, { ':path': '/latchkey.v1.AuthService/SignUp', 'content-type': 'application/grpc', 'grpc-encoding': 'snappy', te: 'trailers' }, envelope(Buffer.alloc(0)));
     expect(grpcStatus(g)).toBe(3);
-    const w = await fetch(`${s.url}/latchkey.v1.AuthService/SignUp`, { method: 'POST', headers: { 'content-type': 'application/grpc-web+proto', 'grpc-encoding': 'snappy' }, body: envelope(Buffer.alloc(0)) });
+    const w = await fetch(`${s.url}/latchkey.v1.AuthService/SignUp`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/grpc-web+proto', 'grpc-encoding': 'snappy' },
+      body: envelope(Buffer.alloc(0)),
+    });
     expect(w.headers.get('grpc-status')).toBe('3');
   });
 

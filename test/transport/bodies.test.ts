@@ -2,9 +2,8 @@
 // resource_exhausted, the connection stays usable (or closes cleanly), other clients are served.
 import http from 'node:http';
 import http2 from 'node:http2';
-import { Code, ConnectError } from '@connectrpc/connect';
+import { Code, ConnectError, createClient } from '@connectrpc/connect';
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from '@connectrpc/connect-node';
-import { createClient } from '@connectrpc/connect';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthService } from '../../gen/latchkey/v1/auth_pb.js';
 import { TokenService } from '../../gen/latchkey/v1/token_pb.js';
@@ -54,7 +53,12 @@ describe('a 50 MB body', () => {
     // A 50 MB message is buffered whole by the client's own HTTP/2 session: let it hold that much.
     const c = protocol === 'grpc' || protocol === 'connect-binary' ? createClient(AuthService, h2Transport(protocol)) : client(AuthService, s.url, protocol);
     const started = Date.now();
-    const { result, served, failed } = await servedDuring(c.signUp({ email: 'big@example.com', password: 'a-long-secure-passphrase', name }).then(() => undefined, (e) => ConnectError.from(e)));
+    const { result, served, failed } = await servedDuring(
+      c.signUp({ email: 'big@example.com', password: 'a-long-secure-passphrase', name }).then(
+        () => undefined,
+        (e) => ConnectError.from(e),
+      ),
+    );
     expect(result?.code, result?.message).toBe(Code.ResourceExhausted);
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(failed).toBe(0);
@@ -95,7 +99,10 @@ describe('the connection after an oversized body', () => {
       const token = createClient(TokenService, t);
       let ok = 0;
       for (let i = 0; i < 6; i++) {
-        const err = await auth.signUp({ email: 'big@example.com', password: 'a-long-secure-passphrase', name: big }).then(() => undefined, (e) => ConnectError.from(e));
+        const err = await auth.signUp({ email: 'big@example.com', password: 'a-long-secure-passphrase', name: big }).then(
+          () => undefined,
+          (e) => ConnectError.from(e),
+        );
         expect(err?.code).toBe(Code.ResourceExhausted);
         for (let j = 0; j < 3; j++) if ((await token.getJwks({})).keys.length > 0) ok++;
       }
@@ -110,7 +117,10 @@ describe('the connection after an oversized body', () => {
     try {
       const t = createConnectTransport({ baseUrl: s.url, httpVersion: '2' });
       const auth = createClient(AuthService, t);
-      const err = await auth.signUp({ email: 'big@example.com', password: 'a-long-secure-passphrase', name: big }).then(() => undefined, (e) => ConnectError.from(e));
+      const err = await auth.signUp({ email: 'big@example.com', password: 'a-long-secure-passphrase', name: big }).then(
+        () => undefined,
+        (e) => ConnectError.from(e),
+      );
       expect(err?.code).toBe(Code.ResourceExhausted);
       expect((await createClient(TokenService, t).getJwks({})).keys.length).toBeGreaterThan(0);
     } finally {

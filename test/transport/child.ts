@@ -1,6 +1,6 @@
 // The server as its own process (npm start's entry point), so its RSS and event loop are its own
 // and the load generator in the test process does not disturb the figures.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';

@@ -3,7 +3,7 @@
 // baseline once the clients leave.
 import http2 from 'node:http2';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { p99, probeWhile, spawnServer, type ChildServer } from './child.js';
+import { type ChildServer, p99, probeWhile, spawnServer } from './child.js';
 
 let s: ChildServer;
 beforeAll(async () => {
@@ -72,6 +72,16 @@ it('serves 10,000 streams on one session and 20 × 500 on twenty; RSS returns wi
   const back = await waitFor(async () => (await s.rss()) <= baseline * 1.2, 30_000);
   const after = await s.rss();
   const mib = (n: number) => Math.round(n / 1024 / 1024);
-  console.log('h2 streams:', JSON.stringify({ baselineMiB: mib(baseline), peakMiB: mib(peak), afterMiB: mib(after), probeP99Ms: Math.round(p99(latencies)), probeMaxMs: Math.round(Math.max(...latencies)), probes: latencies.length }));
+  console.log(
+    'h2 streams:',
+    JSON.stringify({
+      baselineMiB: mib(baseline),
+      peakMiB: mib(peak),
+      afterMiB: mib(after),
+      probeP99Ms: Math.round(p99(latencies)),
+      probeMaxMs: Math.round(Math.max(...latencies)),
+      probes: latencies.length,
+    }),
+  );
   expect(back, `RSS ${mib(after)} MiB vs baseline ${mib(baseline)} MiB`).toBe(true);
 });

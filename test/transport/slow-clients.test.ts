@@ -2,7 +2,7 @@
 // configured times (short ones here), while a probe request keeps a p99 under 100 ms.
 import net from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { p99, probeWhile, spawnServer, type ChildServer } from './child.js';
+import { type ChildServer, p99, probeWhile, spawnServer } from './child.js';
 
 const HEADERS_MS = 3_000;
 const REQUEST_MS = 4_000;
@@ -25,21 +25,23 @@ async function open(count: number, onConnect: (c: net.Socket) => void, tracked: 
   const sockets: net.Socket[] = [];
   for (let i = 0; i < count; i += 200) {
     await Promise.all(
-      Array.from({ length: Math.min(200, count - i) }, () =>
-        new Promise<void>((resolve, reject) => {
-          const t: Tracked = { openedAt: 0, received: '' };
-          const c = net.connect(s.port, '127.0.0.1', () => {
-            t.openedAt = Date.now();
-            onConnect(c);
-            resolve();
-          });
-          c.on('data', (d) => (t.received += d.toString('latin1')));
-          c.on('error', () => {});
-          closes.push(new Promise((r) => c.once('close', () => ((t.closedAt = Date.now()), r()))));
-          c.once('error', reject);
-          tracked.push(t);
-          sockets.push(c);
-        }),
+      Array.from(
+        { length: Math.min(200, count - i) },
+        () =>
+          new Promise<void>((resolve, reject) => {
+            const t: Tracked = { openedAt: 0, received: '' };
+            const c = net.connect(s.port, '127.0.0.1', () => {
+              t.openedAt = Date.now();
+              onConnect(c);
+              resolve();
+            });
+            c.on('data', (d) => (t.received += d.toString('latin1')));
+            c.on('error', () => {});
+            closes.push(new Promise((r) => c.once('close', () => ((t.closedAt = Date.now()), r()))));
+            c.once('error', reject);
+            tracked.push(t);
+            sockets.push(c);
+          }),
       ),
     );
   }
@@ -76,12 +78,29 @@ it('closes 2,000 idle, 500 slowloris and 100 partial-body connections in time; t
 
   const lifetimes = (xs: Tracked[]) => xs.map((t) => (t.closedAt ?? Infinity) - t.openedAt);
   const worst = (xs: Tracked[]) => Math.max(...lifetimes(xs));
-  const figures = { idleWorstMs: worst(idle), slowlorisWorstMs: worst(loris), partialWorstMs: worst(partial), probeP99Ms: p99(latencies), probeBaselineP99Ms: p99(baseline), probeMaxMs: Math.max(...latencies), probes: latencies.length };
-  console.log("slow clients:", JSON.stringify(figures));
+  const figures = {
+    idleWorstMs: worst(idle),
+    slowlorisWorstMs: worst(loris),
+    partialWorstMs: worst(partial),
+    probeP99Ms: p99(latencies),
+    probeBaselineP99Ms: p99(baseline),
+    probeMaxMs: Math.max(...latencies),
+    probes: latencies.length,
+  };
+  console.log('slow clients:', JSON.stringify(figures));
 
-  expect(idle.every((t) => t.closedAt), 'every idle connection closed').toBe(true);
-  expect(loris.every((t) => t.closedAt), 'every slowloris connection closed').toBe(true);
-  expect(partial.every((t) => t.closedAt), 'every partial-body connection closed').toBe(true);
+  expect(
+    idle.every((t) => t.closedAt),
+    'every idle connection closed',
+  ).toBe(true);
+  expect(
+    loris.every((t) => t.closedAt),
+    'every slowloris connection closed',
+  ).toBe(true);
+  expect(
+    partial.every((t) => t.closedAt),
+    'every partial-body connection closed',
+  ).toBe(true);
   expect(figures.idleWorstMs).toBeLessThan(HEADERS_MS + SLACK_MS);
   expect(figures.slowlorisWorstMs).toBeLessThan(HEADERS_MS + SLACK_MS);
   expect(figures.partialWorstMs).toBeLessThan(REQUEST_MS + SLACK_MS);

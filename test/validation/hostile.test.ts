@@ -11,7 +11,7 @@ import { SignInRequestSchema } from '../../gen/latchkey/v1/auth_pb.js';
 import { OrgService } from '../../gen/latchkey/v1/org_pb.js';
 import { AUDIENCE } from '../../src/modules/token/access-tokens.js';
 import { cookie, createKey, newUser, startWorld, type World } from '../apikey/fixtures.js';
-import { PASSWORD, uniqueEmail, type TestUser } from '../helpers/accounts.js';
+import { PASSWORD, type TestUser, uniqueEmail } from '../helpers/accounts.js';
 import { client, rest } from '../helpers/clients.js';
 import { connectBinary, grpc, grpcWeb, rawHttp } from './wire.js';
 
@@ -52,7 +52,6 @@ describe('NUL and lone surrogates are refused at validation in every kind of str
   });
 
   it('metadata keys and values, nested objects and lists included (\\u0000 escapes too)', async () => {
-
     for (const [metadata, field] of [
       ['{"team":"a\\u0000b"}', 'metadata.team'],
       ['{"a\\u0000":"x"}', 'metadata.a\u0000'],
@@ -65,7 +64,6 @@ describe('NUL and lone surrogates are refused at validation in every kind of str
       expect(r.body).toMatchObject({ code: 'VALIDATION_ERROR', field });
       expect(await count('api_keys')).toBe(before);
     }
-
   });
 
   it('ids in paths, queries and messages, on REST and on Connect with a BadRequest detail', async () => {
@@ -77,7 +75,10 @@ describe('NUL and lone surrogates are refused at validation in every kind of str
     }
     await refused('GET', `/api/user/organizations/${root.organizationId}/api-keys?createdByUserId=ak%E2%80%8B`, { headers: cookie(root) }, 'createdByUserId');
     const keys = client(ApiKeyService, w.url, 'connect');
-    const e = await keys.getApiKey({ keyId: 'ak_\u0000' }, { headers: cookie(root) }).then(() => expect.unreachable('the call succeeded'), (x) => ConnectError.from(x));
+    const e = await keys.getApiKey({ keyId: 'ak_\u0000' }, { headers: cookie(root) }).then(
+      () => expect.unreachable('the call succeeded'),
+      (x) => ConnectError.from(x),
+    );
     expect(e.code).toBe(Code.InvalidArgument);
     expect(e.findDetails(BadRequestSchema)[0]?.fieldViolations[0]?.field).toBe('keyId');
   });
@@ -86,7 +87,9 @@ describe('NUL and lone surrogates are refused at validation in every kind of str
     const req = Buffer.concat([Buffer.from(`GET /api-key/list HTTP/1.1\r\nHost: x\r\nCookie: ${root.cookie}\r\norgid: ab`), Buffer.from([0]), Buffer.from('cd\r\nConnection: close\r\n\r\n')]);
     expect((await rawHttp(w.server.port, req)).status).toBe(400);
     // Header-derived values the server reads are checked too (x-user-id of SignInWithApiKey).
-    const r = await rest(w.url, 'POST', `/v1/${root.organizationId}/user/signin_with_api_key`, { headers: { 'x-api-key': 'lk_x', 'x-api-key-id': 'ak_x', 'x-user-id': '01ARZ3NDEKTSV4RRFFQ69G5FA\u00ff' } });
+    const r = await rest(w.url, 'POST', `/v1/${root.organizationId}/user/signin_with_api_key`, {
+      headers: { 'x-api-key': 'lk_x', 'x-api-key-id': 'ak_x', 'x-user-id': '01ARZ3NDEKTSV4RRFFQ69G5FA\u00ff' },
+    });
     expect(r.status).toBeGreaterThanOrEqual(400);
     expect(r.status).toBeLessThan(500);
   });
@@ -145,7 +148,12 @@ describe('a body that is not protobuf is invalid_argument on every binary protoc
         fields: bad ? fromBinary(BadRequestSchema, Buffer.from(bad, 'base64')).fieldViolations.map((v) => v.field) : [],
       };
     };
-    expect(await post('{"name":"k","rateLimit":{"requestsPerMinute":"many"}}')).toEqual({ status: 400, code: 'invalid_argument', reason: 'VALIDATION_FAILED', fields: ['rateLimit.requestsPerMinute'] });
+    expect(await post('{"name":"k","rateLimit":{"requestsPerMinute":"many"}}')).toEqual({
+      status: 400,
+      code: 'invalid_argument',
+      reason: 'VALIDATION_FAILED',
+      fields: ['rateLimit.requestsPerMinute'],
+    });
     expect(await post('{"name":')).toMatchObject({ status: 400, code: 'invalid_argument', reason: 'MALFORMED_BODY' });
   });
 });
@@ -179,7 +187,10 @@ describe('an access token with a valid signature but claims of the wrong shape i
     expect(r.status, JSON.stringify(r.body)).toBe(401);
     expect(r.body).toMatchObject({ code: 'UNAUTHORIZED', reason: 'ACCESS_TOKEN_INVALID' });
     const orgs = client(OrgService, w.url, 'grpc');
-    const e = await orgs.listMyOrganizations({}, { headers: { authorization: `Bearer ${token}` } }).then(() => expect.unreachable('the call succeeded'), (x) => ConnectError.from(x));
+    const e = await orgs.listMyOrganizations({}, { headers: { authorization: `Bearer ${token}` } }).then(
+      () => expect.unreachable('the call succeeded'),
+      (x) => ConnectError.from(x),
+    );
     expect(e.code).toBe(Code.Unauthenticated);
   });
 

@@ -9,9 +9,9 @@ import { AuthService } from '../../gen/latchkey/v1/auth_pb.js';
 import { ErrorReason, ErrorReasonSchema } from '../../gen/latchkey/v1/common_pb.js';
 import { OrgService } from '../../gen/latchkey/v1/org_pb.js';
 import { REASONS } from '../../src/modules/common/errors.js';
-import { cookie, createKey, newUser, startWorld, xApiKey, type World } from '../apikey/fixtures.js';
-import { PASSWORD, uniqueEmail, type TestUser } from '../helpers/accounts.js';
-import { client, rest, type Protocol } from '../helpers/clients.js';
+import { cookie, createKey, newUser, startWorld, type World, xApiKey } from '../apikey/fixtures.js';
+import { PASSWORD, type TestUser, uniqueEmail } from '../helpers/accounts.js';
+import { client, type Protocol, rest } from '../helpers/clients.js';
 
 let w: World;
 let root: TestUser;
@@ -22,7 +22,11 @@ beforeAll(async () => {
 });
 afterAll(() => w?.stop());
 
-const failure = (p: Promise<unknown>) => p.then(() => expect.unreachable('the call succeeded'), (e) => ConnectError.from(e));
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => expect.unreachable('the call succeeded'),
+    (e) => ConnectError.from(e),
+  );
 const reasonOf = (e: ConnectError) => e.findDetails(ErrorInfoSchema)[0]?.reason;
 const fieldsOf = (e: ConnectError) => e.findDetails(BadRequestSchema).flatMap((b) => b.fieldViolations.map((v) => v.field));
 

@@ -65,14 +65,22 @@ export async function grpcWeb(baseUrl: string, path: string, body: Uint8Array): 
     const flag = buf[i];
     const len = buf.readUInt32BE(i + 1);
     if (flag & 0x80) {
-      for (const line of buf.subarray(i + 5, i + 5 + len).toString('utf8').split('\r\n')) {
+      for (const line of buf
+        .subarray(i + 5, i + 5 + len)
+        .toString('utf8')
+        .split('\r\n')) {
         const c = line.indexOf(':');
         if (c > 0) trailers.set(line.slice(0, c).trim().toLowerCase(), line.slice(c + 1).trim());
       }
     }
     i += 5 + len;
   }
-  return { status: res.status, code: trailers.get('grpc-status') ?? '?', message: decodeURIComponent(trailers.get('grpc-message') ?? ''), reason: reasonOfDetails(trailers.get('grpc-status-details-bin')) };
+  return {
+    status: res.status,
+    code: trailers.get('grpc-status') ?? '?',
+    message: decodeURIComponent(trailers.get('grpc-message') ?? ''),
+    reason: reasonOfDetails(trailers.get('grpc-status-details-bin')),
+  };
 }
 
 /** A gRPC call over h2c. */

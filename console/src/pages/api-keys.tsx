@@ -1,21 +1,22 @@
 // API keys (seed 000 "Settings → API Keys → New API Key", seed 001 personal access tokens, seed
 // 002 "Generate Token", seed 004 "Create API Key and select duration"): create with scopes, limit
 // and expiry, the secret shown once, and regenerate / disable / revoke, each confirmed.
-import { useState, type FormEvent } from 'react';
+
 import { create } from '@bufbuild/protobuf';
-import { timestampFromDate, type Timestamp } from '@bufbuild/protobuf/wkt';
-import { useMutation, useQuery } from '@connectrpc/connect-query';
+import { type Timestamp, timestampFromDate } from '@bufbuild/protobuf/wkt';
 import type { Transport } from '@connectrpc/connect';
+import { useMutation, useQuery } from '@connectrpc/connect-query';
+import { type FormEvent, useState } from 'react';
 import { ApiKeyService, CreateApiKeyRequestSchema } from '../../../gen/latchkey/v1/api_key_pb.js';
 import type { ApiKey } from '../../../gen/latchkey/v1/common_pb.js';
 import { tenantTransport, transport } from '../api.js';
 import { useOrg } from '../session.js';
 import { Banner, Button, Confirm, ErrorBanner, errorsOf, Field, fmt, Kv, Loading, Page, SecretOnce, SelectField } from '../ui.js';
 
-export const LATCHKEY_SCOPES = ['user:read', 'user:write', 'orgs:read', 'orgs:write', 'members:read', 'members:write', 'api-keys:read', 'api-keys:write', 'audit:read', 'impersonate', 'introspect'];
+const LATCHKEY_SCOPES = ['user:read', 'user:write', 'orgs:read', 'orgs:write', 'members:read', 'members:write', 'api-keys:read', 'api-keys:write', 'audit:read', 'impersonate', 'introspect'];
 
 const DAY = 86_400;
-export const EXPIRY = [
+const EXPIRY = [
   ['never', 'Never'],
   [String(DAY), '1 day'],
   [String(7 * DAY), '7 days'],
@@ -135,12 +136,30 @@ export function ScopeFields({ error }: { error?: string }) {
           </label>
         ))}
       </div>
-      <Field label="Other scopes, for your own services" name="extraScopes" placeholder="projects:read projects:write" hint="Separated by spaces or commas; Latchkey stores them and returns them to your services when they verify the key." error={error} />
+      <Field
+        label="Other scopes, for your own services"
+        name="extraScopes"
+        placeholder="projects:read projects:write"
+        hint="Separated by spaces or commas; Latchkey stores them and returns them to your services when they verify the key."
+        error={error}
+      />
     </fieldset>
   );
 }
 
-export function KeyList({ title, input, transport: t = transport, onSecret, clientNames }: { title: string; input: { organizationId?: string }; transport?: Transport; onSecret: (s: { key: string; name: string }) => void; clientNames?: Map<string, string> }) {
+export function KeyList({
+  title,
+  input,
+  transport: t = transport,
+  onSecret,
+  clientNames,
+}: {
+  title: string;
+  input: { organizationId?: string };
+  transport?: Transport;
+  onSecret: (s: { key: string; name: string }) => void;
+  clientNames?: Map<string, string>;
+}) {
   const list = useQuery(ApiKeyService.method.listApiKeys, { ...input, pageSize: 100 }, { transport: t });
   const id = title.replace(/\W+/g, '-').toLowerCase();
   return (
@@ -177,7 +196,9 @@ function KeyItem({ k, onSecret, clientNames }: { k: ApiKey; onSecret: (s: { key:
         items={[
           ['Start', <code key="s">{k.start}…</code>],
           ['Scopes', k.scopes.join(', ') || '—'],
-          ...(clientNames ? [['Access', k.clientOrganizationId ? `Client key: ${clientNames.get(k.clientOrganizationId) ?? k.clientOrganizationId}` : 'Partner key (whole portfolio)'] as [string, string]] : []),
+          ...(clientNames
+            ? [['Access', k.clientOrganizationId ? `Client key: ${clientNames.get(k.clientOrganizationId) ?? k.clientOrganizationId}` : 'Partner key (whole portfolio)'] as [string, string]]
+            : []),
           ['Rate limit', k.rateLimit?.requestsPerMinute ? `${k.rateLimit.requestsPerMinute}/min` : 'None'],
           ['Expires', fmt(k.expiresAt, 'Never')],
           ['Last used', fmt(k.lastUsedAt, 'Never')],
@@ -186,10 +207,18 @@ function KeyItem({ k, onSecret, clientNames }: { k: ApiKey; onSecret: (s: { key:
       />
       {live && (
         <div className="actions">
-          <Confirm small kind="secondary" label={`Regenerate ${k.name}`} title={`Regenerate “${k.name}”?`} confirmLabel="Regenerate" busy={regenerate.isPending} onConfirm={async () => {
-            const r = await regenerate.mutateAsync({ keyId: k.id, gracePeriodSeconds: BigInt(grace) });
-            onSecret({ key: r.key, name: r.name });
-          }}>
+          <Confirm
+            small
+            kind="secondary"
+            label={`Regenerate ${k.name}`}
+            title={`Regenerate “${k.name}”?`}
+            confirmLabel="Regenerate"
+            busy={regenerate.isPending}
+            onConfirm={async () => {
+              const r = await regenerate.mutateAsync({ keyId: k.id, gracePeriodSeconds: BigInt(grace) });
+              onSecret({ key: r.key, name: r.name });
+            }}
+          >
             <p>A new secret is issued for the same key id and shown once.</p>
             <SelectField label="The old secret keeps working for" value={grace} onChange={(e) => setGrace(e.target.value)}>
               <option value="0">No grace period: it stops now</option>
@@ -197,7 +226,15 @@ function KeyItem({ k, onSecret, clientNames }: { k: ApiKey; onSecret: (s: { key:
               <option value="86400">24 hours</option>
             </SelectField>
           </Confirm>
-          <Confirm small kind="secondary" label={`${k.enabled ? 'Disable' : 'Enable'} ${k.name}`} title={`${k.enabled ? 'Disable' : 'Enable'} “${k.name}”?`} confirmLabel={k.enabled ? 'Disable' : 'Enable'} busy={update.isPending} onConfirm={() => update.mutateAsync({ keyId: k.id, enabled: !k.enabled })}>
+          <Confirm
+            small
+            kind="secondary"
+            label={`${k.enabled ? 'Disable' : 'Enable'} ${k.name}`}
+            title={`${k.enabled ? 'Disable' : 'Enable'} “${k.name}”?`}
+            confirmLabel={k.enabled ? 'Disable' : 'Enable'}
+            busy={update.isPending}
+            onConfirm={() => update.mutateAsync({ keyId: k.id, enabled: !k.enabled })}
+          >
             <p>{k.enabled ? 'Requests with this key are refused until you enable it again.' : 'The key works again at once.'}</p>
           </Confirm>
           <Confirm small label={`Revoke ${k.name}`} title={`Revoke “${k.name}”?`} confirmLabel="Revoke for good" busy={revoke.isPending} onConfirm={() => revoke.mutateAsync({ keyId: k.id })}>

@@ -1,7 +1,8 @@
 // Audit log: newest first, filtered by event type and time range, paged with the API's tokens.
-import { useState } from 'react';
+
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { useQuery } from '@connectrpc/connect-query';
+import { useState } from 'react';
 import { OrgService } from '../../../gen/latchkey/v1/org_pb.js';
 import { useOrg } from '../session.js';
 import { Button, ErrorBanner, Field, fmt, Kv, Loading, Page, SelectField } from '../ui.js';

@@ -1,7 +1,8 @@
 // Signed-out pages and the pages emailed links open: register (or a magic link from the same
 // form), sign in, the magic link and 6-digit code, email verification, password reset.
-import { useEffect, useRef, useState, type FormEvent } from 'react';
+
 import { useMutation } from '@connectrpc/connect-query';
+import { type FormEvent, useEffect, useRef, useState } from 'react';
 import { AuthService } from '../../../gen/latchkey/v1/auth_pb.js';
 import { isUnauthenticated } from '../api.js';
 import { Link, navigate, safeNext, useLocation } from '../router.js';
@@ -13,12 +14,13 @@ const values = (e: FormEvent<HTMLFormElement>) => Object.fromEntries(new FormDat
 /** Run once on mount, even if React mounts twice: a one-time token must be spent once. */
 function useOnce(fn: () => void) {
   const done = useRef(false);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs on mount only; a one-time token is spent once
   useEffect(() => {
     if (!done.current) {
       done.current = true;
       fn();
     }
-  }, []); // eslint-disable-line react-hooks/exhaustive-deps
+  }, []);
 }
 
 /** Take the one-time token out of the address bar (and history) once read. */
@@ -110,7 +112,11 @@ export function Register() {
           <strong>{sent.email}</strong>. Open it on this device to continue; it works once.
         </Banner>
         <p>
-          Nothing arrived? Check your spam folder, or <button type="button" className="linklike" onClick={() => setSent(null)}>try again</button>.
+          Nothing arrived? Check your spam folder, or{' '}
+          <button type="button" className="linklike" onClick={() => setSent(null)}>
+            try again
+          </button>
+          .
         </p>
       </Page>
     );

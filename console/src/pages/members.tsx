@@ -34,14 +34,26 @@ export function Members() {
                   <Kv items={[['Email', m.email], ['Joined', fmt(m.joinedAt)], ...(manageable ? [] : [['Role', m.role] as [string, string]])]} />
                   {manageable && (
                     <div className="actions">
-                      <SelectField label={`Role of ${m.email}`} value={m.role} disabled={setRole.isPending} onChange={(e) => setRole.mutate({ organizationId: org.id, userId: m.userId, role: e.target.value })}>
+                      <SelectField
+                        label={`Role of ${m.email}`}
+                        value={m.role}
+                        disabled={setRole.isPending}
+                        onChange={(e) => setRole.mutate({ organizationId: org.id, userId: m.userId, role: e.target.value })}
+                      >
                         {grantable.map((r) => (
                           <option key={r} value={r}>
                             {r}
                           </option>
                         ))}
                       </SelectField>
-                      <Confirm small label={`Remove ${m.email}`} title={`Remove ${m.email} from ${org.name}?`} confirmLabel="Remove" busy={remove.isPending} onConfirm={() => remove.mutateAsync({ organizationId: org.id, userId: m.userId })}>
+                      <Confirm
+                        small
+                        label={`Remove ${m.email}`}
+                        title={`Remove ${m.email} from ${org.name}?`}
+                        confirmLabel="Remove"
+                        busy={remove.isPending}
+                        onConfirm={() => remove.mutateAsync({ organizationId: org.id, userId: m.userId })}
+                      >
                         <p>Their sessions lose access to this organization at once.</p>
                       </Confirm>
                     </div>
@@ -97,8 +109,21 @@ function Invitations() {
             {pending.data.invitations.map((i) => (
               <li key={i.id} className="item">
                 <p className="item-title">{i.email}</p>
-                <Kv items={[['Role', i.role], ['Sent', fmt(i.createdAt)], ['Expires', fmt(i.expiresAt)]]} />
-                <Confirm small label={`Revoke invitation of ${i.email}`} title={`Revoke the invitation of ${i.email}?`} confirmLabel="Revoke invitation" busy={revoke.isPending} onConfirm={() => revoke.mutateAsync({ organizationId: org.id, invitationId: i.id })}>
+                <Kv
+                  items={[
+                    ['Role', i.role],
+                    ['Sent', fmt(i.createdAt)],
+                    ['Expires', fmt(i.expiresAt)],
+                  ]}
+                />
+                <Confirm
+                  small
+                  label={`Revoke invitation of ${i.email}`}
+                  title={`Revoke the invitation of ${i.email}?`}
+                  confirmLabel="Revoke invitation"
+                  busy={revoke.isPending}
+                  onConfirm={() => revoke.mutateAsync({ organizationId: org.id, invitationId: i.id })}
+                >
                   <p>The emailed link stops working.</p>
                 </Confirm>
               </li>

@@ -28,7 +28,15 @@ export function OrganizationSettings() {
             <CopyButton value={org.id} what="Org ID" />
           </div>
         </div>
-        <Kv items={[['Slug', org.slug], ['Type', org.type], ['Your role', org.role], ['Created', fmt(org.createdAt)], ...(org.partnerOrganizationId ? [['Partner', org.partnerOrganizationId] as [string, string]] : [])]} />
+        <Kv
+          items={[
+            ['Slug', org.slug],
+            ['Type', org.type],
+            ['Your role', org.role],
+            ['Created', fmt(org.createdAt)],
+            ...(org.partnerOrganizationId ? [['Partner', org.partnerOrganizationId] as [string, string]] : []),
+          ]}
+        />
       </section>
 
       <section aria-labelledby="edit-h" className="card">

@@ -1,7 +1,8 @@
 // Partner Experience (seed 003): the portfolio of client organizations, create or link one, and
 // partner keys (whole portfolio) vs client keys (one client organization). Owner/admin only.
-import { useState } from 'react';
+
 import { useMutation, useQuery } from '@connectrpc/connect-query';
+import { useState } from 'react';
 import { ApiKeyService } from '../../../gen/latchkey/v1/api_key_pb.js';
 import { OrgService } from '../../../gen/latchkey/v1/org_pb.js';
 import { tenantTransport } from '../api.js';
@@ -16,7 +17,8 @@ export function Partner() {
     return (
       <Page title="Partner Experience">
         <p>
-          {org.name} is not a partner organization. A partner manages client organizations and issues keys for them. The root admin can make it a partner in <Link to="/organization">Organization settings</Link>.
+          {org.name} is not a partner organization. A partner manages client organizations and issues keys for them. The root admin can make it a partner in{' '}
+          <Link to="/organization">Organization settings</Link>.
         </p>
       </Page>
     );
@@ -55,7 +57,13 @@ function Portfolio() {
             {list.map((c) => (
               <li key={c.id} className="item">
                 <p className="item-title">{c.name}</p>
-                <Kv items={[['Org ID', <code key="id">{c.id}</code>], ['Type', c.type], ['Added', fmt(c.createdAt)]]} />
+                <Kv
+                  items={[
+                    ['Org ID', <code key="id">{c.id}</code>],
+                    ['Type', c.type],
+                    ['Added', fmt(c.createdAt)],
+                  ]}
+                />
               </li>
             ))}
           </ul>

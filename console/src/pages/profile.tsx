@@ -1,10 +1,10 @@
 // Profile: name, verified state, password (set a first one after a magic-link sign-up, or change
 // it), and the account's sessions with revoke.
 import { useMutation, useQuery } from '@connectrpc/connect-query';
+import { useState } from 'react';
 import { AuthService } from '../../../gen/latchkey/v1/auth_pb.js';
 import { useOrg } from '../session.js';
 import { Banner, Button, ErrorBanner, errorsOf, Field, fmt, Kv, Loading, Page } from '../ui.js';
-import { useState } from 'react';
 
 export function Profile() {
   const { me } = useOrg();
@@ -59,7 +59,15 @@ function PasswordSection() {
         >
           {!has && <p>Your account has no password yet (you signed in with an email link). Set one to sign in with it too.</p>}
           {has && <Field label="Current password" name="currentPassword" type="password" autoComplete="current-password" required error={errs.field('currentPassword')} />}
-          <Field label="New password" name="newPassword" type="password" autoComplete="new-password" required hint="At least 10 characters. Your other sessions will be signed out." error={errs.field('newPassword')} />
+          <Field
+            label="New password"
+            name="newPassword"
+            type="password"
+            autoComplete="new-password"
+            required
+            hint="At least 10 characters. Your other sessions will be signed out."
+            error={errs.field('newPassword')}
+          />
           <Banner>{errs.banner}</Banner>
           {set.isSuccess && <Banner kind="success">Password saved. Your other sessions were signed out.</Banner>}
           <Button type="submit" busy={set.isPending} busyLabel="Saving…">
@@ -90,9 +98,24 @@ function Sessions() {
                 <p className="item-title">
                   {s.userAgent || 'Unknown client'} {s.current && <span className="tag">This session</span>}
                 </p>
-                <Kv items={[['IP address', s.ip || '—'], ['Signed in', fmt(s.createdAt)], ['Last active', fmt(s.lastSeenAt)], ['Ends', fmt(s.expiresAt)]]} />
+                <Kv
+                  items={[
+                    ['IP address', s.ip || '—'],
+                    ['Signed in', fmt(s.createdAt)],
+                    ['Last active', fmt(s.lastSeenAt)],
+                    ['Ends', fmt(s.expiresAt)],
+                  ]}
+                />
                 {!s.current && (
-                  <Button kind="secondary" className="btn btn-secondary btn-small" type="button" onClick={() => revoke.mutate({ sessionId: s.id })} busy={revoke.isPending && revoke.variables?.sessionId === s.id} busyLabel="Revoking…" aria-label={`Revoke session from ${s.ip || 'unknown address'} started ${fmt(s.createdAt)}`}>
+                  <Button
+                    kind="secondary"
+                    className="btn btn-secondary btn-small"
+                    type="button"
+                    onClick={() => revoke.mutate({ sessionId: s.id })}
+                    busy={revoke.isPending && revoke.variables?.sessionId === s.id}
+                    busyLabel="Revoking…"
+                    aria-label={`Revoke session from ${s.ip || 'unknown address'} started ${fmt(s.createdAt)}`}
+                  >
                     Revoke
                   </Button>
                 )}

@@ -1,11 +1,12 @@
 // Accounts: sign-up provisions the user, a default organization and its root_admin membership.
-import type { EntityManager } from '@mikro-orm/postgresql';
-import { UniqueConstraintViolationException } from '@mikro-orm/core';
+
 import { randomBytes } from 'node:crypto';
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Clock } from '../common/clock.js';
 import { conflict, invalid, notFound } from '../common/errors.js';
-import type { Organization } from '../org/organization.entity.js';
 import type { OrgService } from '../org/org.service.js';
+import type { Organization } from '../org/organization.entity.js';
 import type { AuthThrottle } from '../ratelimit/index.js';
 import type { EmailVerification } from './email-verification.js';
 import { checkPassword, type PasswordHasher } from './password.js';
@@ -21,7 +22,11 @@ export function normalizeEmail(field: string, raw: string): string {
 }
 
 function handleFor(email: string): string {
-  const local = email.split('@')[0].replace(/[^a-z0-9]+/g, '').slice(0, 40) || 'user';
+  const local =
+    email
+      .split('@')[0]
+      .replace(/[^a-z0-9]+/g, '')
+      .slice(0, 40) || 'user';
   return `${local}-${randomBytes(3).toString('hex')}`;
 }
 

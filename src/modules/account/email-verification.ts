@@ -3,13 +3,13 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Clock } from '../common/clock.js';
 import { unauthorized } from '../common/errors.js';
-import { CONSOLE_PATHS, linkWithToken, verificationEmail, type Mailer } from '../mail/index.js';
+import { CONSOLE_PATHS, linkWithToken, type Mailer, verificationEmail } from '../mail/index.js';
 import type { AuthThrottle } from '../ratelimit/index.js';
 import type { OneTimeTokens } from './one-time-tokens.js';
 import { User } from './user.entity.js';
 
-export const VERIFY_EMAIL_TTL_SECONDS = 24 * 3600;
-export const VERIFY_EMAIL_PATH = CONSOLE_PATHS.verifyEmail;
+const VERIFY_EMAIL_TTL_SECONDS = 24 * 3600;
+const VERIFY_EMAIL_PATH = CONSOLE_PATHS.verifyEmail;
 
 const REFUSALS = {
   unknown: 'Invalid verification link',

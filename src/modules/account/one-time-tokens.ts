@@ -8,10 +8,10 @@ import { randomToken, safeEqual, sha256 } from '../common/secrets.js';
 import { OneTimeToken } from './one-time-token.entity.js';
 
 export type LinkPurpose = 'verify_email' | 'magic_link' | 'password_reset';
-export const MAX_CODE_ATTEMPTS = 5;
+const MAX_CODE_ATTEMPTS = 5;
 
 /** Why a token was refused, so callers that may say so (verification) can. */
-export type Refusal = 'unknown' | 'used' | 'expired';
+type Refusal = 'unknown' | 'used' | 'expired';
 export type Redeemed = { ok: true; token: OneTimeToken } | { ok: false; why: Refusal };
 
 export class OneTimeTokens {
@@ -59,10 +59,10 @@ export class OneTimeTokens {
     const row = await this.em.findOne(OneTimeToken, { purpose: 'magic_code', email, usedAt: null, expiresAt: { $gt: now } }, { orderBy: { id: 'desc' } });
     if (!row || !/^\d{6}$/.test(code)) return { ok: false, why: 'unknown' };
     // Take a try before comparing, in one statement: parallel guesses cannot exceed the limit.
-    const took = await this.em.execute<{ attempts: number }[]>(
-      'update one_time_tokens set attempts = attempts + 1 where id = ? and used_at is null and attempts < ? returning attempts',
-      [row.id, MAX_CODE_ATTEMPTS],
-    );
+    const took = await this.em.execute<{ attempts: number }[]>('update one_time_tokens set attempts = attempts + 1 where id = ? and used_at is null and attempts < ? returning attempts', [
+      row.id,
+      MAX_CODE_ATTEMPTS,
+    ]);
     if (!took.length) return { ok: false, why: 'used' };
     if (!safeEqual(row.tokenHash, this.codeHash(email, code))) return { ok: false, why: 'unknown' };
     return (await this.spend(row.id)) ? { ok: true, token: row } : { ok: false, why: 'used' };

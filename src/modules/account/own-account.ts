@@ -40,7 +40,7 @@ export class OwnAccount {
       // A stolen session must not turn into a password-guessing oracle: counted like sign-ins.
       await this.d.throttle.check('sign-in', ip, user.email);
       if (!current || !(await this.d.passwords.verify(user.passwordHash, current))) {
-        throw new DomainError('UNAUTHORIZED', 'currentPassword: is not the account\'s password', { field: 'currentPassword' });
+        throw new DomainError('UNAUTHORIZED', "currentPassword: is not the account's password", { field: 'currentPassword' });
       }
     }
     user.passwordHash = await this.d.passwords.hash(next);

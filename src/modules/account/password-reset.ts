@@ -3,16 +3,16 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Clock } from '../common/clock.js';
 import { DomainError } from '../common/errors.js';
-import { CONSOLE_PATHS, linkWithToken, passwordResetEmail, type Mailer } from '../mail/index.js';
+import { CONSOLE_PATHS, linkWithToken, type Mailer, passwordResetEmail } from '../mail/index.js';
 import type { AuthThrottle } from '../ratelimit/index.js';
 import { normalizeEmail } from './account.service.js';
 import type { OneTimeTokens } from './one-time-tokens.js';
 import { checkPassword, type PasswordHasher } from './password.js';
 import { User } from './user.entity.js';
 
-export const RESET_TTL_SECONDS = 3600;
+const RESET_TTL_SECONDS = 3600;
 /** The page (your front end, at PUBLIC_URL) that asks for the new password and calls ResetPassword. */
-export const RESET_PATH = CONSOLE_PATHS.resetPassword;
+const RESET_PATH = CONSOLE_PATHS.resetPassword;
 
 const REFUSALS = {
   unknown: 'Invalid password reset link',

@@ -2,9 +2,9 @@
 // libuv thread pool behind a bounded queue, so a flood of sign-ins cannot starve other requests.
 import * as scryptNs from 'scrypt-kdf';
 import type { ScryptParams } from '../../config.js';
+import { passwordQueueDepth, passwordQueueWait } from '../../metrics/registry.js';
 import { invalid } from '../common/errors.js';
 import { Semaphore } from '../common/limiter.js';
-import { passwordQueueDepth, passwordQueueWait } from '../../metrics/registry.js';
 
 interface ScryptKdf {
   kdf(passphrase: string, params: { logN: number; r: number; p: number }): Promise<Uint8Array>;
@@ -14,8 +14,8 @@ interface ScryptKdf {
 // scrypt-kdf 4's type declarations do not describe its ESM default export.
 const scrypt: ScryptKdf = (scryptNs as unknown as { default?: ScryptKdf }).default ?? (scryptNs as unknown as ScryptKdf);
 
-export const MIN_PASSWORD = 10;
-export const MAX_PASSWORD = 1024;
+const MIN_PASSWORD = 10;
+const MAX_PASSWORD = 1024;
 
 export function checkPassword(field: string, password: string): void {
   if (password.length < MIN_PASSWORD) throw invalid(field, `must be at least ${MIN_PASSWORD} characters`);

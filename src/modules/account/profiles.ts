@@ -3,8 +3,9 @@
 // row (seen by a MikroORM subscriber) drops the entry here; a suspension (is_active) or a membership
 // change also goes out on the invalidation bus once committed, so every replica drops that user's
 // sessions, keys, roles and profile. Org-module invalidations arrive through the bus as well.
-import type { EntityManager } from '@mikro-orm/postgresql';
+
 import type { EventArgs, EventSubscriber, FlushEventArgs, TransactionEventArgs } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Invalidation, InvalidationBus } from '../common/bus.js';
 import { Cache, type CacheContext } from '../common/cache.js';
 import { Membership } from '../org/membership.entity.js';

@@ -9,9 +9,16 @@ export const ApiKeySchema = defineEntity({
   name: 'ApiKey',
   tableName: 'api_keys',
   properties: {
-    id: p.string().primary().length(32).onCreate(() => `ak_${ulid()}`),
+    id: p
+      .string()
+      .primary()
+      .length(32)
+      .onCreate(() => `ak_${ulid()}`),
     createdAt: p.datetime().onCreate(() => new Date()),
-    updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+    updatedAt: p
+      .datetime()
+      .onCreate(() => new Date())
+      .onUpdate(() => new Date()),
     name: p.string().length(200),
     /** SHA-256 (base64url) of the whole key. */
     keyHash: p.string().length(64).unique().hidden(),

@@ -1,21 +1,22 @@
 // The lifecycle of keys: create, list, get, update, regenerate, revoke. Every change commits with
 // its audit event in one transaction and then invalidates the hot-path cache on every replica.
-import type { EntityManager } from '@mikro-orm/postgresql';
+
 import { LockMode } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AuditLog } from '../audit/audit.service.js';
 import type { Actor } from '../audit/events.js';
+import type { InvalidationBus } from '../common/bus.js';
 import type { Clock } from '../common/clock.js';
 import { DomainError, forbidden, invalid, notFound } from '../common/errors.js';
-import { homeOrganizationOf, type Principal } from '../common/principal.js';
 import { cut, type Page } from '../common/page-token.js';
+import { homeOrganizationOf, type Principal } from '../common/principal.js';
 import { Organization } from '../org/organization.entity.js';
-import { capScopes, expandScopes, isLatchkeyScope, isRole, rankAbove, roleAtLeast, roleRank, scopesOfRole, type Role } from '../org/roles.js';
-import { ApiKey, statusOf, type KeyStatus, type RefillInterval } from './api-key.entity.js';
+import { capScopes, expandScopes, isLatchkeyScope, isRole, type Role, rankAbove, roleAtLeast, roleRank, scopesOfRole } from '../org/roles.js';
+import { ApiKey, type KeyStatus, type RefillInterval } from './api-key.entity.js';
 import { periodOf } from './credits.js';
-import type { InvalidationBus } from '../common/bus.js';
 import { generateKey } from './key-format.js';
 import type { KeyReach } from './reach.js';
-import { budget, DEFAULT_SCOPES, expiry, futureExpiry, gracePeriod, isShorthand, keyName, KEY_STATUSES, metadataOf, rateLimit, refill, scopeList } from './rules.js';
+import { budget, DEFAULT_SCOPES, expiry, futureExpiry, gracePeriod, isShorthand, KEY_STATUSES, keyName, metadataOf, rateLimit, refill, scopeList } from './rules.js';
 
 const PARTNER_TYPE = 'partner';
 
@@ -355,7 +356,13 @@ export class ApiKeyLifecycle {
   }
 
   /** An event in the key's organization, or in each of its owner's organizations for a personal token. */
-  async record(tx: EntityManager, actor: Actor, k: ApiKey, type: 'api_key.created' | 'api_key.updated' | 'api_key.regenerated' | 'api_key.revoked' | 'api_key.leak_reported', metadata: Record<string, unknown>): Promise<void> {
+  async record(
+    tx: EntityManager,
+    actor: Actor,
+    k: ApiKey,
+    type: 'api_key.created' | 'api_key.updated' | 'api_key.regenerated' | 'api_key.revoked' | 'api_key.leak_reported',
+    metadata: Record<string, unknown>,
+  ): Promise<void> {
     const e = { ...actor, type, targetType: 'api_key', targetId: k.id, metadata: { ...metadata, personal: !k.organizationId } };
     if (k.organizationId) {
       this.audit.record(tx, { ...e, organizationId: k.organizationId });
@@ -385,7 +392,10 @@ function grant(requested: string[], role: Role, caller: string[] | undefined): s
   // A key minting a key: expand shorthands and keep only what the caller holds.
   const out = new Set<string>();
   for (const s of requested) {
-    if (isShorthand(s)) expandScopes([s]).filter((x) => caller.includes(x)).forEach((x) => out.add(x));
+    if (isShorthand(s))
+      expandScopes([s])
+        .filter((x) => caller.includes(x))
+        .forEach((x) => out.add(x));
     else out.add(s);
   }
   return [...out];
@@ -405,5 +415,3 @@ function statusFilter(status: KeyStatus | '', now: Date): Record<string, unknown
       return {};
   }
 }
-
-export { statusOf };

@@ -5,7 +5,6 @@
 // keys without a budget never get here (zero SQL on the warm hot path).
 import type { RefillInterval } from './api-key.entity.js';
 
-export const REFILL_INTERVALS: RefillInterval[] = ['minute', 'hour', 'day', 'month'];
 const INTERVAL_MS: Record<Exclude<RefillInterval, 'month'>, number> = { minute: 60_000, hour: 3_600_000, day: 86_400_000 };
 
 /** Period number of `now` (0 when there is no refill). */
@@ -16,15 +15,6 @@ export function periodOf(interval: RefillInterval | null, now: number): number {
     return d.getUTCFullYear() * 12 + d.getUTCMonth() + 1;
   }
   return Math.floor(now / INTERVAL_MS[interval]) + 1;
-}
-
-/** When period `period` ends (ms), for headers and TTLs. */
-export function periodEnd(interval: RefillInterval, period: number): number {
-  if (interval === 'month') {
-    const m = period - 1;
-    return Date.UTC(Math.floor(m / 12), (m % 12) + 1, 1);
-  }
-  return period * INTERVAL_MS[interval];
 }
 
 export interface CreditBudget {
@@ -94,9 +84,7 @@ export class Credits {
       try {
         const rows = await this.sql<{ before: string }>(TAKE, [batch.length, period, period, b.keyId]);
         const before = rows.length ? Number(rows[0].before) : null;
-        batch.forEach((w, i) =>
-          w.resolve(before === null ? { allowed: true, remaining: 0, period, unlimited: true } : { allowed: i < before, remaining: Math.max(0, before - i - 1), period }),
-        );
+        batch.forEach((w, i) => w.resolve(before === null ? { allowed: true, remaining: 0, period, unlimited: true } : { allowed: i < before, remaining: Math.max(0, before - i - 1), period }));
       } catch (e) {
         for (const w of batch) w.reject(e);
       }

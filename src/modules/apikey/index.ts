@@ -3,7 +3,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/audit.service.js';
-import type { Invalidation, InvalidationBus } from '../common/bus.js';
+import type { InvalidationBus } from '../common/bus.js';
 import type { CacheContext } from '../common/cache.js';
 import type { Clock } from '../common/clock.js';
 import type { OrgService } from '../org/org.service.js';
@@ -11,7 +11,7 @@ import type { RateLimiter } from '../ratelimit/index.js';
 import { ApiKeyLifecycle } from './api-key.service.js';
 import { Credits } from './credits.js';
 import { KeyCache } from './key-cache.js';
-import { LeakReports, type LeakMail } from './leak.js';
+import { type LeakMail, LeakReports } from './leak.js';
 import { KeyReach } from './reach.js';
 import { loadByHash, loadById } from './record.js';
 import { UsageRecorder } from './usage.js';
@@ -20,7 +20,6 @@ import { KeyVerifier } from './verifier.js';
 export { ApiKey, statusOf } from './api-key.entity.js';
 export type { KeyCaller } from './api-key.service.js';
 export { isWellFormedKey } from './key-format.js';
-export type { Verification, VerifyCode } from './verifier.js';
 
 export interface ApiKeyOptions {
   em: EntityManager;
@@ -46,8 +45,6 @@ export interface ApiKeys {
   reach: KeyReach;
   usage: UsageRecorder;
   cache: KeyCache;
-  /** Drop cached keys here and on every replica. */
-  invalidate(inv: Invalidation): void;
   close(): Promise<void>;
 }
 
@@ -64,7 +61,15 @@ export async function createApiKeys(o: ApiKeyOptions): Promise<ApiKeys> {
   const credits = new Credits((sql, params) => o.em.getConnection().execute(sql, params));
   const usage = new UsageRecorder(o.forkEm, o.audit, o.log);
   usage.start();
-  const verifier = new KeyVerifier(cache, (hash) => loadByHash(o.em, hash), o.limiter, credits, usage, o.clock, (id) => loadById(o.em, id));
+  const verifier = new KeyVerifier(
+    cache,
+    (hash) => loadByHash(o.em, hash),
+    o.limiter,
+    credits,
+    usage,
+    o.clock,
+    (id) => loadById(o.em, id),
+  );
   const lifecycle = new ApiKeyLifecycle(o.em, o.audit, o.clock, reach, bus, { prefix: o.prefix, orgTypes: o.orgTypes });
   const leaks = new LeakReports(o.em, lifecycle, bus, o.limiter, o.mail);
   return {
@@ -74,7 +79,6 @@ export async function createApiKeys(o: ApiKeyOptions): Promise<ApiKeys> {
     reach,
     usage,
     cache,
-    invalidate: (inv) => bus.invalidate(inv),
     async close() {
       await usage.close();
       await credits.close();

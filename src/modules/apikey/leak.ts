@@ -1,14 +1,15 @@
 // A key found in the wild: revoke it if it is live, audit it, and tell the people who own it. The
 // caller learns nothing: the answer is the same for a live, dead, unknown or malformed key.
-import type { EntityManager } from '@mikro-orm/postgresql';
+
 import { LockMode } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Actor } from '../audit/events.js';
+import type { InvalidationBus } from '../common/bus.js';
 import { invalid } from '../common/errors.js';
 import type { Email } from '../mail/index.js';
 import { consume, type RateLimiter } from '../ratelimit/index.js';
 import { ApiKey } from './api-key.entity.js';
 import type { ApiKeyLifecycle } from './api-key.service.js';
-import type { InvalidationBus } from '../common/bus.js';
 import { hashKey, isWellFormedKey } from './key-format.js';
 
 const REPORTS_PER_IP = { limit: 10, windowSeconds: 60 };

@@ -9,7 +9,7 @@ import type { KeyRecord } from './record.js';
 
 const TOUCH_EVERY_MS = 60_000;
 /** A key unused this long whose next use is worth an audit event. */
-export const IDLE_MS = 30 * 86_400_000;
+const IDLE_MS = 30 * 86_400_000;
 const MAX_BATCH = 500;
 
 interface Pending {

@@ -2,7 +2,7 @@
 // one Redis round trip with REDIS_URL). A cold key costs one database query; a key with a credit
 // budget also costs one durable UPDATE per use (coalesced across concurrent uses: credits.ts).
 import type { Clock } from '../common/clock.js';
-import { RateLimitedError, unauthorized, type ReasonOf } from '../common/errors.js';
+import { RateLimitedError, type ReasonOf, unauthorized } from '../common/errors.js';
 import type { Principal } from '../common/principal.js';
 import { capScopes } from '../org/roles.js';
 import type { RateLimiter, RateLimitResult } from '../ratelimit/index.js';
@@ -13,7 +13,7 @@ import { hashKey, isWellFormedKey } from './key-format.js';
 import type { KeyRecord } from './record.js';
 import type { UsageRecorder } from './usage.js';
 
-export type VerifyCode = 'VALID' | 'MALFORMED' | 'NOT_FOUND' | 'EXPIRED' | 'REVOKED' | 'DISABLED' | 'RATE_LIMITED' | 'USAGE_EXCEEDED' | 'INSUFFICIENT_SCOPE';
+type VerifyCode = 'VALID' | 'MALFORMED' | 'NOT_FOUND' | 'EXPIRED' | 'REVOKED' | 'DISABLED' | 'RATE_LIMITED' | 'USAGE_EXCEEDED' | 'INSUFFICIENT_SCOPE';
 
 export interface Verification {
   code: VerifyCode;
@@ -41,7 +41,7 @@ const REFUSAL_REASON: Record<Exclude<VerifyCode, 'VALID' | 'RATE_LIMITED'>, Reas
 const fail = (code: VerifyCode, message: string, record?: KeyRecord): Verification => ({ code, message, record });
 
 /** Stored scopes ∩ the owner's role (downstream scopes such as projects:write pass through). */
-export function effectiveScopes(r: KeyRecord): string[] {
+function effectiveScopes(r: KeyRecord): string[] {
   return !r.organizationId || !r.ownerRole ? r.scopes : capScopes(r.scopes, r.ownerRole);
 }
 
@@ -126,7 +126,10 @@ export class KeyVerifier implements BearerVerifier {
     }
     let remaining: number | undefined;
     if (r.remaining !== null) {
-      const take = await this.credits.take({ keyId: r.id, generation: r.creditsGeneration, remaining: r.remaining, remainingPeriod: r.remainingPeriod, refillInterval: r.refillInterval, refillAmount: r.refillAmount }, now);
+      const take = await this.credits.take(
+        { keyId: r.id, generation: r.creditsGeneration, remaining: r.remaining, remainingPeriod: r.remainingPeriod, refillInterval: r.refillInterval, refillAmount: r.refillAmount },
+        now,
+      );
       if (!take.allowed) return { ...fail('USAGE_EXCEEDED', 'API key usage limit exhausted', r), scopes, rateLimit, remaining: 0 };
       if (!take.unlimited) remaining = take.remaining;
     }

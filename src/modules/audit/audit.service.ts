@@ -82,10 +82,7 @@ export class AuditLog {
 }
 
 /** An audit event as read back: the entity's fields, as a plain object. */
-export type AuditEventView = Pick<
-  AuditEvent,
-  'id' | 'createdAt' | 'organizationId' | 'type' | 'actorType' | 'actorId' | 'targetType' | 'targetId' | 'ip' | 'userAgent' | 'metadata'
->;
+export type AuditEventView = Pick<AuditEvent, 'id' | 'createdAt' | 'organizationId' | 'type' | 'actorType' | 'actorId' | 'targetType' | 'targetId' | 'ip' | 'userAgent' | 'metadata'>;
 
 interface AuditRow {
   id: string;

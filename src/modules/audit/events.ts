@@ -1,5 +1,5 @@
 // The security events Latchkey records. Other modules use these names, so a filter by type finds them all.
-export const AUDIT_EVENT_TYPES = [
+const AUDIT_EVENT_TYPES = [
   'user.signed_in',
   'user.sign_in_failed',
   'session.revoked',
@@ -14,16 +14,19 @@ export const AUDIT_EVENT_TYPES = [
   'member.role_changed',
   'member.removed',
   'api_key.created',
+  'api_key.updated',
   'api_key.regenerated',
   'api_key.revoked',
   'api_key.leak_reported',
+  'api_key.used_after_idle',
+  'token.exchanged',
   'token.impersonated',
 ] as const;
 
 /** The known types autocomplete; other modules may record their own dotted types without editing this list. */
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number] | (string & {});
 
-export type ActorType = 'user' | 'api_key' | 'system';
+type ActorType = 'user' | 'api_key' | 'system';
 
 /** Who caused an event and from where; handlers build it from the request. */
 export interface Actor {

@@ -3,7 +3,14 @@ import { p } from '@mikro-orm/core';
 import { ulid } from './ids.js';
 
 export const baseProperties = {
-  id: p.string().primary().length(26).onCreate(() => ulid()),
+  id: p
+    .string()
+    .primary()
+    .length(26)
+    .onCreate(() => ulid()),
   createdAt: p.datetime().onCreate(() => new Date()),
-  updatedAt: p.datetime().onCreate(() => new Date()).onUpdate(() => new Date()),
+  updatedAt: p
+    .datetime()
+    .onCreate(() => new Date())
+    .onUpdate(() => new Date()),
 };

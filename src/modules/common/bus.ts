@@ -41,7 +41,7 @@ export class InvalidationBus {
   constructor(
     clock: Clock,
     private readonly log: Logger,
-    private readonly s: BusSettings,
+    readonly s: BusSettings,
   ) {
     this.heartbeatMs = s.heartbeatMs ?? 1_000;
     this.caches = { clock, maxAgeMs: () => (this.healthy() ? Infinity : s.trustWithoutBusMs) };
@@ -111,7 +111,10 @@ export class InvalidationBus {
 
   private send(inv: Invalidation): void {
     const commands = this.redis!.commands;
-    if (commands.status !== 'ready') return this.keep(inv);
+    if (commands.status !== 'ready') {
+      this.keep(inv);
+      return;
+    }
     commands.publish(this.channel, JSON.stringify({ origin: this.origin, inv })).catch((err: Error) => {
       this.log.warn({ err: err.message }, 'could not publish a cache invalidation; it will be sent on reconnect');
       this.keep(inv);

@@ -104,8 +104,7 @@ export class DomainError extends Error {
   }
 }
 
-export const invalid = (field: string, message: string) =>
-  new DomainError('VALIDATION_FAILED', `${field}: ${message}`, { field });
+export const invalid = (field: string, message: string) => new DomainError('VALIDATION_FAILED', `${field}: ${message}`, { field });
 
 export const unauthorized = (message: string, reason: ReasonOf<'UNAUTHORIZED'> = 'CREDENTIAL_INVALID') => new DomainError(reason, message);
 export const forbidden = (message = 'Not allowed', reason: ReasonOf<'FORBIDDEN'> = 'PERMISSION_DENIED') => new DomainError(reason, message);

@@ -6,8 +6,8 @@ export interface Page {
   cursor?: { after: string };
 }
 
-export const DEFAULT_PAGE_SIZE = 50;
-export const MAX_PAGE_SIZE = 200;
+const DEFAULT_PAGE_SIZE = 50;
+const MAX_PAGE_SIZE = 200;
 
 export function readPage(pageSize: number, pageToken: string): Page {
   if (pageSize < 0) throw invalid('page_size', 'must not be negative');
@@ -22,8 +22,7 @@ export function readPage(pageSize: number, pageToken: string): Page {
   }
 }
 
-export const pageToken = (after: string): string =>
-  Buffer.from(JSON.stringify({ after }), 'utf8').toString('base64url');
+const pageToken = (after: string): string => Buffer.from(JSON.stringify({ after }), 'utf8').toString('base64url');
 
 /** Given size+1 rows ordered by a unique key, the page and the token of the next one. */
 export function cut<T>(rows: T[], page: Page, key: (row: T) => string): { items: T[]; next: string } {

@@ -5,7 +5,7 @@
 // A token issued here keeps working until it expires even if its key is revoked (it is verified
 // offline); hence the short default lifetime. IntrospectToken reports the key's revocation at once.
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { keyPrincipal, type KeyVerifier } from '../apikey/verifier.js';
+import { type KeyVerifier, keyPrincipal } from '../apikey/verifier.js';
 import type { AuditLog } from '../audit/audit.service.js';
 import { DomainError, forbidden, invalid, notFound, RateLimitedError, unauthorized } from '../common/errors.js';
 import { isUlid } from '../common/ids.js';
@@ -75,11 +75,7 @@ export class TokenExchange {
       if (e instanceof DomainError && e.code === 'FORBIDDEN') throw unauthorized(BAD); // a key of another organization
       throw e;
     }
-    const [creator, target, active] = await Promise.all([
-      this.o.orgs.accessOf(key.userId, organizationId),
-      this.o.orgs.accessOf(userId, organizationId),
-      this.o.isActiveUser(userId),
-    ]);
+    const [creator, target, active] = await Promise.all([this.o.orgs.accessOf(key.userId, organizationId), this.o.orgs.accessOf(userId, organizationId), this.o.isActiveUser(userId)]);
     if (!creator || !target || !active) throw unauthorized(BAD);
 
     const impersonating = userId !== key.userId;

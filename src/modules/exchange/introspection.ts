@@ -3,16 +3,16 @@
 // with nothing else. Exchanged JWTs are checked against their key and both users' CURRENT roles, so a
 // revoked key or a demotion shows here at once even though the JWT itself still verifies offline.
 import type { Profiles } from '../account/profiles.js';
-import type { KeyVerifier } from '../apikey/verifier.js';
 import { isWellFormedKey } from '../apikey/key-format.js';
+import type { KeyVerifier } from '../apikey/verifier.js';
 import { DomainError, invalid } from '../common/errors.js';
 import { isUlid } from '../common/ids.js';
 import type { OrgService } from '../org/org.service.js';
 import { capScopes } from '../org/roles.js';
 import type { SessionService } from '../session/session.service.js';
-import { looksLikeJwt, type AccessTokens } from '../token/index.js';
+import { type AccessTokens, looksLikeJwt } from '../token/index.js';
 
-export type TokenType = 'access_token' | 'api_key' | 'session';
+type TokenType = 'access_token' | 'api_key' | 'session';
 const HINTS = ['', 'access_token', 'api_key', 'session'];
 const MAX_TOKEN_CHARS = 8192;
 

@@ -46,13 +46,26 @@ export const signUpLinkEmail = (to: string, link: string, code?: string): Email 
   compose(
     to,
     'Finish creating your account',
-    ['Someone (hopefully you) asked to sign in with this address, which has no account yet.', 'Use the link to create your account and sign in. It works once and expires in 15 minutes.', 'If you did not ask for it, ignore this email.'],
+    [
+      'Someone (hopefully you) asked to sign in with this address, which has no account yet.',
+      'Use the link to create your account and sign in. It works once and expires in 15 minutes.',
+      'If you did not ask for it, ignore this email.',
+    ],
     { label: 'Create account and sign in', link },
     code,
   );
 
 export const passwordResetEmail = (to: string, link: string): Email =>
-  compose(to, 'Reset your password', ['Use this link to choose a new password. It works once and expires in 1 hour.', 'Every session of your account will be signed out.', 'If you did not ask for it, ignore this email: your password stays as it is.'], { label: 'Reset password', link });
+  compose(
+    to,
+    'Reset your password',
+    [
+      'Use this link to choose a new password. It works once and expires in 1 hour.',
+      'Every session of your account will be signed out.',
+      'If you did not ask for it, ignore this email: your password stays as it is.',
+    ],
+    { label: 'Reset password', link },
+  );
 
 export const invitationEmail = (to: string, link: string, organizationName: string, inviterName: string): Email =>
   compose(to, `You are invited to join ${organizationName}`, [`${inviterName || 'A member'} invited you to join ${organizationName}.`], { label: 'Accept invitation', link });

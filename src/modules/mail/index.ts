@@ -1,2 +1,2 @@
-export { Mailer, type Email, type MailerOptions } from './mailer.js';
 export * from './emails.js';
+export { type Email, Mailer } from './mailer.js';

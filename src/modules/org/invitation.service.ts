@@ -1,7 +1,8 @@
 // Invitations: an admin invites an email with a role; a single-use token link is emailed (7 days);
 // the account with that email, signed in, accepts and joins. Re-inviting replaces the pending one.
-import type { EntityManager } from '@mikro-orm/postgresql';
+
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import { normalizeEmail } from '../account/account.service.js';
 import type { Actor } from '../audit/events.js';
 import { conflict, invalid, notFound } from '../common/errors.js';
@@ -16,7 +17,7 @@ import type { Role } from './roles.js';
 import { assertMayChange } from './rules.js';
 import type { TenantRoles } from './tenant-roles.js';
 
-export const INVITATION_TTL_SECONDS = 7 * 24 * 3600;
+const INVITATION_TTL_SECONDS = 7 * 24 * 3600;
 
 // One message for every way a token can fail: no hint which part was wrong.
 const invitationNotFound = () => notFound('Invitation');
@@ -33,10 +34,7 @@ export class InvitationService {
     const role = (input.role || 'member') as Role;
     if (role !== 'admin' && role !== 'member') throw invalid('role', 'must be "admin" or "member"');
     assertMayChange(tenant.role, role, role);
-    const member = await this.em.execute(
-      'select 1 from memberships m join users u on u.id = m.user_id where m.organization_id = ? and u.email = ?',
-      [tenant.organizationId, email],
-    );
+    const member = await this.em.execute('select 1 from memberships m join users u on u.id = m.user_id where m.organization_id = ? and u.email = ?', [tenant.organizationId, email]);
     if (member.length) throw conflict('This email is already a member of the organization', 'ALREADY_MEMBER');
     const token = randomToken(32);
     const now = this.opts.clock.now();
@@ -94,11 +92,7 @@ export class InvitationService {
 
   async revoke(tenant: Tenant, invitationId: string, actor: Actor): Promise<void> {
     await this.em.transactional(async (tx) => {
-      const n = await tx.nativeUpdate(
-        Invitation,
-        { id: invitationId, organizationId: tenant.organizationId, acceptedAt: null, revokedAt: null },
-        { revokedAt: this.opts.clock.now() },
-      );
+      const n = await tx.nativeUpdate(Invitation, { id: invitationId, organizationId: tenant.organizationId, acceptedAt: null, revokedAt: null }, { revokedAt: this.opts.clock.now() });
       if (!n) throw invitationNotFound();
       this.opts.audit.record(tx, { ...actor, organizationId: tenant.organizationId, type: 'invitation.revoked', targetType: 'invitation', targetId: invitationId });
     });
@@ -113,11 +107,7 @@ export class InvitationService {
     if (!safeEqual(sha256(token), inv.tokenHash) || inv.email !== user.email.toLowerCase()) throw invitationNotFound();
     try {
       const result = await this.em.transactional(async (tx) => {
-        const taken = await tx.nativeUpdate(
-          Invitation,
-          { id: inv.id, acceptedAt: null, revokedAt: null },
-          { acceptedAt: now, acceptedByUserId: userId },
-        );
+        const taken = await tx.nativeUpdate(Invitation, { id: inv.id, acceptedAt: null, revokedAt: null }, { acceptedAt: now, acceptedByUserId: userId });
         if (!taken) throw invitationNotFound();
         const organization = await tx.findOne(Organization, { id: inv.organizationId });
         if (!organization) throw invitationNotFound();

@@ -7,7 +7,7 @@ import { forbidden, notFound } from '../common/errors.js';
 import { cut, type Page } from '../common/page-token.js';
 import { Membership } from './membership.entity.js';
 import type { Tenant } from './org.service.js';
-import { roleAtLeast, type Role } from './roles.js';
+import { type Role, roleAtLeast } from './roles.js';
 import { assertMayChange, lastRootAdmin } from './rules.js';
 import type { TenantRoles } from './tenant-roles.js';
 

@@ -1,13 +1,14 @@
 // Organizations: create, read, update, delete, and the caller's organizations. Members, invitations
 // and partner portfolios are sub-services; `roleOf` answers "may this user act here" for the hot path.
-import type { EntityManager } from '@mikro-orm/postgresql';
-import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
+
 import { randomBytes } from 'node:crypto';
+import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AuditLog } from '../audit/audit.service.js';
 import type { Actor } from '../audit/events.js';
 import type { CacheContext } from '../common/cache.js';
 import type { Clock } from '../common/clock.js';
-import { DomainError, conflict, forbidden, notFound } from '../common/errors.js';
+import { conflict, DomainError, forbidden, notFound } from '../common/errors.js';
 import { cut, type Page } from '../common/page-token.js';
 import { InvitationService } from './invitation.service.js';
 import { MemberService } from './member.service.js';
@@ -17,7 +18,7 @@ import type { InvitationMailer } from './outbox.js';
 import { PartnerService } from './partner.service.js';
 import type { Role } from './roles.js';
 import { orgName, orgSlug, orgType, PARTNER_TYPE } from './rules.js';
-import { TenantRoles, type RoleInvalidation, type TenantAccess } from './tenant-roles.js';
+import { type RoleInvalidation, type TenantAccess, TenantRoles } from './tenant-roles.js';
 
 export interface OrgWithRole {
   organization: Organization;
@@ -48,7 +49,7 @@ export interface OrgServiceOptions {
   caches: CacheContext;
 }
 
-export function slugify(name: string): string {
+function slugify(name: string): string {
   const base = name
     .toLowerCase()
     .normalize('NFKD')
@@ -193,11 +194,7 @@ export class OrgService {
   /** The user's organizations with their role, oldest first; `only` narrows it to one (a key of one organization). */
   async listForUser(userId: string, page: Page, only?: string): Promise<{ items: OrgWithRole[]; next: string }> {
     const organizationId = { ...(only ? { $eq: only } : {}), ...(page.cursor ? { $gt: page.cursor.after } : {}) };
-    const memberships = await this.em.find(
-      Membership,
-      { userId, ...(only || page.cursor ? { organizationId } : {}) },
-      { orderBy: { organizationId: 'asc' }, limit: page.size + 1 },
-    );
+    const memberships = await this.em.find(Membership, { userId, ...(only || page.cursor ? { organizationId } : {}) }, { orderBy: { organizationId: 'asc' }, limit: page.size + 1 });
     const { items, next } = cut(memberships, page, (m) => m.organizationId);
     const orgs = await this.em.find(Organization, { id: { $in: items.map((m) => m.organizationId) } });
     const byId = new Map(orgs.map((o) => [o.id, o]));

@@ -4,13 +4,13 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AuditLog } from '../audit/audit.service.js';
 import type { Actor } from '../audit/events.js';
-import { DomainError, conflict, forbidden, notFound } from '../common/errors.js';
-import { cut, type Page } from '../common/page-token.js';
+import { conflict, DomainError, forbidden, notFound } from '../common/errors.js';
 import { isUlid } from '../common/ids.js';
+import { cut, type Page } from '../common/page-token.js';
 import type { OrgService, Tenant } from './org.service.js';
 import { Organization } from './organization.entity.js';
-import { CLIENT_ORG_TYPE, orgName, PARTNER_TYPE } from './rules.js';
 import type { Role } from './roles.js';
+import { CLIENT_ORG_TYPE, orgName, PARTNER_TYPE } from './rules.js';
 import type { TenantRoles } from './tenant-roles.js';
 
 export class PartnerService {
@@ -39,11 +39,7 @@ export class PartnerService {
 
   /** The partner's client organizations, oldest first; empty for an organization that is not a partner. */
   async listClients(partnerId: string, page: Page): Promise<{ items: Organization[]; next: string }> {
-    const rows = await this.em.find(
-      Organization,
-      { partnerId, ...(page.cursor ? { id: { $gt: page.cursor.after } } : {}) },
-      { orderBy: { id: 'asc' }, limit: page.size + 1 },
-    );
+    const rows = await this.em.find(Organization, { partnerId, ...(page.cursor ? { id: { $gt: page.cursor.after } } : {}) }, { orderBy: { id: 'asc' }, limit: page.size + 1 });
     return cut(rows, page, (o) => o.id);
   }
 
@@ -55,9 +51,7 @@ export class PartnerService {
    */
   private async link(partnerId: string, callerUserId: string, clientId: string, actor: Actor): Promise<{ organization: Organization; role: Role }> {
     if (clientId === partnerId) throw new DomainError('PARTNER_LINK_INVALID', 'A partner cannot be its own client');
-    const direct = isUlid(clientId)
-      ? await this.em.execute<{ role: Role }[]>(`select role from memberships where organization_id = ? and user_id = ?`, [clientId, callerUserId])
-      : [];
+    const direct = isUlid(clientId) ? await this.em.execute<{ role: Role }[]>(`select role from memberships where organization_id = ? and user_id = ?`, [clientId, callerUserId]) : [];
     if (!direct.length) throw notFound('Organization');
     if (direct[0].role !== 'root_admin') throw forbidden("Only a root_admin of the client organization can link it into a partner's portfolio", 'ROLE_REQUIRED');
     if (actor.actorType !== 'user') throw forbidden('Link an organization signed in as its root_admin, not with an API key or an exchanged token');

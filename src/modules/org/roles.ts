@@ -6,10 +6,9 @@ export const isRole = (s: string): s is Role => (ROLES as readonly string[]).inc
 export const roleRank = (r: Role): number => ROLES.indexOf(r);
 export const roleAtLeast = (r: Role, min: Role): boolean => roleRank(r) >= roleRank(min);
 
-export const READ_SCOPES = ['user:read', 'orgs:read', 'members:read', 'api-keys:read', 'audit:read'] as const;
-export const WRITE_SCOPES = ['user:write', 'orgs:write', 'members:write', 'api-keys:write'] as const;
-export const SPECIAL_SCOPES = ['impersonate', 'introspect'] as const;
-export type Scope = (typeof READ_SCOPES)[number] | (typeof WRITE_SCOPES)[number] | (typeof SPECIAL_SCOPES)[number];
+const READ_SCOPES = ['user:read', 'orgs:read', 'members:read', 'api-keys:read', 'audit:read'] as const;
+const WRITE_SCOPES = ['user:write', 'orgs:write', 'members:write', 'api-keys:write'] as const;
+const SPECIAL_SCOPES = ['impersonate', 'introspect'] as const;
 
 /** `read` / `write` are shorthands; other strings (projects:write) pass through for downstream services. */
 export function expandScopes(scopes: readonly string[]): string[] {

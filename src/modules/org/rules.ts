@@ -1,7 +1,7 @@
 // Normalising organization fields (their shape is checked by the `buf.validate` rules in
 // proto/latchkey/v1/org.proto before any handler) and the rules of who may change whose role.
 import { DomainError, forbidden, invalid } from '../common/errors.js';
-import { isRole, roleRank, type Role } from './roles.js';
+import { isRole, type Role, roleRank } from './roles.js';
 
 export const PARTNER_TYPE = 'partner';
 /** Type of a client organization created by a partner (AddClientOrganization with a name). */

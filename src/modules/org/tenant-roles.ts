@@ -6,7 +6,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Invalidation } from '../common/bus.js';
 import { Cache, type CacheContext } from '../common/cache.js';
 import { isUlid } from '../common/ids.js';
-import { isRole, PARTNER_ROLE_IN_CLIENT, roleRank, type Role } from './roles.js';
+import { isRole, PARTNER_ROLE_IN_CLIENT, type Role, roleRank } from './roles.js';
 
 export interface TenantAccess {
   role: Role;
@@ -59,10 +59,12 @@ export class TenantRoles {
   /** Uncached, with `em` (e.g. inside a transaction that has locked the organization). */
   async load(userId: string, organizationId: string, em: EntityManager = this.em): Promise<TenantAccess | null> {
     const { direct, viaPartner } = roleSql('?', '?');
-    const [row] = await em.execute<{ direct_role: string | null; partner_role: string | null }[]>(
-      `select ${direct} as direct_role, ${viaPartner} as partner_role`,
-      [userId, organizationId, userId, organizationId],
-    );
+    const [row] = await em.execute<{ direct_role: string | null; partner_role: string | null }[]>(`select ${direct} as direct_role, ${viaPartner} as partner_role`, [
+      userId,
+      organizationId,
+      userId,
+      organizationId,
+    ]);
     return accessFrom(row?.direct_role ?? null, row?.partner_role ?? null);
   }
 }

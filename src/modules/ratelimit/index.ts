@@ -5,11 +5,11 @@ import { MemoryRateLimiter } from './memory-limiter.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { RedisRateLimiter } from './redis-limiter.js';
 
-export { consume, type RateLimiter, type RateLimitResult } from './rate-limiter.js';
 export { MemoryRateLimiter } from './memory-limiter.js';
+export { consume, type RateLimiter, type RateLimitResult } from './rate-limiter.js';
 export { RedisRateLimiter } from './redis-limiter.js';
 
 export function createRateLimiter(redis: RedisConnections | undefined, clock: Clock): RateLimiter {
   return redis ? new RedisRateLimiter(redis.commands, redis.name('rl:')) : new MemoryRateLimiter(clock);
 }
-export { AuthThrottle, type AuthAction, type ThrottleLimits } from './auth-throttle.js';
+export { AuthThrottle } from './auth-throttle.js';

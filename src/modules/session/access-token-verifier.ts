@@ -2,7 +2,7 @@
 // issued in a session, refused at once when that session has ended. Warm: no database round trip.
 import { unauthorized } from '../common/errors.js';
 import type { Principal } from '../common/principal.js';
-import { looksLikeJwt, type AccessTokens } from '../token/index.js';
+import { type AccessTokens, looksLikeJwt } from '../token/index.js';
 import type { BearerVerifier } from './credentials.js';
 import type { SessionService } from './session.service.js';
 

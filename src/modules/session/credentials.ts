@@ -1,7 +1,8 @@
 // Turns the credentials a request carries into a Principal. Each kind of credential has one
 // verifier; the bearer format tells a JWT from an API key.
-import type { Principal } from '../common/principal.js';
+
 import { unauthorized } from '../common/errors.js';
+import type { Principal } from '../common/principal.js';
 import type { SessionService } from './session.service.js';
 
 export interface Credentials {

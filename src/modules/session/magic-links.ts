@@ -2,17 +2,17 @@
 // (10 minutes, 5 tries). The request answers the same for every address; an address with no
 // account gets a sign-up link instead, which creates the account when redeemed.
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { normalizeEmail, type AccountService } from '../account/account.service.js';
+import { type AccountService, normalizeEmail } from '../account/account.service.js';
 import type { OneTimeTokens } from '../account/one-time-tokens.js';
 import { invalid, unauthorized } from '../common/errors.js';
-import { CONSOLE_PATHS, linkWithToken, magicCodeEmail, magicLinkEmail, signUpLinkEmail, type Mailer } from '../mail/index.js';
+import { CONSOLE_PATHS, linkWithToken, type Mailer, magicCodeEmail, magicLinkEmail, signUpLinkEmail } from '../mail/index.js';
 import type { AuthThrottle } from '../ratelimit/index.js';
 import type { ClientInfo, SessionService, SignedIn } from './session.service.js';
 
-export const MAGIC_LINK_TTL_SECONDS = 15 * 60;
-export const MAGIC_CODE_TTL_SECONDS = 10 * 60;
+const MAGIC_LINK_TTL_SECONDS = 15 * 60;
+const MAGIC_CODE_TTL_SECONDS = 10 * 60;
 /** Where emailed links point (PUBLIC_URL + path): the page that POSTs the token to /magic-link/redirect. */
-export const MAGIC_LINK_PATH = CONSOLE_PATHS.magicLink;
+const MAGIC_LINK_PATH = CONSOLE_PATHS.magicLink;
 
 const REFUSED = 'Invalid or expired sign-in link or code';
 

@@ -6,7 +6,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AccountService } from '../account/account.service.js';
 import type { PasswordHasher } from '../account/password.js';
-import { User } from '../account/user.entity.js';
+import type { User } from '../account/user.entity.js';
 import type { Invalidation, InvalidationBus } from '../common/bus.js';
 import { Cache, type CacheContext } from '../common/cache.js';
 import type { Clock } from '../common/clock.js';
@@ -48,11 +48,20 @@ export interface TokenPair {
 }
 
 /** What SessionService records in the audit log (deps.audit satisfies it). */
-export interface SignInAudit {
+interface SignInAudit {
   recordForUser(
     em: EntityManager,
     userId: string,
-    e: { type: 'user.signed_in' | 'user.sign_in_failed' | 'session.revoked'; actorType: 'user'; actorId: string; ip: string; userAgent: string; targetType?: string; targetId?: string; metadata?: Record<string, unknown> },
+    e: {
+      type: 'user.signed_in' | 'user.sign_in_failed' | 'session.revoked';
+      actorType: 'user';
+      actorId: string;
+      ip: string;
+      userAgent: string;
+      targetType?: string;
+      targetId?: string;
+      metadata?: Record<string, unknown>;
+    },
   ): Promise<number>;
 }
 
@@ -123,7 +132,14 @@ export class SessionService {
     const ok = await this.d.passwords.verify(user?.isActive ? user.passwordHash : null, password ?? '');
     if (!user || !ok) {
       if (user) {
-        await this.d.audit?.recordForUser(this.em, user.id, { type: 'user.sign_in_failed', actorType: 'user', actorId: user.id, ip: client.ip, userAgent: client.userAgent, metadata: { method: 'password' } });
+        await this.d.audit?.recordForUser(this.em, user.id, {
+          type: 'user.sign_in_failed',
+          actorType: 'user',
+          actorId: user.id,
+          ip: client.ip,
+          userAgent: client.userAgent,
+          metadata: { method: 'password' },
+        });
         await this.em.flush();
       }
       throw unauthorized('Invalid email or password', 'SIGN_IN_FAILED');
@@ -148,7 +164,16 @@ export class SessionService {
     });
     const refreshToken = this.addRefreshToken(session.id, user.id);
     user.lastLoginAt = now;
-    await this.d.audit?.recordForUser(this.em, user.id, { type: 'user.signed_in', actorType: 'user', actorId: user.id, ip: client.ip, userAgent: client.userAgent, targetType: 'session', targetId: session.id, metadata: { method } });
+    await this.d.audit?.recordForUser(this.em, user.id, {
+      type: 'user.signed_in',
+      actorType: 'user',
+      actorId: user.id,
+      ip: client.ip,
+      userAgent: client.userAgent,
+      targetType: 'session',
+      targetId: session.id,
+      metadata: { method },
+    });
     await this.em.flush();
     const state = this.stateOf(session, user.isActive);
     this.byToken.set(session.tokenHash, state);
@@ -210,7 +235,15 @@ export class SessionService {
     const s = await this.em.findOne(Session, { id: sessionId, userId, revokedAt: null, expiresAt: { $gt: this.d.clock.now() } });
     if (!s) throw notFound('Session');
     await this.revoke(sessionId);
-    await this.d.audit?.recordForUser(this.em, userId, { type: 'session.revoked', actorType: 'user', actorId: userId, ip: client.ip, userAgent: client.userAgent, targetType: 'session', targetId: sessionId });
+    await this.d.audit?.recordForUser(this.em, userId, {
+      type: 'session.revoked',
+      actorType: 'user',
+      actorId: userId,
+      ip: client.ip,
+      userAgent: client.userAgent,
+      targetType: 'session',
+      targetId: sessionId,
+    });
     await this.em.flush();
   }
 

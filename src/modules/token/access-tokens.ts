@@ -1,6 +1,6 @@
 // Access tokens: EdDSA (Ed25519) JWTs, verified offline against the in-memory public keys. Only
 // EdDSA is accepted, and exp, nbf, iss and aud are always checked.
-import { errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import { errors, type JWTPayload, jwtVerify, SignJWT } from 'jose';
 import { Cache, localCacheContext } from '../common/cache.js';
 import type { Clock } from '../common/clock.js';
 import { unauthorized } from '../common/errors.js';

@@ -2,13 +2,13 @@
 // published at /.well-known/jwks.json. Its own `typ` and audience keep it from passing as an access
 // token (and an access token from passing as an assertion). A signed assertion is reused for half
 // its lifetime, so a steady caller costs one signature per 30 s, not one per request.
-import { SignJWT, type JWTPayload } from 'jose';
+import { type JWTPayload, SignJWT } from 'jose';
 import type { Clock } from '../common/clock.js';
 import { ALG, type SigningKeys } from './signing-keys.js';
 
-export const ASSERTION_TYP = 'latchkey-assertion+jwt';
+const ASSERTION_TYP = 'latchkey-assertion+jwt';
 /** Longest lifetime of an assertion (the issue's bound). */
-export const MAX_ASSERTION_TTL_SECONDS = 60;
+const MAX_ASSERTION_TTL_SECONDS = 60;
 const MAX_CACHED = 50_000;
 
 export interface AssertionClaims {

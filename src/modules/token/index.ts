@@ -1,4 +1,4 @@
-export { AccessTokens, AUDIENCE, looksLikeJwt, type AccessTokenClaims, type IssuedAccessToken, type VerifiedAccessToken } from './access-tokens.js';
-export { SigningKeys, type PublicJwk } from './signing-keys.js';
+export { AccessTokens, type IssuedAccessToken, looksLikeJwt } from './access-tokens.js';
+export { Assertions } from './assertions.js';
 export { deriveKey, loadOrCreateSecret } from './secret.js';
-export { Assertions, ASSERTION_TYP, MAX_ASSERTION_TTL_SECONDS, type AssertionClaims } from './assertions.js';
+export { SigningKeys } from './signing-keys.js';

@@ -2,7 +2,7 @@
 // so verification never touches the database. The newest unretired key signs; a rotation retires
 // it but keeps its public half until the last token it signed has expired.
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
+import { type CryptoKey, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
 import type { Logger } from 'pino';
 import type { Clock } from '../common/clock.js';
 import { ulid } from '../common/ids.js';

@@ -1,9 +1,10 @@
 // ApiKeyService handlers: parse, call the api-key module, map. The lifecycle RPCs resolve their own
 // organization (a key may be personal, of the tenant, or reached by id), so their access rules have
 // TENANT_NONE; VerifyApiKey is the hot path, answered from memory when warm.
-import type { HandlerContext, ServiceImpl } from '@connectrpc/connect';
-import { timestampDate } from '@bufbuild/protobuf/wkt';
+
 import type { JsonObject } from '@bufbuild/protobuf';
+import { timestampDate } from '@bufbuild/protobuf/wkt';
+import type { HandlerContext, ServiceImpl } from '@connectrpc/connect';
 import type { ApiKeyService } from '../../../gen/latchkey/v1/api_key_pb.js';
 import type { ApiKeys, KeyCaller } from '../../modules/apikey/index.js';
 import type { Clock } from '../../modules/common/clock.js';

@@ -1,13 +1,14 @@
 // OrgService handlers: parse, call the domain, map. The tenancy interceptor has already resolved the
 // organization and checked the caller's role there (tenantOf).
-import type { ServiceImpl } from '@connectrpc/connect';
+
 import { timestampDate } from '@bufbuild/protobuf/wkt';
+import type { ServiceImpl } from '@connectrpc/connect';
 import type { OrgService } from '../../../gen/latchkey/v1/org_pb.js';
+import type { AuditLog } from '../../modules/audit/audit.service.js';
 import { readPage } from '../../modules/common/page-token.js';
 import type { Principal } from '../../modules/common/principal.js';
-import { role } from '../../modules/org/rules.js';
-import type { AuditLog } from '../../modules/audit/audit.service.js';
 import type { OrgService as Orgs } from '../../modules/org/org.service.js';
+import { role } from '../../modules/org/rules.js';
 import { actorOf, tenantOf } from '../interceptors/tenancy.js';
 import { toAuditEvent, toInvitation, toMember, toOrganization } from '../mappers/org.js';
 import { principalOf } from './caller.js';

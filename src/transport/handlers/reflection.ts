@@ -1,6 +1,6 @@
 // gRPC server reflection (grpc.reflection.v1 and v1alpha) answered from the same generated
 // descriptors the router serves, so `buf curl --reflect` and grpcurl see exactly what runs.
-import { create, createRegistry, fromBinary, toBinary, type DescFile, type DescService, type Registry } from '@bufbuild/protobuf';
+import { create, createRegistry, type DescFile, type DescService, fromBinary, type Registry, toBinary } from '@bufbuild/protobuf';
 import { FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
 import type { ServiceImpl } from '@connectrpc/connect';
 import { Code } from '@connectrpc/connect';
@@ -62,7 +62,8 @@ export class Reflection {
 
   answer(req: Request, sent: Set<string>): Response {
     const base = { validHost: req.host, originalRequest: req };
-    const notFound = (what: string) => create(v1.ServerReflectionResponseSchema, { ...base, messageResponse: { case: 'errorResponse', value: { errorCode: Code.NotFound, errorMessage: `${what} not found` } } });
+    const notFound = (what: string) =>
+      create(v1.ServerReflectionResponseSchema, { ...base, messageResponse: { case: 'errorResponse', value: { errorCode: Code.NotFound, errorMessage: `${what} not found` } } });
     const files = (f: DescFile | undefined, what: string) =>
       f ? create(v1.ServerReflectionResponseSchema, { ...base, messageResponse: { case: 'fileDescriptorResponse', value: { fileDescriptorProto: this.fileSet(f, sent) } } }) : notFound(what);
     const r = req.messageRequest;
@@ -86,7 +87,10 @@ export class Reflection {
         return create(v1.ServerReflectionResponseSchema, { ...base, messageResponse: { case: 'allExtensionNumbersResponse', value: { baseTypeName: msg.typeName, extensionNumber: numbers } } });
       }
       default:
-        return create(v1.ServerReflectionResponseSchema, { ...base, messageResponse: { case: 'errorResponse', value: { errorCode: Code.InvalidArgument, errorMessage: 'message_request is not set' } } });
+        return create(v1.ServerReflectionResponseSchema, {
+          ...base,
+          messageResponse: { case: 'errorResponse', value: { errorCode: Code.InvalidArgument, errorMessage: 'message_request is not set' } },
+        });
     }
   }
 }

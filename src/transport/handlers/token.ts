@@ -3,7 +3,7 @@
 import { create } from '@bufbuild/protobuf';
 import type { HandlerContext, ServiceImpl } from '@connectrpc/connect';
 import { JwkSchema, type TokenService } from '../../../gen/latchkey/v1/token_pb.js';
-import { TokenIntrospection, type TokenExchange } from '../../modules/exchange/index.js';
+import { type TokenExchange, TokenIntrospection } from '../../modules/exchange/index.js';
 import type { SigningKeys } from '../../modules/token/index.js';
 import { readCookie, SESSION_COOKIE } from '../cookies.js';
 import { ts } from '../mappers/time.js';

@@ -1,7 +1,7 @@
 // CSRF: a browser sends the session cookie with any request, even one a foreign page makes. So a
 // state-changing RPC authenticated by the cookie must come from Latchkey's own origin (PUBLIC_URL)
 // or a CORS_ORIGINS one. Bearer and API-key credentials are never sent implicitly: not checked.
-import { getOption, hasOption, type DescMethod } from '@bufbuild/protobuf';
+import { type DescMethod, getOption, hasOption } from '@bufbuild/protobuf';
 import type { Interceptor } from '@connectrpc/connect';
 import { http } from '../../../gen/google/api/annotations_pb.js';
 import type { Config } from '../../config.js';
@@ -35,5 +35,5 @@ export const csrfInterceptor =
     if (trusted || site === 'same-origin') return next(req);
     // No Origin and no cross-site fetch metadata: not a browser (curl -b cookies.txt).
     if (origin === null && (site === null || site === 'none')) return next(req);
-    throw forbidden('Cross-origin request refused: a session cookie is only accepted from this site\'s own pages', 'CSRF_REJECTED');
+    throw forbidden("Cross-origin request refused: a session cookie is only accepted from this site's own pages", 'CSRF_REJECTED');
   };

@@ -8,8 +8,8 @@ import { BadRequestSchema, ErrorInfoSchema } from '../../../gen/google/rpc/error
 import { isDatabaseUnavailable, isRetryableConflict } from '../../db/unavailable.js';
 import { DomainError, RateLimitedError } from '../../modules/common/errors.js';
 import { requestInfoKey } from '../context.js';
-import type { FieldProblem } from './validation.js';
 import { CONNECT_CODE } from '../rest/status.js';
+import type { FieldProblem } from './validation.js';
 
 export const ERROR_DOMAIN = 'latchkey.dev';
 
@@ -20,7 +20,7 @@ function fieldViolations(e: DomainError): { field: string; description: string; 
   return e.meta.field ? [{ field: e.meta.field, description: e.message, reason: e.reason }] : [];
 }
 
-export function toConnectError(e: DomainError): ConnectError {
+function toConnectError(e: DomainError): ConnectError {
   const metadata = new Headers();
   if (e instanceof RateLimitedError) {
     metadata.set('retry-after', String(e.resetSeconds));
@@ -48,7 +48,7 @@ function domainErrorOf(e: unknown): DomainError | undefined {
 const UNAVAILABLE_RETRY_AFTER = '2';
 
 /** A database outage (refused, dropped, timed out, shutting down, deadlocked past its retries) or an UNAVAILABLE reason → UNAVAILABLE with Retry-After; else undefined. */
-export function unavailableError(e: unknown): ConnectError | undefined {
+function unavailableError(e: unknown): ConnectError | undefined {
   const down = (e instanceof DomainError && e.code === 'UNAVAILABLE') || isRetryableConflict(e) || isDatabaseUnavailable(e);
   if (!down) return undefined;
   const metadata = new Headers({ 'retry-after': UNAVAILABLE_RETRY_AFTER });

@@ -1,6 +1,6 @@
 // A forked EntityManager per request: no identity map is shared between requests.
 import type { Interceptor } from '@connectrpc/connect';
-import { RequestContext, type MikroORM } from '@mikro-orm/core';
+import { type MikroORM, RequestContext } from '@mikro-orm/core';
 
 export const ormContextInterceptor =
   (orm: MikroORM): Interceptor =>

@@ -13,7 +13,7 @@ import { DomainError, forbidden, notFound } from '../../modules/common/errors.js
 import { homeOrganizationOf, type Principal } from '../../modules/common/principal.js';
 import type { OrgService, Tenant } from '../../modules/org/org.service.js';
 import { capScopes, roleAtLeast } from '../../modules/org/roles.js';
-import { accessOf, bindingOf, type AccessRule } from '../access.js';
+import { type AccessRule, accessOf, bindingOf } from '../access.js';
 import { principalKey, requestInfoKey, restPathKey } from '../context.js';
 
 export interface TenantContext extends Tenant {
@@ -21,7 +21,7 @@ export interface TenantContext extends Tenant {
   scopes?: string[];
 }
 
-export const tenantKey = createContextKey<TenantContext | undefined>(undefined, { description: 'tenant' });
+const tenantKey = createContextKey<TenantContext | undefined>(undefined, { description: 'tenant' });
 
 /** The organization the call acts in; only on RPCs whose access rule has a tenant. */
 export function tenantOf(ctx: HandlerContext): TenantContext {

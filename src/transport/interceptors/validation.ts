@@ -2,8 +2,8 @@
 // the request message's `buf.validate` rules (protovalidate), then one walk over every string
 // and timestamp in it (map keys and Struct values included) and the request headers, so a NUL,
 // a lone surrogate or an absurd date can never reach PostgreSQL whichever field carries it.
-import { create, ScalarType, type DescMessage, type Message } from '@bufbuild/protobuf';
-import { isFieldError, reflect, type Path, type ReflectMessage } from '@bufbuild/protobuf/reflect';
+import { create, type DescMessage, type Message, ScalarType } from '@bufbuild/protobuf';
+import { isFieldError, type Path, type ReflectMessage, reflect } from '@bufbuild/protobuf/reflect';
 import { createValidator, type Violation } from '@bufbuild/protovalidate';
 import { Code, ConnectError, type HandlerContext, type Interceptor } from '@connectrpc/connect';
 import { BadRequestSchema, ErrorInfoSchema } from '../../../gen/google/rpc/error_details_pb.js';
@@ -141,7 +141,10 @@ function relabel(e: ConnectError, input: DescMessage): void {
   if (e.code === Code.InvalidArgument && isFieldError(cause)) {
     // A Connect JSON body whose field has the wrong type: name the field as REST does.
     const field = jsonPathTo(input, cause.field());
-    e.details.push(info('VALIDATION_FAILED', { field }), { desc: BadRequestSchema, value: create(BadRequestSchema, { fieldViolations: [{ field, description: e.rawMessage, reason: 'VALIDATION_FAILED' }] }) });
+    e.details.push(info('VALIDATION_FAILED', { field }), {
+      desc: BadRequestSchema,
+      value: create(BadRequestSchema, { fieldViolations: [{ field, description: e.rawMessage, reason: 'VALIDATION_FAILED' }] }),
+    });
     return;
   }
   if (e.code === Code.InvalidArgument && /JSON/.test(e.rawMessage)) return void e.details.push(info('MALFORMED_BODY'));

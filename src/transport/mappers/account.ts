@@ -1,5 +1,5 @@
 import { create } from '@bufbuild/protobuf';
-import { UserSchema, type User as UserMsg } from '../../../gen/latchkey/v1/common_pb.js';
+import { type User as UserMsg, UserSchema } from '../../../gen/latchkey/v1/common_pb.js';
 import type { User } from '../../modules/account/user.entity.js';
 import { ts } from './time.js';
 

@@ -1,6 +1,6 @@
 import { create, type JsonObject } from '@bufbuild/protobuf';
-import { ApiKeySchema, type ApiKey as ApiKeyMsg } from '../../../gen/latchkey/v1/common_pb.js';
-import { statusOf, type ApiKey } from '../../modules/apikey/index.js';
+import { type ApiKey as ApiKeyMsg, ApiKeySchema } from '../../../gen/latchkey/v1/common_pb.js';
+import { type ApiKey, statusOf } from '../../modules/apikey/index.js';
 import { ts } from './time.js';
 
 /** A key without its secret. `remaining` may come fresher from the counters than from the row. */

@@ -1,13 +1,13 @@
 import { create } from '@bufbuild/protobuf';
 import {
-  AuditEventSchema,
-  InvitationSchema,
-  MemberSchema,
-  OrganizationSchema,
   type AuditEvent as AuditEventMsg,
+  AuditEventSchema,
   type Invitation as InvitationMsg,
+  InvitationSchema,
   type Member as MemberMsg,
+  MemberSchema,
   type Organization as OrganizationMsg,
+  OrganizationSchema,
 } from '../../../gen/latchkey/v1/common_pb.js';
 import type { AuditEventView } from '../../modules/audit/audit.service.js';
 import type { Invitation } from '../../modules/org/invitation.entity.js';
@@ -28,8 +28,7 @@ export function toOrganization(o: Organization, role = ''): OrganizationMsg {
   });
 }
 
-export const toMember = (m: MemberView): MemberMsg =>
-  create(MemberSchema, { userId: m.userId, email: m.email, fullName: m.fullName, role: m.role, joinedAt: ts(m.joinedAt) });
+export const toMember = (m: MemberView): MemberMsg => create(MemberSchema, { userId: m.userId, email: m.email, fullName: m.fullName, role: m.role, joinedAt: ts(m.joinedAt) });
 
 export const toInvitation = (i: Invitation): InvitationMsg =>
   create(InvitationSchema, {

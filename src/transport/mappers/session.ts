@@ -1,5 +1,5 @@
 import { create } from '@bufbuild/protobuf';
-import { SessionSchema, type Session as SessionMsg } from '../../../gen/latchkey/v1/common_pb.js';
+import { type Session as SessionMsg, SessionSchema } from '../../../gen/latchkey/v1/common_pb.js';
 import type { Session } from '../../modules/session/session.entity.js';
 import { ts } from './time.js';
 

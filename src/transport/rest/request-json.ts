@@ -1,5 +1,5 @@
 // Merge path variables, query parameters and the body into the request message's JSON form.
-import { ScalarType, type DescField, type DescMessage, type DescOneof, type JsonObject, type JsonValue } from '@bufbuild/protobuf';
+import { type DescField, type DescMessage, type DescOneof, type JsonObject, type JsonValue, ScalarType } from '@bufbuild/protobuf';
 import { DomainError, invalid } from '../../modules/common/errors.js';
 
 function fieldByName(message: DescMessage, name: string): DescField | undefined {
@@ -68,7 +68,10 @@ function scalarFromString(field: DescField, scalar: ScalarType | undefined, raw:
 function valueFromStrings(field: DescField, raws: string[]): JsonValue {
   if (field.fieldKind === 'list') {
     const scalar = field.listKind === 'scalar' ? field.scalar : undefined;
-    return raws.flatMap((r) => r.split(',')).filter(Boolean).map((r) => scalarFromString(field, scalar, r));
+    return raws
+      .flatMap((r) => r.split(','))
+      .filter(Boolean)
+      .map((r) => scalarFromString(field, scalar, r));
   }
   const raw = raws[raws.length - 1];
   if (field.fieldKind === 'scalar') return scalarFromString(field, field.scalar, raw);
@@ -93,13 +96,7 @@ function setAt(target: JsonObject, fields: DescField[], value: JsonValue): void 
   obj[fields[fields.length - 1].jsonName] = value;
 }
 
-export function buildRequestJson(
-  input: DescMessage,
-  bodyRule: string,
-  body: JsonValue | undefined,
-  pathVars: Record<string, string>,
-  query: URLSearchParams,
-): JsonObject {
+export function buildRequestJson(input: DescMessage, bodyRule: string, body: JsonValue | undefined, pathVars: Record<string, string>, query: URLSearchParams): JsonObject {
   let json: JsonObject = {};
   if (bodyRule === '*') {
     if (body !== undefined) {

@@ -1,10 +1,10 @@
 // REST routes read from the google.api.http annotations of the generated descriptors:
 // the proto is the one source of truth for paths.
-import { getOption, hasOption, type DescMethod, type DescService } from '@bufbuild/protobuf';
+import { type DescMethod, type DescService, getOption, hasOption } from '@bufbuild/protobuf';
 import { http } from '../../../gen/google/api/annotations_pb.js';
 import type { HttpRule } from '../../../gen/google/api/http_pb.js';
 import { raw_rest_response } from '../../../gen/latchkey/v1/common_pb.js';
-import { matchPath, parsePathTemplate, type PathTemplate } from './path-template.js';
+import { matchPath, type PathTemplate, parsePathTemplate } from './path-template.js';
 
 export interface RestRoute {
   httpMethod: string;

@@ -1,7 +1,7 @@
 // The one table from error codes to Connect codes, and from Connect codes to HTTP statuses and
 // envelope codes. Every envelope error carries a `reason` from the catalogue in common/errors.ts.
 import { Code } from '@connectrpc/connect';
-import { DEFAULT_REASON, isReason, REASONS, type ErrorCode } from '../../modules/common/errors.js';
+import { DEFAULT_REASON, type ErrorCode, isReason, REASONS } from '../../modules/common/errors.js';
 
 export const CONNECT_CODE: Record<ErrorCode, Code> = {
   BAD_REQUEST: Code.InvalidArgument,

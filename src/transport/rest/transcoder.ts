@@ -3,7 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
 import zlib from 'node:zlib';
-import { fromBinary, fromJson, toJson, type JsonValue } from '@bufbuild/protobuf';
+import { fromBinary, fromJson, type JsonValue, toJson } from '@bufbuild/protobuf';
 import { isFieldError } from '@bufbuild/protobuf/reflect';
 import { Code, type ContextValues } from '@connectrpc/connect';
 import type { UniversalHandler } from '@connectrpc/connect/protocol';
@@ -46,7 +46,9 @@ async function collect(source: AsyncIterable<Buffer>, limit: number): Promise<Bu
 async function readBody(req: NodeRequest, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (declared > limit) throw new BodyTooLarge();
-  const encoding = String(req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+  const encoding = String(req.headers['content-encoding'] ?? 'identity')
+    .trim()
+    .toLowerCase();
   if (encoding === 'identity' || encoding === '') return collect(req as AsyncIterable<Buffer>, limit);
   const inflate = INFLATE[encoding]?.();
   if (!inflate) throw new DomainError('BAD_REQUEST', `Unsupported Content-Encoding "${encoding.slice(0, 40)}": use identity, gzip, deflate or br`);
@@ -67,7 +69,11 @@ async function readBody(req: NodeRequest, limit: number): Promise<Buffer> {
     return await collect(inflate, limit);
   } catch (e) {
     if (e instanceof BodyTooLarge) throw e;
-    const cause = (await pump.then(() => undefined, (x) => x)) ?? e;
+    const cause =
+      (await pump.then(
+        () => undefined,
+        (x) => x,
+      )) ?? e;
     if (cause instanceof BodyTooLarge) throw cause;
     throw new DomainError('BAD_REQUEST', `Request body is not valid ${encoding} data`);
   } finally {
