@@ -75,6 +75,11 @@ export class Mailer {
     void p.finally(() => this.pending.delete(p));
   }
 
+  /** Resolves once every delivery already started has been accepted or refused by the SMTP server. */
+  async idle(): Promise<void> {
+    await Promise.allSettled([...this.pending]);
+  }
+
   /** Let in-flight deliveries finish, drop scheduled retries, close the SMTP connection. */
   async close(): Promise<void> {
     this.closed = true;
