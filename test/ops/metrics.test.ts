@@ -15,7 +15,8 @@ interface Sample {
 /** A strict reader of the text exposition format: every line is a comment or a valid sample. */
 function parse(text: string): Sample[] {
   const out: Sample[] = [];
-  const re = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (-?[0-9.eE+-]+|NaN|\+Inf|-Inf)$/;
+  // Values are Go floats: prom-client writes NaN as `Nan` (an event-loop gauge before its first sample).
+  const re = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (-?[0-9.eE+-]+|[Nn]a[Nn]|\+Inf|-Inf)$/;
   for (const line of text.split('\n')) {
     if (line === '' || line.startsWith('# HELP ') || line.startsWith('# TYPE ')) continue;
     const m = re.exec(line);
