@@ -20,7 +20,10 @@ function fieldViolations(e: DomainError): { field: string; description: string; 
   return e.meta.field ? [{ field: e.meta.field, description: e.message, reason: e.reason }] : [];
 }
 
-function toConnectError(e: DomainError): ConnectError {
+/** Seconds a client should wait before retrying after an UNAVAILABLE answer (a database outage). */
+const UNAVAILABLE_RETRY_AFTER = '2';
+
+function toConnectError(e: DomainError, cause?: unknown): ConnectError {
   const metadata = new Headers();
   if (e instanceof RateLimitedError) {
     metadata.set('retry-after', String(e.resetSeconds));
@@ -29,46 +32,35 @@ function toConnectError(e: DomainError): ConnectError {
       metadata.set('ratelimit-remaining', String(e.remaining));
       metadata.set('ratelimit-reset', String(e.resetSeconds));
     }
-  }
+  } else if (e.code === 'UNAVAILABLE') metadata.set('retry-after', UNAVAILABLE_RETRY_AFTER);
   const info = create(ErrorInfoSchema, { reason: e.reason, domain: ERROR_DOMAIN, metadata: e.meta });
   const details: ConstructorParameters<typeof ConnectError>[3] = [{ desc: ErrorInfoSchema, value: info }];
   const violations = fieldViolations(e);
   if (violations.length) details.push({ desc: BadRequestSchema, value: create(BadRequestSchema, { fieldViolations: violations }) });
-  return new ConnectError(e.message, CONNECT_CODE[e.code], metadata, details);
+  return new ConnectError(e.message, CONNECT_CODE[e.code], metadata, details, cause);
 }
 
-/** Errors of libraries that have a domain meaning. Add new ones here (e.g. database unreachable → UNAVAILABLE). */
+/**
+ * Errors of libraries that have a domain meaning: a duplicate key is a conflict; a database outage
+ * (refused, dropped, timed out, shutting down, deadlocked past its retries) is UNAVAILABLE.
+ */
 function domainErrorOf(e: unknown): DomainError | undefined {
   if (e instanceof DomainError) return e;
   if (e instanceof UniqueConstraintViolationException) return new DomainError('ALREADY_EXISTS', 'A resource with the same identifier already exists');
+  if (isRetryableConflict(e) || isDatabaseUnavailable(e)) return new DomainError('DATABASE_UNAVAILABLE', 'Service temporarily unavailable, retry shortly');
   return undefined;
-}
-
-/** Seconds a client should wait before retrying after a database outage answer. */
-const UNAVAILABLE_RETRY_AFTER = '2';
-
-/** A database outage (refused, dropped, timed out, shutting down, deadlocked past its retries) or an UNAVAILABLE reason → UNAVAILABLE with Retry-After; else undefined. */
-function unavailableError(e: unknown): ConnectError | undefined {
-  const down = (e instanceof DomainError && e.code === 'UNAVAILABLE') || isRetryableConflict(e) || isDatabaseUnavailable(e);
-  if (!down) return undefined;
-  const metadata = new Headers({ 'retry-after': UNAVAILABLE_RETRY_AFTER });
-  const message = e instanceof DomainError ? e.message : 'Service temporarily unavailable, retry shortly';
-  const info = create(ErrorInfoSchema, { reason: e instanceof DomainError ? e.reason : 'DATABASE_UNAVAILABLE', domain: ERROR_DOMAIN, metadata: e instanceof DomainError ? e.meta : {} });
-  return new ConnectError(message, Code.Unavailable, metadata, [{ desc: ErrorInfoSchema, value: info }], e);
 }
 
 export const errorsInterceptor: Interceptor = (next) => async (req) => {
   try {
     return await next(req);
   } catch (e) {
-    const down = unavailableError(e);
-    if (down) {
-      if (!(e instanceof DomainError)) req.contextValues.get(requestInfoKey)?.log.warn({ err: (e as Error).message, rpc: req.method.name }, 'database unavailable');
-      throw down;
-    }
     if (e instanceof ConnectError) throw e;
     const domain = domainErrorOf(e);
-    if (domain) throw toConnectError(domain);
+    if (domain) {
+      if (domain !== e) req.contextValues.get(requestInfoKey)?.log.warn({ err: (e as Error).message, rpc: req.method.name }, domain.message);
+      throw toConnectError(domain, e);
+    }
     const info = req.contextValues.get(requestInfoKey);
     info?.log.error({ err: e, rpc: req.method.name }, 'unhandled error');
     throw new ConnectError(`Internal error (request id ${info?.id ?? 'unknown'})`, Code.Internal, undefined, [
