@@ -12,6 +12,7 @@ import { capScopes, type Role, scopesOfRole } from '../modules/org/roles.js';
 import type { Authenticator } from '../modules/session/credentials.js';
 import type { Assertions } from '../modules/token/index.js';
 import { readCookie, SESSION_COOKIE } from '../transport/cookies.js';
+import { missingTenantHeader, tenantHeaderOf } from '../transport/tenant-header.js';
 import type { GatewayPolicy, PolicyRoute } from './policy.js';
 
 /** The request being authorised, as the proxy describes it. */
@@ -48,7 +49,6 @@ export interface Decision {
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
-const TENANT_HEADERS = ['orgid', 'x-organization-id'] as const;
 
 export interface AuthorizerDeps {
   policy: GatewayPolicy;
@@ -144,23 +144,15 @@ function credentialsOf(req: CheckedRequest) {
   return { credentials: { apiKey, bearer, sessionToken }, used };
 }
 
-function fromHeaders(req: CheckedRequest): { name: string; id: string } | undefined {
-  const named = TENANT_HEADERS.map((name) => ({ name, id: req.header(name)?.trim() ?? '' })).filter((h) => h.id);
-  if (named.length === 2 && named[0].id !== named[1].id) {
-    throw new DomainError('TENANT_MISMATCH', 'The orgid and x-organization-id headers name different organizations', { header: 'x-organization-id' });
-  }
-  return named[0];
-}
-
 function tenantOf(route: PolicyRoute, vars: Record<string, string>, req: CheckedRequest, p: Principal): string | undefined {
-  const header = fromHeaders(req);
+  const header = tenantHeaderOf((n) => req.header(n));
   if (route.tenant === 'path') {
     const id = vars.organization_id;
     if (header && header.id !== id) throw new DomainError('TENANT_MISMATCH', `The ${header.name} header does not match the organization id in the path`, { header: header.name });
     return id;
   }
   if (route.tenant === 'header') {
-    if (!header) throw new DomainError('TENANT_REQUIRED', 'Missing orgid or x-organization-id header', { header: 'orgid' });
+    if (!header) throw missingTenantHeader();
     return header.id;
   }
   return homeOrganizationOf(p);

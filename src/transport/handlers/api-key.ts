@@ -12,16 +12,17 @@ import { invalid } from '../../modules/common/errors.js';
 import { readPage } from '../../modules/common/page-token.js';
 import { accessOf, isPartnerCall } from '../access.js';
 import { restPathKey } from '../context.js';
-import { actorOf, tenantHeaderOf } from '../interceptors/tenancy.js';
+import { actorOf } from '../interceptors/tenancy.js';
 import { toApiKey, withSecret } from '../mappers/api-key.js';
 import { ts } from '../mappers/time.js';
+import { tenantHeaderOf } from '../tenant-header.js';
 import { principalOf } from './caller.js';
 
 function callerOf(ctx: HandlerContext): KeyCaller {
   return {
     principal: principalOf(ctx),
     actor: actorOf(ctx),
-    tenantHeader: tenantHeaderOf(ctx.requestHeader)?.id,
+    tenantHeader: tenantHeaderOf((n) => ctx.requestHeader.get(n))?.id,
     // The binding's access rule says whether it is a partner API (the tenancy interceptor has already
     // refused client keys there).
     partnerRoute: isPartnerCall(accessOf(ctx.method), ctx.values.get(restPathKey)),

@@ -15,6 +15,7 @@ import type { OrgService, Tenant } from '../../modules/org/org.service.js';
 import { capScopes, roleAtLeast } from '../../modules/org/roles.js';
 import { type AccessRule, accessOf, bindingOf } from '../access.js';
 import { principalKey, requestInfoKey, restPathKey } from '../context.js';
+import { missingTenantHeader, tenantHeaderOf } from '../tenant-header.js';
 
 export interface TenantContext extends Tenant {
   /** Effective scopes for scoped credentials (key scopes ∩ role scopes); undefined = the role's full rights. */
@@ -41,21 +42,8 @@ export function actorOf(ctx: HandlerContext): Actor {
   return { actorType: 'user', actorId: p.userId, ...client };
 }
 
-const HEADERS = ['orgid', 'x-organization-id'] as const;
-
 /** Tenant of a list call on an organization the caller is not in: an id no row has. */
 const NO_TENANT: TenantContext = { organizationId: '-', role: 'member', viaPartner: false, scopes: [] };
-
-/** The organization named by the tenant headers; both present and different is an error. */
-export function tenantHeaderOf(header: Headers): { id: string; name: string } | undefined {
-  const named = HEADERS.map((name) => ({ name, id: header.get(name)?.trim() ?? '' })).filter((h) => h.id);
-  if (named.length === 2 && named[0].id !== named[1].id) {
-    throw new DomainError('TENANT_MISMATCH', 'The orgid and x-organization-id headers name different organizations', { header: 'x-organization-id' });
-  }
-  return named[0];
-}
-
-const missingHeader = () => new DomainError('TENANT_REQUIRED', 'Missing orgid or x-organization-id header', { header: 'orgid' });
 
 function resolveOrganizationId(access: AccessRule, message: unknown, fromHeader: { id: string; name: string } | undefined, p: Principal): string {
   if (access.tenant === 'path') {
@@ -70,7 +58,7 @@ function resolveOrganizationId(access: AccessRule, message: unknown, fromHeader:
   if (fromHeader) return fromHeader.id;
   const own = access.tenant === 'header' ? homeOrganizationOf(p) : undefined;
   if (own) return own;
-  throw missingHeader();
+  throw missingTenantHeader();
 }
 
 /** Where a credential may act (pins, a key's own organization, a partner key's portfolio): the api-key module. */
@@ -87,13 +75,18 @@ export const tenancyInterceptor =
     if (access.credentials === 'public' || !principal || req.stream) return next(req);
 
     const binding = bindingOf(access, req.contextValues.get(restPathKey));
-    if (binding?.tenantHeaderRequired && !tenantHeaderOf(req.header)) throw missingHeader();
+    if (binding?.tenantHeaderRequired && !tenantHeaderOf((n) => req.header.get(n))) throw missingTenantHeader();
     if ((access.partnerApi || binding?.partnerApi) && principal.kind === 'apiKey' && principal.partner === 'client') {
       throw forbidden('Client keys cannot use the partner APIs', 'PARTNER_API_FORBIDDEN');
     }
     if (access.tenant === 'none') return next(req);
 
-    const organizationId = resolveOrganizationId(access, req.message, tenantHeaderOf(req.header), principal);
+    const organizationId = resolveOrganizationId(
+      access,
+      req.message,
+      tenantHeaderOf((n) => req.header.get(n)),
+      principal,
+    );
     await reach.assertReach(principal, organizationId);
 
     const found = await orgs.accessOf(principal.userId, organizationId);
