@@ -82,12 +82,18 @@ function createRequestHandler(deps: Deps) {
   });
   routes(deps)(router);
   const handlers = new Map<string, UniversalHandler>(router.handlers.map((h) => [h.requestPath, h]));
-  const transcode = createTranscoder({ routes: new RouteTable(SERVICES), handlers, maxBodyBytes: config.maxBodyBytes });
   const cors = new Set(config.corsOrigins);
   const trust = proxyaddr.compile(config.trustedProxies);
   const accepted = new Set(ENCODINGS);
   const gateway = gatewayHook(deps); // GATEWAY_POLICY: forward-auth and the built-in gateway
   const serveConsole = createConsole();
+  // Paths no REST route answers: forward-auth and policy routes (only where no Latchkey route has the path), then the console.
+  const transcode = createTranscoder({
+    routes: new RouteTable(SERVICES),
+    handlers,
+    maxBodyBytes: config.maxBodyBytes,
+    unrouted: async (req, res, path, allow, values) => (!allow && !!gateway && (await gateway(req, res, values.get(requestInfoKey)!))) || serveConsole(req, res, path),
+  });
   // Operations endpoints (/metrics, /openapi.json, /docs): see src/ops/routes.ts.
   const ops = opsRoute(deps);
 
@@ -139,8 +145,6 @@ function createRequestHandler(deps: Deps) {
         const uRes = await uHandler(uReq);
         return await universalResponseToNodeResponse(uRes, res);
       }
-      if (gateway && (await gateway(req, res, info))) return;
-      if (serveConsole(req, res, path)) return;
       await transcode(req, res, contextValues, abort.signal);
     } catch (e) {
       if (ConnectError.from(e).code === Code.Aborted || res.destroyed) return;

@@ -6,8 +6,6 @@ import { RequestContext } from '@mikro-orm/core';
 import proxyaddr from 'proxy-addr';
 import type { Deps } from '../deps.js';
 import type { RequestInfo } from '../transport/context.js';
-import { RouteTable } from '../transport/rest/route-table.js';
-import { SERVICES } from '../transport/routes.js';
 import { FORWARD_AUTH_PATH, forwardAuth, headerOf } from './forward-auth.js';
 import { gatewayOf } from './gateway.js';
 import { refusalOf } from './refusal.js';
@@ -20,7 +18,6 @@ export type GatewayHook = (req: Req, res: ServerResponse, info: RequestInfo) => 
 export function gatewayHook(deps: Deps): GatewayHook | undefined {
   const g = gatewayOf(deps);
   if (!g) return undefined;
-  const latchkeyRoutes = new RouteTable(SERVICES);
   // Compiled once per TRUSTED_PROXIES list (tests swap the list on a running server).
   let compiled: { list: string[]; fn: (addr: string, i: number) => boolean } | undefined;
   const trusted = (addr: string) => {
@@ -38,8 +35,8 @@ export function gatewayHook(deps: Deps): GatewayHook | undefined {
     const method = req.method ?? 'GET';
     if (!g.proxy) return false;
     const matched = g.authorizer.policy.matches(method, path);
-    // A dot segment or encoded slash is never a Latchkey route: the gateway refuses it (400).
-    if (matched === 'no' || (matched === 'yes' && isLatchkeyRoute(latchkeyRoutes, method, path))) return false;
+    // Called only for paths no Latchkey route answers; a dot segment or encoded slash is refused (400).
+    if (matched === 'no') return false;
     let decision;
     try {
       decision = await inContext(() => g.authorizer.authorize({ method, uri: url, header: headerOf(req), siteOrigin: `http://${req.headers.host ?? ''}` }));
@@ -53,12 +50,4 @@ export function gatewayHook(deps: Deps): GatewayHook | undefined {
     await g.proxy.forward(req, res, decision, info);
     return true;
   };
-}
-
-function isLatchkeyRoute(table: RouteTable, method: string, path: string): boolean {
-  try {
-    return table.find(method, path) !== undefined;
-  } catch {
-    return true; // a path Latchkey's table cannot even read: let the transcoder answer it
-  }
 }

@@ -7,8 +7,6 @@ import type http2 from 'node:http2';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { RouteTable } from './rest/route-table.js';
-import { SERVICES } from './routes.js';
 
 type Req = http.IncomingMessage | http2.Http2ServerRequest;
 type Res = http.ServerResponse;
@@ -78,7 +76,6 @@ function load(dir: string): Map<string, Asset> | undefined {
 }
 
 export function createConsole(dir = CONSOLE_DIST) {
-  const table = new RouteTable(SERVICES);
   let files: Map<string, Asset> | undefined;
 
   function send(req: Req, res: Res, asset: Asset, status = 200): void {
@@ -98,13 +95,6 @@ export function createConsole(dir = CONSOLE_DIST) {
   /** Answers the request and returns true when it is the console's; false leaves it to the API. */
   return function serveConsole(req: Req, res: Res, path: string): boolean {
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
-    let found;
-    try {
-      found = table.find('GET', path);
-    } catch {
-      return false; // a malformed escape: the REST layer answers it (400)
-    }
-    if (found && 'route' in found) return false;
     files ??= load(dir);
     if (!files) return false; // not built: the API's 404 stands
     const file = files.get(path === '/' ? '/index.html' : path);

@@ -129,6 +129,11 @@ export interface TranscoderOptions {
   routes: RouteTable;
   handlers: Map<string, UniversalHandler>;
   maxBodyBytes: number;
+  /**
+   * A request no REST route answers with its method (its target already checked): the gateway and
+   * the console may take it (true) before the 404 / 405. `allow` lists the methods that path has.
+   */
+  unrouted?: (req: NodeRequest, res: NodeResponse, pathname: string, allow: string[] | undefined, contextValues: ContextValues) => Promise<boolean> | boolean;
 }
 
 export function createTranscoder(opts: TranscoderOptions) {
@@ -141,6 +146,7 @@ export function createTranscoder(opts: TranscoderOptions) {
     }
     const { pathname, query } = target;
     const found = opts.routes.find(req.method ?? 'GET', pathname);
+    if ((!found || 'allow' in found) && (await opts.unrouted?.(req, res, pathname, found?.allow, contextValues))) return;
     if (!found) return send(res, 404, envelopeError(404, 'NOT_FOUND', `No route for ${req.method} ${pathname.slice(0, 200)}`));
     if ('allow' in found) {
       return send(res, 405, envelopeError(405, 'BAD_REQUEST', `Method ${req.method} not allowed on ${pathname.slice(0, 200)}`, { reason: 'METHOD_NOT_ALLOWED' }), [['allow', found.allow.join(', ')]]);
