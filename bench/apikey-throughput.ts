@@ -4,7 +4,7 @@
 // REDIS_URL=redis://… for shared counters, BENCH_SECONDS=6, BENCH_ROUNDS=3, BENCH_CONNECTIONS=50)
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { benchUser, connectJson, type LoadResult, load, report, startServerProcess } from './lib.js';
+import { benchUser, connectJson, interleaved, type LoadResult, load, report, startServerProcess } from './lib.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 6);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -25,18 +25,6 @@ function grpcLoad(name: string, args: Record<string, unknown>): Promise<LoadResu
       const r = JSON.parse(out);
       resolve({ name, rps: r.rps, p50: r.p50, p99: r.p99, non2xx: r.errors, errors: r.errors });
     });
-  });
-}
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-/** Each scenario `rounds` times, interleaved; per scenario the run with the median req/s. */
-async function interleaved(scenarios: (() => Promise<LoadResult>)[], rounds: number): Promise<LoadResult[]> {
-  const runs: LoadResult[][] = scenarios.map(() => []);
-  for (let r = 0; r < rounds; r++) for (let i = 0; i < scenarios.length; i++) runs[i].push(await scenarios[i]());
-  return runs.map((rs) => {
-    const m = median(rs.map((x) => x.rps));
-    return rs.find((x) => x.rps === m)!;
   });
 }
 
@@ -91,7 +79,7 @@ try {
         ...http,
       }),
   ];
-  const httpResults = await interleaved(httpScenarios, rounds);
+  const httpResults = await interleaved(httpScenarios, rounds, false);
   console.log(`\nHTTP/1.1, autocannon, ${connections} connections, ${seconds} s per run, median of ${rounds} interleaved rounds`);
   report(httpResults, httpResults[0]);
 
@@ -106,6 +94,7 @@ try {
       () => grpcLoad('GetMe by X-Api-Key (gRPC)', { url: server.url, service: 'AuthService', method: 'getMe', request: {}, headers: { 'x-api-key': caller } }),
     ],
     rounds,
+    false,
   );
   console.log(`\ngRPC over h2c, ${connections} HTTP/2 sessions (one request in flight each), ${seconds} s per run, median of ${rounds} interleaved rounds`);
   report(grpcResults, grpcResults[0]);

@@ -5,7 +5,7 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { benchUser, connectJson, type LoadResult, load, report, startServerProcess } from './lib.js';
+import { benchUser, connectJson, interleaved, type LoadResult, load, report, startServerProcess } from './lib.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 6);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -17,8 +17,6 @@ await writeFile(policy, 'roles:\n  member: [projects:read]\nroutes:\n  - match: 
 const env: Record<string, string> = { GATEWAY_POLICY: policy, TRUSTED_PROXIES: '127.0.0.1' };
 if (process.env.DATABASE_URL) env.DATABASE_URL = process.env.DATABASE_URL;
 if (process.env.REDIS_URL) env.REDIS_URL = process.env.REDIS_URL;
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const server = await startServerProcess(env);
 // startServerProcess waits 20 s; a loaded machine can take longer to boot.
@@ -52,10 +50,7 @@ try {
     () => load({ name: 'GET /api/user/me by X-Api-Key (key-auth GetMe)', url: `${server.url}/api/user/me`, headers: { 'x-api-key': key }, ...http }),
     () => load({ name: 'GET /api/authz/forward-auth by X-Api-Key (tenant route, scope, assertion)', url: `${server.url}/api/authz/forward-auth`, headers: asked, ...http }),
   ];
-  for (const s of scenarios) await s(); // warm-up round, not reported
-  const runs: LoadResult[][] = scenarios.map(() => []);
-  for (let r = 0; r < rounds; r++) for (let i = 0; i < scenarios.length; i++) runs[i].push(await scenarios[i]());
-  const results = runs.map((rs) => rs.find((x) => x.rps === median(rs.map((y) => y.rps)))!);
+  const results = await interleaved(scenarios, rounds);
   report(results, results[0]);
   console.log(`\nforward-auth / key-auth GetMe: ${(results[2].rps / results[1].rps).toFixed(2)}× (goal ≥ 0.9×); ${connections} connections, ${seconds} s × ${rounds} rounds, median round`);
 } finally {

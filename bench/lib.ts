@@ -98,3 +98,11 @@ export async function benchUser(url: string): Promise<{ cookie: string; email: s
   const cookie = res.headers.getSetCookie()[0].split(';')[0];
   return { cookie, email, body: await res.json() };
 }
+
+/** Each scenario `rounds` times, interleaved (after one unreported warm-up round unless told not to); per scenario the run with the median req/s. */
+export async function interleaved(scenarios: (() => Promise<LoadResult>)[], rounds: number, warmUp = true): Promise<LoadResult[]> {
+  if (warmUp) for (const s of scenarios) await s(); // JIT, caches, pools
+  const runs: LoadResult[][] = scenarios.map(() => []);
+  for (let r = 0; r < rounds; r++) for (let i = 0; i < scenarios.length; i++) runs[i].push(await scenarios[i]());
+  return runs.map((rs) => [...rs].sort((a, b) => a.rps - b.rps)[Math.floor(rs.length / 2)]);
+}

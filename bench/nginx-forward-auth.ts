@@ -8,12 +8,11 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { startEcho, startNginx } from '../test/gateway/fixtures.js';
-import { benchUser, connectJson, type LoadResult, load, startServerProcess } from './lib.js';
+import { benchUser, connectJson, interleaved, type LoadResult, load, startServerProcess } from './lib.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 6);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function freePort(): Promise<number> {
   const s = net.createServer();
@@ -86,10 +85,7 @@ try {
     () => load({ name: 'nginx → upstream (no authorisation)', url: `${plain.url}/customer`, headers: { authorization: `Bearer ${key}` }, ...http }),
     () => load({ name: 'nginx auth_request → Latchkey forward-auth → upstream', url: `${authed.url}/customer`, headers: { authorization: `Bearer ${key}` }, ...http }),
   ];
-  for (const s of scenarios) await s(); // warm-up round, not reported
-  const runs: LoadResult[][] = scenarios.map(() => []);
-  for (let r = 0; r < rounds; r++) for (let i = 0; i < scenarios.length; i++) runs[i].push(await scenarios[i]());
-  const [base, auth] = runs.map((rs) => rs.find((x) => x.rps === median(rs.map((y) => y.rps)))!);
+  const [base, auth] = await interleaved(scenarios, rounds);
   console.log('| scenario | req/s | p50 ms | p99 ms | non-2xx |');
   console.log('|---|---|---|---|---|');
   for (const r of [base, auth]) console.log(`| ${r.name} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.non2xx} |`);

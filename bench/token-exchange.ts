@@ -4,7 +4,7 @@
 // Usage: npm run bench -- token-exchange   (DATABASE_URL=postgres://…, BENCH_SECONDS=5, BENCH_ROUNDS=2)
 // The exchange limit (5/min per key) is lifted for the run; every exchange still writes its audit event.
 import { createLatchkeyVerifier } from '../src/client/index.js';
-import { benchUser, connectJson, type LoadResult, load, report, startServerProcess } from './lib.js';
+import { benchUser, connectJson, interleaved, type LoadResult, load, report, startServerProcess } from './lib.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 20);
@@ -17,8 +17,6 @@ async function post(url: string, body: unknown, headers: Record<string, string>)
   if (!res.ok) throw new Error(`${url}: ${res.status} ${await res.text()}`);
   return res.json();
 }
-
-const median = (xs: LoadResult[]) => [...xs].sort((a, b) => a.rps - b.rps)[Math.floor(xs.length / 2)];
 
 const server = await startServerProcess(env);
 try {
@@ -41,10 +39,7 @@ try {
     () => load({ name: 'IntrospectToken, exchanged JWT (REST)', url: introspectUrl, method: 'POST', headers: h, body: JSON.stringify({ token: jwt }), connections, seconds }),
     () => load({ name: 'IntrospectToken, API key (REST)', url: introspectUrl, method: 'POST', headers: h, body: JSON.stringify({ token: key.key }), connections, seconds }),
   ];
-  for (const s of scenarios) await s(); // warm-up, unreported (JIT, caches, pools)
-  const runs: LoadResult[][] = scenarios.map(() => []);
-  for (let r = 0; r < rounds; r++) for (let i = 0; i < scenarios.length; i++) runs[i].push(await scenarios[i]());
-  const results = runs.map(median);
+  const results = await interleaved(scenarios, rounds);
   console.log(`\n${connections} connections, ${seconds} s per run, median of ${rounds} interleaved rounds\n`);
   report(results, results[0]);
 
