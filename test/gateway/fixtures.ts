@@ -145,7 +145,7 @@ const headerName = (v: string) =>
     .join('-')}`;
 
 /** The README's nginx configuration, on loopback ports. */
-function nginxConfig(dir: string, port: number, latchkeyPort: number, appPort: number): string {
+function nginxConfig(dir: string, port: number, latchkeyPort: number, appPort: number, unguarded?: string): string {
   const set = IDENTITY.map((v) => `      auth_request_set $lk_${v} $upstream_http_x_latchkey_${v};\n      proxy_set_header ${headerName(v)} $lk_${v};`).join('\n');
   return `daemon off;
 worker_processes 1;
@@ -162,7 +162,12 @@ http {
   upstream latchkey { server 127.0.0.1:${latchkeyPort}; keepalive 16; }
   upstream app { server 127.0.0.1:${appPort}; keepalive 16; }
   server {
-    listen 127.0.0.1:${port};
+    listen 127.0.0.1:${port};${
+      unguarded
+        ? `
+    location ${unguarded} { proxy_http_version 1.1; proxy_set_header Connection ""; proxy_pass http://app/; }`
+        : ''
+    }
     location = /_latchkey {
       internal;
       proxy_pass http://latchkey/api/authz/forward-auth;
@@ -269,10 +274,11 @@ async function run(cmd: string, args: string[], port: number, dir: string, env: 
   };
 }
 
-export async function startNginx(latchkeyPort: number, appPort: number): Promise<Proxy> {
+/** `unguarded` (e.g. `/direct/`): a prefix proxied to the upstream without auth_request, as a baseline for benches. */
+export async function startNginx(latchkeyPort: number, appPort: number, unguarded?: string): Promise<Proxy> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'latchkey-nginx-'));
   const port = await freePort();
-  await writeFile(path.join(dir, 'nginx.conf'), nginxConfig(dir, port, latchkeyPort, appPort));
+  await writeFile(path.join(dir, 'nginx.conf'), nginxConfig(dir, port, latchkeyPort, appPort, unguarded));
   return run('nginx', ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-e', path.join(dir, 'error.log')], port, dir);
 }
 
