@@ -103,6 +103,10 @@ interface HttpLimits {
   h2MaxHeaderListBytes: number;
   /** Memory one HTTP/2 session may buffer before new streams are refused, in MiB. */
   h2MaxSessionMemoryMb: number;
+  /** Requests running at once; more wait, and a freed slot goes to the next connection in turn. */
+  maxInFlight: number;
+  /** Requests one connection (HTTP/2 session or HTTP/1.1 socket) may have running at once. */
+  maxInFlightPerConnection: number;
 }
 
 export class ConfigError extends Error {}
@@ -173,6 +177,8 @@ function httpLimits(env: Env): HttpLimits {
     h2MaxSessions: int(env, 'HTTP2_MAX_SESSIONS', 1_000, 1, 1_000_000),
     h2MaxHeaderListBytes: int(env, 'HTTP2_MAX_HEADER_LIST_BYTES', 32 * 1024, 1024, 1024 * 1024),
     h2MaxSessionMemoryMb: int(env, 'HTTP2_MAX_SESSION_MEMORY_MB', 10, 1, 1024),
+    maxInFlight: int(env, 'MAX_IN_FLIGHT', 64, 1, 100_000),
+    maxInFlightPerConnection: int(env, 'MAX_IN_FLIGHT_PER_CONNECTION', 16, 1, 10_000),
   };
 }
 

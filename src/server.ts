@@ -13,6 +13,7 @@ import type { Deps } from './deps.js';
 import { gatewayHook } from './gateway/hook.js';
 import { ulid } from './modules/common/ids.js';
 import { listenMetrics, metricsInterceptor, opsRoute } from './ops/routes.js';
+import { Admission } from './transport/admission.js';
 import { createConsole } from './transport/console.js';
 import { type RequestInfo, requestInfoKey } from './transport/context.js';
 import { authnInterceptor } from './transport/interceptors/authn.js';
@@ -210,10 +211,17 @@ function lingerAfterEarlyAnswer(req: http.IncomingMessage, res: Res): void {
 export async function listen(deps: Deps): Promise<Server> {
   const handle = createRequestHandler(deps);
   const limits = deps.config.http;
+  // Probes bypass admission: a load balancer asks whether the process lives, not for a turn.
+  const admission = new Admission(limits.maxInFlight, limits.maxInFlightPerConnection);
   const onRequest = (req: Req, res: Res | http2.Http2ServerResponse) => {
-    if (req instanceof http2.Http2ServerRequest) boundH2Request(req, res as http2.Http2ServerResponse, limits.requestTimeoutMs);
+    const h2 = req instanceof http2.Http2ServerRequest;
+    if (h2) boundH2Request(req, res as http2.Http2ServerResponse, limits.requestTimeoutMs);
     else lingerAfterEarlyAnswer(req, res as Res);
-    void handle(req, res as Res);
+    const url = req.url ?? '';
+    if (url === '/healthz' || url === '/readyz') return void handle(req, res as Res);
+    const release = admission.admit(h2 ? req.stream.session! : req.socket, () => void handle(req, res as Res));
+    res.once('finish', release);
+    res.once('close', release);
   };
   // HTTP/1.1: a client must send its headers, then its whole request, within bounded times;
   // the parser's timeout checks run every second so the bounds hold to about a second.
