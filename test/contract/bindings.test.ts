@@ -20,8 +20,8 @@ const headerRequired = bindings.filter((b) => b.binding?.tenantHeaderRequired);
 const partnerBindings = bindings.filter((b) => b.rule.partnerApi || b.binding?.partnerApi);
 
 /** A concrete request for a binding: path variables filled, a body the RPC accepts. */
-function requestFor(b: (typeof bindings)[number], keyId: string): { method: string; path: string; body?: object } {
-  const path = b.route.template.source.replace('{key_id}', keyId);
+function requestFor(b: (typeof bindings)[number], keyId: string, clientOrgId = ''): { method: string; path: string; body?: object } {
+  const path = b.route.template.source.replace('{key_id}', keyId).replace('{client_organization_id}', clientOrgId);
   const body = b.route.body
     ? b.route.method.name.startsWith('Create') || b.route.method.name.startsWith('Update') || b.route.method.name.startsWith('Add')
       ? { name: 'binding test' }
@@ -125,12 +125,19 @@ describe('partner APIs refuse client keys on every partner binding', () => {
 
   test('the contract marks the /v2/partner/* bindings', () => {
     expect(partnerBindings.map(label).sort()).toEqual(
-      ['DELETE /v2/partner/api_keys/{key_id}', 'GET /v2/partner/api_keys', 'GET /v2/partner/organizations', 'POST /v2/partner/api_keys', 'POST /v2/partner/organizations'].sort(),
+      [
+        'DELETE /v2/partner/api_keys/{key_id}',
+        'DELETE /v2/partner/organizations/{client_organization_id}',
+        'GET /v2/partner/api_keys',
+        'GET /v2/partner/organizations',
+        'POST /v2/partner/api_keys',
+        'POST /v2/partner/organizations',
+      ].sort(),
     );
   });
 
   test.each(partnerBindings.map((b) => [label(b), b] as const))('%s with a client key is 403, whichever tenant it names', async (_l, b) => {
-    const req = requestFor(b, partnerKey.id);
+    const req = requestFor(b, partnerKey.id, clientOrg);
     for (const orgid of [partner, clientOrg]) {
       const r = await rest(w.url, req.method, req.path, { headers: xApiKey(clientKey.key, { orgid }), body: req.body });
       expect(r.status).toBe(403);

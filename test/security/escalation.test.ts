@@ -275,6 +275,77 @@ describe('partner paths: a partner admin in a client holds admin, never root_adm
   });
 });
 
+describe('ending a partner link: either side ends it, and the partner keeps nothing in the client', () => {
+  const group = 'partner paths';
+  const as = (u: { cookie: string }) => cookie(u);
+  type U = Escalation['users']['admin'][0];
+  /** A partner (root_admin, admin, member) and a linked client with its own root_admin. */
+  async function linked(): Promise<{ partner: string; client: string; partnerRoot: U; partnerAdmin: U; partnerMember: U; clientRoot: U }> {
+    const partnerRoot = { ...(await newUser(e.w, 'Agency Root')), role: 'root_admin' as const };
+    const partner = await createOrg(e.w, partnerRoot, { name: 'Agency', type: 'partner' });
+    const partnerAdmin = await member(e.w, partnerRoot, partner, 'admin', 'Agency Admin');
+    const partnerMember = await member(e.w, partnerRoot, partner, 'member', 'Agency Member');
+    const clientRoot = { ...(await newUser(e.w, 'Client Root')), role: 'root_admin' as const };
+    const client = clientRoot.organizationId;
+    await join(e.w, partnerRoot, partner, clientRoot, 'admin');
+    expect((await call(e, 'POST', '/v2/partner/organizations', { ...as(clientRoot), orgid: partner }, { clientOrganizationId: client })).status).toBe(200);
+    return { partner, client, partnerRoot, partnerAdmin, partnerMember, clientRoot };
+  }
+
+  test("the client's root_admin leaves the partner: partner admins, their keys and their pending invitations stop at once", async () => {
+    const { partner, client, partnerRoot, partnerAdmin, clientRoot } = await linked();
+    const key = (await call(e, 'POST', '/api/auth/api-key/create', { ...as(partnerRoot), orgid: partner }, { name: 'agency key', scopes: ['read', 'write'] })).body.data.key;
+    const hire = await newUser(e.w, 'Hire');
+    const invited = await call(e, 'POST', `/api/user/organizations/${client}/invitations`, as(partnerAdmin), { email: hire.email, role: 'admin' });
+    expect(invited.status).toBe(200);
+    judge(group, 'allow', await call(e, 'GET', `/api/user/organizations/${client}/members`, { 'x-api-key': key }));
+    // Neither a partner admin (admin in the client at most) nor a partner key may end the link from the client's side.
+    judge(group, 403, await call(e, 'DELETE', `/api/user/organizations/${client}/partner`, as(partnerRoot)));
+    judge(group, 403, await call(e, 'DELETE', `/api/user/organizations/${client}/partner`, { 'x-api-key': key }));
+    expect((await call(e, 'DELETE', `/api/user/organizations/${client}/partner`, as(clientRoot))).status).toBe(200);
+    judge(group, 404, await call(e, 'GET', `/api/user/organizations/${client}`, as(partnerRoot)));
+    judge(group, 404, await call(e, 'GET', `/api/user/organizations/${client}/members`, as(partnerAdmin)));
+    judge(group, 403, await call(e, 'GET', `/api/user/organizations/${client}/members`, { 'x-api-key': key }));
+    const listed = await call(e, 'GET', '/v2/partner/organizations', { ...as(partnerRoot), orgid: partner });
+    expect(listed.body.data.organizations.map((o: { id: string }) => o.id)).not.toContain(client);
+    const pending = await call(e, 'GET', `/api/user/organizations/${client}/invitations`, as(clientRoot));
+    expect(pending.body.data.invitations.map((i: { id: string }) => i.id)).not.toContain(invited.body.data.invitation.id);
+    let mail: Awaited<ReturnType<typeof e.w.smtp.nextMail>>;
+    do mail = await e.w.smtp.nextMail(hire.email);
+    while (!/invited/i.test(mail.subject));
+    judge(group, 404, await call(e, 'POST', `/api/user/invitations/${invited.body.data.invitation.id}/accept`, as(hire), { token: tokenOf(mail) }));
+    // Leaving twice, or an organization without a partner: a clear 400.
+    const again = await call(e, 'DELETE', `/api/user/organizations/${client}/partner`, as(clientRoot));
+    expect([again.status, again.body.code, again.body.reason]).toEqual([400, 'BAD_REQUEST', 'PARTNER_LINK_INVALID']);
+  });
+
+  test("the partner removes a client: partner admins may, partner members and client keys may not; the partner's rights end", async () => {
+    const { partner, client, partnerAdmin, partnerMember, clientRoot } = await linked();
+    const clientKey = (await call(e, 'POST', '/api/auth/api-key/create', { ...as(clientRoot), orgid: client }, { name: 'client key', scopes: ['read', 'write'] })).body.data.key;
+    judge(group, 403, await call(e, 'DELETE', `/v2/partner/organizations/${client}`, { ...as(partnerMember), orgid: partner }));
+    judge(group, 403, await call(e, 'DELETE', `/v2/partner/organizations/${client}`, { 'x-api-key': clientKey, orgid: partner }));
+    judge(group, 404, await call(e, 'DELETE', `/v2/partner/organizations/${partner}`, { ...as(partnerAdmin), orgid: partner }));
+    judge(group, 'allow', await call(e, 'DELETE', `/v2/partner/organizations/${client}`, { ...as(partnerAdmin), orgid: partner }));
+    judge(group, 404, await call(e, 'GET', `/api/user/organizations/${client}`, as(partnerAdmin)));
+    judge(group, 404, await call(e, 'DELETE', `/v2/partner/organizations/${client}`, { ...as(partnerAdmin), orgid: partner }));
+    // The client itself carries on, its own root_admin in charge.
+    expect((await call(e, 'GET', `/api/user/organizations/${client}`, as(clientRoot))).status).toBe(200);
+  });
+
+  test('an invitation sent by a partner admin who has since left the partner admits nobody', async () => {
+    const { partner, client, partnerRoot, partnerAdmin } = await linked();
+    const hire = await newUser(e.w, 'Late Hire');
+    const invited = await call(e, 'POST', `/api/user/organizations/${client}/invitations`, as(partnerAdmin), { email: hire.email, role: 'member' });
+    expect(invited.status).toBe(200);
+    expect((await call(e, 'DELETE', `/api/user/organizations/${partner}/members/${partnerAdmin.userId}`, as(partnerRoot))).status).toBe(200);
+    let mail: Awaited<ReturnType<typeof e.w.smtp.nextMail>>;
+    do mail = await e.w.smtp.nextMail(hire.email);
+    while (!/invited/i.test(mail.subject));
+    judge(group, 403, await call(e, 'POST', `/api/user/invitations/${invited.body.data.invitation.id}/accept`, as(hire), { token: tokenOf(mail) }));
+    judge(group, 404, await call(e, 'GET', `/api/user/organizations/${client}`, as(hire)));
+  });
+});
+
 describe('the four attacks of the campaign', () => {
   const group = 'named attacks';
 

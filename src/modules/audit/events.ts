@@ -8,6 +8,8 @@ const AUDIT_EVENT_TYPES = [
   'organization.deleted',
   'organization.client_linked',
   'organization.partner_linked',
+  'organization.client_unlinked',
+  'organization.partner_unlinked',
   'invitation.created',
   'invitation.revoked',
   'invitation.accepted',

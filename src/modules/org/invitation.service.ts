@@ -5,7 +5,7 @@ import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { normalizeEmail } from '../account/account.service.js';
 import type { Actor } from '../audit/events.js';
-import { conflict, invalid, notFound } from '../common/errors.js';
+import { conflict, forbidden, invalid, notFound } from '../common/errors.js';
 import { cut, type Page } from '../common/page-token.js';
 import { randomToken, safeEqual, sha256 } from '../common/secrets.js';
 import { CONSOLE_PATHS, linkWithToken } from '../mail/index.js';
@@ -13,7 +13,7 @@ import { Invitation } from './invitation.entity.js';
 import { Membership } from './membership.entity.js';
 import type { OrgServiceOptions, Tenant } from './org.service.js';
 import { Organization } from './organization.entity.js';
-import type { Role } from './roles.js';
+import { type Role, roleAtLeast } from './roles.js';
 import { assertMayChange } from './rules.js';
 import type { TenantRoles } from './tenant-roles.js';
 
@@ -111,6 +111,11 @@ export class InvitationService {
         if (!taken) throw invitationNotFound();
         const organization = await tx.findOne(Organization, { id: inv.organizationId });
         if (!organization) throw invitationNotFound();
+        // An invitation is worth what its sender may still grant: one sent by a partner admin
+        // (or an admin since demoted or removed) no longer admits anyone.
+        const inviter = await this.roles.load(inv.invitedByUserId, organization.id, tx);
+        if (!inviter || !roleAtLeast(inviter.role, 'admin'))
+          throw forbidden('The person who invited you can no longer invite to this organization; ask an admin for a new invitation', 'ROLE_REQUIRED');
         if (await tx.count(Membership, { organizationId: organization.id, userId })) throw conflict('You are already a member of this organization', 'ALREADY_MEMBER');
         tx.create(Membership, { organizationId: organization.id, userId, role: inv.role });
         this.opts.audit.record(tx, {

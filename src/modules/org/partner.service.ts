@@ -68,6 +68,41 @@ export class PartnerService {
     });
   }
 
+  /** The partner ends a client's link (RemoveClientOrganization). */
+  async removeClient(partner: Tenant, clientId: string, actor: Actor): Promise<void> {
+    await this.assertPartner(partner.organizationId);
+    if (!(await this.unlink(clientId, partner.organizationId, actor))) throw notFound('Organization');
+  }
+
+  /** The client's root_admin ends its link (LeavePartner). */
+  async leavePartner(client: Tenant, actor: Actor): Promise<void> {
+    const [row] = await this.em.execute<{ partner_id: string | null }[]>('select partner_id from organizations where id = ?', [client.organizationId]);
+    if (!row?.partner_id || !(await this.unlink(client.organizationId, row.partner_id, actor))) throw new DomainError('PARTNER_LINK_INVALID', 'The organization is not in a partner portfolio');
+  }
+
+  /**
+   * Ends the link of `clientId` to `partnerId`; false when there was none. The partner's rights in
+   * the client are read live, so they end with the link; invitations to the client still pending
+   * from someone who is not a direct member (a partner admin) are revoked with it.
+   */
+  private async unlink(clientId: string, partnerId: string, actor: Actor): Promise<boolean> {
+    if (!isUlid(clientId)) return false;
+    const done = await this.em.transactional(async (tx) => {
+      const n = await tx.nativeUpdate(Organization, { id: clientId, partnerId }, { partnerId: null, updatedAt: new Date() });
+      if (!n) return false;
+      await tx.execute(
+        `update invitations set revoked_at = ? where organization_id = ? and accepted_at is null and revoked_at is null
+           and invited_by_user_id not in (select user_id from memberships where organization_id = ?)`,
+        [new Date(), clientId, clientId],
+      );
+      this.audit.record(tx, { ...actor, organizationId: partnerId, type: 'organization.client_unlinked', targetType: 'organization', targetId: clientId });
+      this.audit.record(tx, { ...actor, organizationId: clientId, type: 'organization.partner_unlinked', targetType: 'organization', targetId: partnerId });
+      return true;
+    });
+    if (done) this.roles.invalidate({ organizationId: clientId });
+    return done;
+  }
+
   private recordLink(tx: EntityManager, partnerId: string, clientId: string, actor: Actor): void {
     this.audit.record(tx, { ...actor, organizationId: partnerId, type: 'organization.client_linked', targetType: 'organization', targetId: clientId });
     this.audit.record(tx, { ...actor, organizationId: clientId, type: 'organization.partner_linked', targetType: 'organization', targetId: partnerId });

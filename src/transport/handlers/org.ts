@@ -102,6 +102,16 @@ export function orgHandlers({ orgs, audit }: OrgHandlerDeps): ServiceImpl<typeof
       return { organizations: items.map((o) => toOrganization(o)), nextPageToken: next };
     },
 
+    async removeClientOrganization(req, ctx) {
+      await orgs.partners.removeClient(tenantOf(ctx), req.clientOrganizationId, actorOf(ctx));
+      return {};
+    },
+
+    async leavePartner(_req, ctx) {
+      await orgs.partners.leavePartner(tenantOf(ctx), actorOf(ctx));
+      return {};
+    },
+
     async listAuditEvents(req, ctx) {
       const filter = { type: req.type, start: req.startTime && timestampDate(req.startTime), end: req.endTime && timestampDate(req.endTime) };
       const { items, next } = await audit.list(tenantOf(ctx).organizationId, readPage(req.pageSize, req.pageToken), filter);
