@@ -336,6 +336,16 @@ describe('console: keys, partner, audit', () => {
     expect(partnerApi.status).toBe(403);
     const partnerOrg = await call(key, `/api/user/organizations/${orgId}`, { 'x-organization-id': orgId });
     expect([403, 404]).toContain(partnerOrg.status);
+
+    // Ending a link, confirmed: the client leaves the portfolio list and the partner API's list.
+    await page.getByLabel('Client organization name').fill('Beta Client');
+    await page.getByRole('button', { name: 'Add client organization' }).click();
+    const clients = page.getByRole('region', { name: 'Client organizations' });
+    await clients.locator('li.item', { hasText: 'Beta Client' }).waitFor();
+    await page.getByRole('button', { name: 'Remove Beta Client' }).click();
+    await page.getByRole('dialog', { name: 'Remove Beta Client from the portfolio?' }).getByRole('button', { name: 'Remove' }).click();
+    await clients.locator('li.item', { hasText: 'Beta Client' }).waitFor({ state: 'detached' });
+    await clients.locator('li.item', { hasText: 'Acme Client' }).waitFor();
   });
 
   it('the audit log shows the events of this session, newest first, filtered by type', async () => {

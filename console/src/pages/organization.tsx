@@ -3,13 +3,14 @@
 import { useMutation } from '@connectrpc/connect-query';
 import { OrgService } from '../../../gen/latchkey/v1/org_pb.js';
 import { atLeast, useOrg } from '../session.js';
-import { Banner, Button, CopyButton, errorsOf, Field, fmt, Kv, Page, SelectField } from '../ui.js';
+import { Banner, Button, Confirm, CopyButton, errorsOf, Field, fmt, Kv, Page, SelectField } from '../ui.js';
 
 const TYPES = ['personal', 'test', 'paid', 'partner'];
 
 export function OrganizationSettings() {
   const { org, select } = useOrg();
   const update = useMutation(OrgService.method.updateOrganization);
+  const leave = useMutation(OrgService.method.leavePartner);
   const create = useMutation(OrgService.method.createOrganization, { onSuccess: (r) => r.organization && select(r.organization.id) });
   const errs = errorsOf(update.error, ['name', 'type']);
   const createErrs = errorsOf(create.error, ['name', 'type']);
@@ -37,6 +38,17 @@ export function OrganizationSettings() {
             ...(org.partnerOrganizationId ? [['Partner', org.partnerOrganizationId] as [string, string]] : []),
           ]}
         />
+        {org.partnerOrganizationId && org.role === 'root_admin' && (
+          <Confirm
+            label="Leave the partner portfolio"
+            title={`Take ${org.name} out of its partner's portfolio?`}
+            confirmLabel="Leave"
+            busy={leave.isPending}
+            onConfirm={() => leave.mutateAsync({ organizationId: org.id })}
+          >
+            <p>The partner's admins and partner keys lose access to {org.name} at once, and invitations they sent that are still pending are revoked.</p>
+          </Confirm>
+        )}
       </section>
 
       <section aria-labelledby="edit-h" className="card">

@@ -8,7 +8,7 @@ import { OrgService } from '../../../gen/latchkey/v1/org_pb.js';
 import { tenantTransport } from '../api.js';
 import { Link } from '../router.js';
 import { atLeast, useOrg } from '../session.js';
-import { Banner, Button, ErrorBanner, errorsOf, Field, fmt, Kv, Loading, Page, SecretOnce, SelectField } from '../ui.js';
+import { Banner, Button, Confirm, ErrorBanner, errorsOf, Field, fmt, Kv, Loading, Page, SecretOnce, SelectField } from '../ui.js';
 import { ExpiryFields, expiryOf, KeyList, ScopeFields } from './api-keys.js';
 
 export function Partner() {
@@ -36,6 +36,7 @@ function Portfolio() {
   const t = tenantTransport(org.id);
   const clients = useQuery(OrgService.method.listClientOrganizations, { pageSize: 200 }, { transport: t });
   const add = useMutation(OrgService.method.addClientOrganization, { transport: t });
+  const remove = useMutation(OrgService.method.removeClientOrganization, { transport: t });
   const createKey = useMutation(ApiKeyService.method.createApiKey, { transport: t });
   const [mode, setMode] = useState<'create' | 'link'>('create');
   const [secret, setSecret] = useState<{ key: string; name: string } | null>(null);
@@ -64,6 +65,16 @@ function Portfolio() {
                     ['Added', fmt(c.createdAt)],
                   ]}
                 />
+                <Confirm
+                  small
+                  label={`Remove ${c.name}`}
+                  title={`Remove ${c.name} from the portfolio?`}
+                  confirmLabel="Remove"
+                  busy={remove.isPending}
+                  onConfirm={() => remove.mutateAsync({ clientOrganizationId: c.id })}
+                >
+                  <p>The organization carries on with its own members; your admins and partner keys lose access to it at once.</p>
+                </Confirm>
               </li>
             ))}
           </ul>
