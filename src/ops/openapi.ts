@@ -2,8 +2,9 @@
 // access rules and status table the transcoder serves with; the proto comments (gen/openapi/,
 // written by `npm run gen`) are the prose. Nothing here lists routes by hand except the few plain
 // HTTP endpoints that are not RPCs (openapi-raw.ts).
-import { type DescEnum, type DescField, type DescMessage, type DescMethod, type DescService, getOption, ScalarType } from '@bufbuild/protobuf';
+import { type DescEnum, type DescField, type DescMessage, type DescMethod, type DescService, getOption, hasOption, ScalarType } from '@bufbuild/protobuf';
 import { Code } from '@connectrpc/connect';
+import { type FieldRules, Ignore, message as messageRules, field as validateField } from '../../gen/buf/validate/validate_pb.js';
 import { http } from '../../gen/google/api/annotations_pb.js';
 import { COMMENTS } from '../../gen/openapi/comments.js';
 import { type ErrorCode, REASONS, type Reason } from '../modules/common/errors.js';
@@ -103,6 +104,58 @@ function urlSettable(f: DescField): boolean {
   return false;
 }
 
+const rulesOf = (f: DescField): FieldRules | undefined => (hasOption(f, validateField) ? getOption(f, validateField) : undefined);
+
+/** The buf.validate rules a JSON Schema can say (lengths, patterns, lists, bounds); CEL rules as prose. */
+function ruleSchema(r: FieldRules | undefined): Schema {
+  if (!r) return {};
+  const out: Schema = {};
+  const zeroAllowed = r.ignore === Ignore.IF_ZERO_VALUE;
+  const v = r.type.value as Record<string, unknown> | undefined;
+  switch (r.type.case) {
+    case 'string': {
+      const sr = r.type.value;
+      if (sr.maxLen) out.maxLength = Number(sr.maxLen);
+      if (sr.in.length) out.enum = zeroAllowed && !sr.in.includes('') ? ['', ...sr.in] : sr.in;
+      if (zeroAllowed) break; // "" passes: no minimum, pattern or format
+      if (sr.minLen) out.minLength = Number(sr.minLen);
+      if (sr.pattern) out.pattern = sr.pattern;
+      if (sr.wellKnown.case === 'email') out.format = 'email';
+      if (sr.wellKnown.case === 'uuid') out.format = 'uuid';
+      break;
+    }
+    case 'int32':
+    case 'int64':
+    case 'uint32':
+    case 'uint64':
+    case 'sint32':
+    case 'sint64':
+    case 'double':
+    case 'float': {
+      const lt = v?.lessThan as { case?: string; value?: number | bigint } | undefined;
+      const gt = v?.greaterThan as { case?: string; value?: number | bigint } | undefined;
+      if (lt?.case === 'lte') out.maximum = Number(lt.value);
+      if (lt?.case === 'lt') out.exclusiveMaximum = Number(lt.value);
+      if (gt?.case === 'gte') out.minimum = Number(gt.value);
+      if (gt?.case === 'gt') out.exclusiveMinimum = Number(gt.value);
+      break;
+    }
+    case 'repeated': {
+      const rr = r.type.value;
+      if (rr.minItems) out.minItems = Number(rr.minItems);
+      if (rr.maxItems) out.maxItems = Number(rr.maxItems);
+      if (rr.unique) out.uniqueItems = true;
+      break;
+    }
+  }
+  const cel = r.cel.map((c) => c.message).filter(Boolean);
+  if (cel.length) out['x-rules'] = cel;
+  return out;
+}
+
+/** Items rules of a repeated field. */
+const itemRules = (r: FieldRules | undefined): FieldRules | undefined => (r?.type.case === 'repeated' ? r.type.value.items : undefined);
+
 class SchemaBuilder {
   readonly schemas: Record<string, Schema> = {};
 
@@ -129,8 +182,17 @@ class SchemaBuilder {
     return ref(m.typeName);
   }
 
-  /** A field's JSON schema, without its description. */
+  /** A field's JSON schema with its validation rules, without its description. */
   valueSchema(f: DescField): Schema {
+    const rules = rulesOf(f);
+    const base = this.typeSchema(f, rules);
+    const extra = ruleSchema(rules);
+    if (!Object.keys(extra).length) return base;
+    // Rules beside a $ref would be ignored by some tools: wrap the reference.
+    return base.$ref ? { allOf: [base], ...extra } : { ...base, ...extra };
+  }
+
+  private typeSchema(f: DescField, rules: FieldRules | undefined): Schema {
     switch (f.fieldKind) {
       case 'scalar':
         return scalarSchema(f.scalar);
@@ -140,7 +202,7 @@ class SchemaBuilder {
         return this.messageRef(f.message);
       case 'list': {
         const items = f.listKind === 'scalar' ? scalarSchema(f.scalar) : f.listKind === 'enum' ? this.enumSchema(f.enum) : this.messageRef(f.message);
-        return { type: 'array', items };
+        return { type: 'array', items: { ...items, ...ruleSchema(itemRules(rules)) } };
       }
       case 'map': {
         const values = f.mapKind === 'scalar' ? scalarSchema(f.scalar) : f.mapKind === 'enum' ? this.enumSchema(f.enum) : this.messageRef(f.message);
@@ -151,7 +213,9 @@ class SchemaBuilder {
 
   fieldSchema(f: DescField): Schema {
     const s = this.valueSchema(f);
-    const description = comment(`${f.parent.typeName}.${f.name}`);
+    const rules = s['x-rules'] as string[] | undefined;
+    const text = comment(`${f.parent.typeName}.${f.name}`);
+    const description = rules ? [text, `Rules: ${rules.join('; ')}.`].filter(Boolean).join('\n\n') : text;
     // A $ref with siblings is fine in OpenAPI 3.1 (JSON Schema 2020-12).
     return description ? { ...s, description } : s;
   }
@@ -159,9 +223,15 @@ class SchemaBuilder {
   /** The message's JSON object, leaving out the top-level fields in `omit` (bound to the path). */
   object(m: DescMessage, omit: Set<string>): Schema {
     const properties: Record<string, Schema> = {};
-    for (const f of m.fields) if (!omit.has(f.name)) properties[f.jsonName] = this.fieldSchema(f);
-    const description = comment(m.typeName);
-    return { type: 'object', ...(description ? { description } : {}), properties };
+    const required: string[] = [];
+    for (const f of m.fields) {
+      if (omit.has(f.name)) continue;
+      properties[f.jsonName] = this.fieldSchema(f);
+      if (rulesOf(f)?.required) required.push(f.jsonName);
+    }
+    const cel = hasOption(m, messageRules) ? getOption(m, messageRules).cel.map((c) => c.message) : [];
+    const description = [comment(m.typeName), cel.length ? `Rules: ${cel.join('; ')}.` : ''].filter(Boolean).join('\n\n');
+    return { type: 'object', ...(description ? { description } : {}), properties, ...(required.length ? { required } : {}), ...(cel.length ? { 'x-rules': cel } : {}) };
   }
 }
 
@@ -185,7 +255,7 @@ function queryParameters(b: SchemaBuilder, input: DescMessage, skip: Set<string>
       let schema = b.valueSchema(f);
       const desc = comment(`${f.parent.typeName}.${f.name}`);
       if (f.fieldKind === 'list') schema = { ...schema, description: 'Repeat the parameter or separate values with commas.' };
-      out.push({ name, in: 'query', required: false, ...(desc ? { description: desc } : {}), schema });
+      out.push({ name, in: 'query', required: !prefix && !!rulesOf(f)?.required, ...(desc ? { description: desc } : {}), schema });
     } else if (f.fieldKind === 'message' && !f.message.typeName.startsWith('google.protobuf.')) {
       out.push(...queryParameters(b, f.message, skip, `${name}.`, new Set(seen)));
     }

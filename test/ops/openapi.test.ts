@@ -193,6 +193,22 @@ describe('/openapi.json', () => {
     expect(checked).toBeGreaterThan(15);
   });
 
+  it('states the validation rules the server enforces', async () => {
+    const password = doc.components.schemas['latchkey.v1.SignUpRequest'].properties.password;
+    expect(password).toMatchObject({ type: 'string', minLength: 10, maxLength: 1024 });
+    expect(doc.components.schemas['latchkey.v1.SignUpRequest'].properties.email.format).toBe('email');
+    const signUp = (pw: string) =>
+      fetch(`${server.url}/api/auth/sign-up/email`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: `rules-${pw.length}@example.com`, password: pw }),
+      });
+    const short = await signUp('p'.repeat(password.minLength - 1));
+    expect(short.status).toBe(400);
+    expect(await short.json()).toMatchObject({ reason: 'VALIDATION_FAILED', field: 'password' });
+    expect((await signUp('p'.repeat(password.minLength))).status).toBe(200);
+  });
+
   it('lists the probes, /metrics and the JWKS as they really answer', async () => {
     expect(doc.paths['/healthz'].get.responses['200'].content['application/json'].example).toEqual(await (await fetch(`${server.url}/healthz`)).json());
     expect(doc.paths['/readyz'].get.responses['503']).toBeDefined();
