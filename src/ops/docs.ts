@@ -1,6 +1,6 @@
 // /openapi.json (built once, on first use, from the served descriptors) and /docs, the API
-// reference: Scalar's standalone bundle served from node_modules on our own origin, under a CSP
-// that allows nothing from anywhere else.
+// reference: Swagger UI's bundle (swagger-ui-dist, one package without dependencies) served from
+// node_modules on our own origin, under a CSP that allows nothing from anywhere else.
 import { readFileSync } from 'node:fs';
 import type http from 'node:http';
 import { createRequire } from 'node:module';
@@ -21,19 +21,8 @@ interface Asset {
   cache: string;
 }
 
-// Scalar injects its styles at run time, hence 'unsafe-inline' for styles only; scripts, data and
-// fonts come from this origin alone.
-const CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data: blob:",
-  "font-src 'self' data:",
-  "connect-src 'self'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+// Scripts, styles, data and images come from this origin alone (Swagger UI draws its icons as data: SVGs).
+const CSP = ["default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "connect-src 'self'", "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'"].join('; ');
 
 const HTML = `<!doctype html>
 <html lang="en">
@@ -41,23 +30,26 @@ const HTML = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Latchkey API reference</title>
+<link rel="stylesheet" href="/docs/swagger-ui.css">
 </head>
 <body>
-<div id="app"></div>
-<script src="/docs/scalar.js"></script>
+<main id="app"></main>
+<script src="/docs/swagger-ui-bundle.js"></script>
 <script src="/docs/init.js"></script>
 </body>
 </html>
 `;
 
-// No web fonts (they would come from Scalar's CDN), no hosted AI agent, no proxy: same origin only.
-const INIT = `Scalar.createApiReference('#app', {
+// No validator badge (it would ask validator.swagger.io): same origin only. "Try it out" sends the
+// browser's own session cookie, like the console.
+const INIT = `window.ui = SwaggerUIBundle({
   url: '/openapi.json',
-  withDefaultFonts: false,
-  agent: { disabled: true },
-  mcp: { disabled: true },
-  showDeveloperTools: 'never',
-  telemetry: false,
+  dom_id: '#app',
+  deepLinking: true,
+  validatorUrl: null,
+  presets: [SwaggerUIBundle.presets.apis],
+  layout: 'BaseLayout',
+  withCredentials: true,
 });
 `;
 
@@ -77,11 +69,10 @@ const asset = (body: string | Buffer, type: string, cache: string): Asset => {
   return { body: buf, gzip: gzipSync(buf), type, cache };
 };
 
-/** The standalone bundle of @scalar/api-reference (its package exports only the ESM entry). */
-function scalarBundle(): Buffer {
+/** A file of swagger-ui-dist, from wherever node_modules put it. */
+function swaggerFile(name: string): Buffer {
   const require = createRequire(import.meta.url);
-  const entry = require.resolve('@scalar/api-reference');
-  return readFileSync(join(dirname(entry), 'browser', 'standalone.js'));
+  return readFileSync(join(dirname(require.resolve('swagger-ui-dist')), name));
 }
 
 function send(req: Req, res: Res, a: Asset, extra: Record<string, string> = {}): void {
@@ -112,7 +103,8 @@ export function docsRoute(deps: Deps): (path: string, req: Req, res: Res) => boo
   });
   once('/docs', () => asset(HTML, 'text/html; charset=utf-8', 'no-cache'));
   once('/docs/init.js', () => asset(INIT, 'text/javascript; charset=utf-8', 'no-cache'));
-  once('/docs/scalar.js', () => asset(scalarBundle(), 'text/javascript; charset=utf-8', 'public, max-age=86400'));
+  once('/docs/swagger-ui-bundle.js', () => asset(swaggerFile('swagger-ui-bundle.js'), 'text/javascript; charset=utf-8', 'public, max-age=86400'));
+  once('/docs/swagger-ui.css', () => asset(swaggerFile('swagger-ui.css'), 'text/css; charset=utf-8', 'public, max-age=86400'));
   const pageHeaders = { 'content-security-policy': CSP, 'x-frame-options': 'DENY', 'referrer-policy': 'no-referrer', 'cross-origin-opener-policy': 'same-origin' };
   return (path, req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;

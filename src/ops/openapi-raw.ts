@@ -27,7 +27,7 @@ export function rawRoutes(opts: RawOptions): Record<string, Record<string, unkno
     '/openapi.json': op('Ops_OpenApi', 'This OpenAPI document.', 'Built once at start-up from the proto descriptors and comments the REST transcoder serves.', {
       200: { description: 'The document.', content: { 'application/json': { schema: { type: 'object' } } } },
     }),
-    '/docs': op('Ops_Docs', 'The API reference page.', 'An interactive reference for this document (Scalar, served from this server; no third-party requests).', {
+    '/docs': op('Ops_Docs', 'The API reference page.', 'An interactive reference for this document (Swagger UI, served from this server; no third-party requests).', {
       200: { description: 'HTML.', content: { 'text/html': { schema: { type: 'string' } } } },
     }),
   };

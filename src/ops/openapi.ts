@@ -473,7 +473,6 @@ export function buildOpenApi(services: readonly DescService[], opts: OpenApiOpti
     info: {
       title: 'Latchkey API',
       version: opts.version,
-      summary: 'Identity and API credentials for multi-tenant developer platforms.',
       description: comment('latchkey/v1/common.proto') ?? '',
       license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
     },
