@@ -71,6 +71,11 @@ export interface Config {
   metricsPort?: number;
   /** Apply pending migrations at start (MIGRATE_ON_START, default true); off when operators run `latchkey migrate up`. */
   migrateOnStart: boolean;
+  /**
+   * OTLP/HTTP (JSON) traces URL: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as given, or OTEL_EXPORTER_OTLP_ENDPOINT
+   * + "/v1/traces". Unset: no tracing, and no OpenTelemetry module is loaded.
+   */
+  otlpTracesUrl?: string;
 }
 
 interface GatewayConfig {
@@ -246,7 +251,15 @@ export function loadConfig(env: Env = process.env): Config {
     gateway: gatewayConfig(env),
     metricsPort: env.METRICS_PORT ? int(env, 'METRICS_PORT', 0, 0, 65535) : undefined,
     migrateOnStart: bool(env, 'MIGRATE_ON_START', true),
+    otlpTracesUrl: otlpTracesUrl(env),
   };
+}
+
+function otlpTracesUrl(env: Env): string | undefined {
+  const traces = url(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', ['http:', 'https:']);
+  if (traces) return traces;
+  const base = url(env, 'OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:']);
+  return base && `${base.replace(/\/$/, '')}/v1/traces`;
 }
 
 function gatewayConfig(env: Env): GatewayConfig {

@@ -4,6 +4,7 @@ import { DataDirLockedError } from './db/data-dir-lock.js';
 import { createDeps } from './deps.js';
 import { createLogger } from './log.js';
 import { RedisUnavailableError } from './modules/common/redis.js';
+import { startTracing, stopTracing, traceLogMixin } from './ops/tracing.js';
 import { listen } from './server.js';
 
 async function main(): Promise<void> {
@@ -17,7 +18,8 @@ async function main(): Promise<void> {
     }
     throw e;
   }
-  const log = createLogger(config.logLevel);
+  await startTracing(config); // OTEL_EXPORTER_OTLP_ENDPOINT: before the router is built
+  const log = createLogger(config.logLevel, undefined, traceLogMixin());
   const started = Date.now();
   const deps = await createDeps(config, log);
   const server = await listen(deps);
@@ -30,6 +32,7 @@ async function main(): Promise<void> {
     log.info({ signal }, 'shutting down');
     await server.close();
     await deps.close();
+    await stopTracing();
     log.info('stopped');
     process.exit(0);
   };

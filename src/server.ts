@@ -13,6 +13,7 @@ import type { Deps } from './deps.js';
 import { gatewayHook } from './gateway/hook.js';
 import { ulid } from './modules/common/ids.js';
 import { listenMetrics, metricsInterceptor, opsRoute } from './ops/routes.js';
+import { tracingInterceptor } from './ops/tracing.js';
 import { Admission } from './transport/admission.js';
 import { createConsole } from './transport/console.js';
 import { type RequestInfo, requestInfoKey } from './transport/context.js';
@@ -68,6 +69,7 @@ function createRequestHandler(deps: Deps) {
   const { config, log } = deps;
   const router = createConnectRouter({
     interceptors: [
+      tracingInterceptor,
       metricsInterceptor,
       ormContextInterceptor(deps.db.orm),
       errorsInterceptor,

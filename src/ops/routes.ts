@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { Deps } from '../deps.js';
 import { instrument } from '../metrics/instrument.js';
 import { registry } from '../metrics/registry.js';
+import { docsRoute } from './docs.js';
 
 export { metricsInterceptor } from '../metrics/interceptor.js';
 
@@ -21,7 +22,9 @@ async function sendMetrics(res: Res): Promise<void> {
 export function opsRoute(deps: Deps): (path: string, req: Req, res: Res) => boolean {
   instrument(deps);
   const onApiPort = deps.config.metricsPort === undefined;
+  const docs = docsRoute(deps); // /openapi.json and /docs
   return (path, req, res) => {
+    if (docs(path, req, res)) return true;
     if (path === '/metrics' && onApiPort && (req.method === 'GET' || req.method === 'HEAD')) {
       void sendMetrics(res).catch(() => res.destroy());
       return true;
