@@ -789,8 +789,8 @@ export type GetApiKeyUsageRequest = Message<"latchkey.v1.GetApiKeyUsageRequest">
   organizationId: string;
 
   /**
-   * Start of the range (inclusive, rounded down to the resolution); 24 hours
-   * before `end_time` when unset.
+   * Start of the range (inclusive, rounded down to the resolution); when
+   * unset, 1 hour (minute resolution) or 24 hours (hour) before `end_time`.
    *
    * @generated from field: google.protobuf.Timestamp start_time = 3;
    */

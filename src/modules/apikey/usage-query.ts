@@ -9,6 +9,7 @@ import { MINUTE_RETENTION_MS, OUTCOMES, type Outcome, USAGE_RETENTION_MS } from 
 import type { UsageResolution } from './usage.entity.js';
 
 const STEP_MS: Record<UsageResolution, number> = { minute: 60_000, hour: 3_600_000 };
+const DEFAULT_RANGE_MS: Record<UsageResolution, number> = { minute: 3_600_000, hour: 86_400_000 };
 const MAX_RANGE_MS: Record<UsageResolution, number> = { minute: MINUTE_RETENTION_MS, hour: USAGE_RETENTION_MS };
 
 export interface UsageRequest {
@@ -34,10 +35,10 @@ export class UsageQuery {
     const now = this.clock.now().getTime();
     const step = STEP_MS[q.resolution];
     const endRaw = q.end?.getTime() ?? now;
-    const start = Math.floor((q.start?.getTime() ?? endRaw - 86_400_000) / step) * step;
+    const start = Math.floor((q.start?.getTime() ?? endRaw - DEFAULT_RANGE_MS[q.resolution]) / step) * step;
     const end = Math.ceil(endRaw / step) * step;
     if (end <= start) throw invalid('endTime', 'must be after startTime');
-    if (end - start > MAX_RANGE_MS[q.resolution]) throw invalid('startTime', q.resolution === 'minute' ? 'a minute range covers at most 24 hours' : 'a range covers at most 90 days');
+    if (end - start > MAX_RANGE_MS[q.resolution] + step) throw invalid('startTime', q.resolution === 'minute' ? 'a minute range covers at most 24 hours' : 'a range covers at most 90 days');
     if (q.resolution === 'minute' && start < now - MINUTE_RETENTION_MS - step) throw invalid('startTime', 'minutes are kept for 24 hours: use the hour resolution for older usage');
 
     let where: string;
