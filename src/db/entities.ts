@@ -11,4 +11,17 @@ import { RefreshTokenSchema } from '../modules/session/refresh-token.entity.js';
 import { SessionSchema } from '../modules/session/session.entity.js';
 import { SigningKeySchema } from '../modules/token/signing-key.entity.js';
 
-export const entities = [UserSchema, OrganizationSchema, MembershipSchema, SessionSchema, InvitationSchema, AuditEventSchema, OneTimeTokenSchema, RefreshTokenSchema, SigningKeySchema, ApiKeySchema, ApiKeyUsageSchema, ApiKeySourceSchema];
+export const entities = [
+  UserSchema,
+  OrganizationSchema,
+  MembershipSchema,
+  SessionSchema,
+  InvitationSchema,
+  AuditEventSchema,
+  OneTimeTokenSchema,
+  RefreshTokenSchema,
+  SigningKeySchema,
+  ApiKeySchema,
+  ApiKeyUsageSchema,
+  ApiKeySourceSchema,
+];

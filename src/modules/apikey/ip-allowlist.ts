@@ -4,7 +4,7 @@
 import net from 'node:net';
 import { invalid } from '../common/errors.js';
 
-export const MAX_RANGES = 100;
+const MAX_RANGES = 100;
 
 interface Range {
   address: string;

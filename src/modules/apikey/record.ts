@@ -1,9 +1,10 @@
 // What the hot path knows about a key: a plain snapshot loaded in ONE query (the key, its owner's
 // state and the owner's current role where the key acts) and then served from memory.
+
+import type { BlockList } from 'node:net';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { expandScopes, type Role } from '../org/roles.js';
 import { accessFrom, roleSql } from '../org/tenant-roles.js';
-import type { BlockList } from 'node:net';
 import type { RefillInterval } from './api-key.entity.js';
 import { compileAllowlist } from './ip-allowlist.js';
 import type { UsageCounter } from './usage.js';

@@ -9,7 +9,7 @@ import type { Http2ServerRequest } from 'node:http2';
 import type { Actor } from '../audit/events.js';
 import type { LeakReports } from './leak.js';
 
-export const SECRET_SCANNING_PATH = '/api/secret-scanning/github';
+const SECRET_SCANNING_PATH = '/api/secret-scanning/github';
 const MAX_TOKENS = 1_000;
 const URL_KEYS_TTL_MS = 3_600_000;
 const URL_REFETCH_MIN_MS = 60_000;
@@ -136,7 +136,7 @@ const send = (res: ServerResponse, status: number, body: unknown) => {
 };
 
 /** The HTTP side: POST only, the raw body verified before it is parsed; 401 for a bad or missing signature. */
-export async function serveSecretScanning(scanning: SecretScanning, req: IncomingMessage | Http2ServerRequest, res: ServerResponse, actor: Actor, maxBodyBytes: number): Promise<void> {
+async function serveSecretScanning(scanning: SecretScanning, req: IncomingMessage | Http2ServerRequest, res: ServerResponse, actor: Actor, maxBodyBytes: number): Promise<void> {
   if (req.method !== 'POST') {
     res.setHeader('allow', 'POST');
     return send(res, 405, { message: 'Use POST' });

@@ -5,8 +5,8 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Clock } from '../common/clock.js';
 import { invalid } from '../common/errors.js';
 import type { ApiKeyLifecycle, KeyCaller } from './api-key.service.js';
-import { MINUTE_RETENTION_MS, OUTCOMES, type Outcome, USAGE_RETENTION_MS } from './usage.js';
 import type { UsageResolution } from './usage.entity.js';
+import { MINUTE_RETENTION_MS, OUTCOMES, type Outcome, USAGE_RETENTION_MS } from './usage.js';
 
 const STEP_MS: Record<UsageResolution, number> = { minute: 60_000, hour: 3_600_000 };
 const DEFAULT_RANGE_MS: Record<UsageResolution, number> = { minute: 3_600_000, hour: 86_400_000 };

@@ -23,7 +23,7 @@ export const ApiKeyUsageSchema = defineEntity({
   },
 });
 
-export class ApiKeyUsage extends ApiKeyUsageSchema.class {}
+class ApiKeyUsage extends ApiKeyUsageSchema.class {}
 ApiKeyUsageSchema.setClass(ApiKeyUsage);
 
 /** A network (/24 IPv4, /48 IPv6) a key was used from: new-source alerts compare against these. */
@@ -40,5 +40,5 @@ export const ApiKeySourceSchema = defineEntity({
   },
 });
 
-export class ApiKeySource extends ApiKeySourceSchema.class {}
+class ApiKeySource extends ApiKeySourceSchema.class {}
 ApiKeySourceSchema.setClass(ApiKeySource);

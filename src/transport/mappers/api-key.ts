@@ -1,6 +1,6 @@
 import { create, type JsonObject } from '@bufbuild/protobuf';
-import { type ApiKey as ApiKeyMsg, ApiKeySchema } from '../../../gen/latchkey/v1/common_pb.js';
 import type { UsageBucket } from '../../../gen/latchkey/v1/api_key_pb.js';
+import { type ApiKey as ApiKeyMsg, ApiKeySchema } from '../../../gen/latchkey/v1/common_pb.js';
 import { type ApiKey, statusOf } from '../../modules/apikey/index.js';
 import type { Counts } from '../../modules/apikey/usage-query.js';
 import { ts } from './time.js';
