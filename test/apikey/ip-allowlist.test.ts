@@ -5,6 +5,7 @@ import { Code, ConnectError } from '@connectrpc/connect';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiKeyService } from '../../gen/latchkey/v1/api_key_pb.js';
 import { AuthService } from '../../gen/latchkey/v1/auth_pb.js';
+import { writePolicy } from '../gateway/fixtures.js';
 import type { TestUser } from '../helpers/accounts.js';
 import { client, rest } from '../helpers/clients.js';
 import { cookie, countQueries, createKey, newUser, startWorld, type World, xApiKey } from './fixtures.js';
@@ -16,7 +17,8 @@ let pu: TestUser;
 
 beforeAll(async () => {
   direct = await startWorld();
-  proxied = await startWorld({ TRUSTED_PROXIES: '127.0.0.1' });
+  // The proxied server also guards a product route (forward-auth), which shares the key verifier.
+  proxied = await startWorld({ TRUSTED_PROXIES: '127.0.0.1', GATEWAY_POLICY: (await writePolicy()).file });
   du = await newUser(direct, 'Direct');
   pu = await newUser(proxied, 'Proxied');
 });
@@ -100,6 +102,16 @@ describe('behind a trusted proxy', () => {
     const open = await rest(proxied.url, 'PATCH', `/api-key/${k.id}`, { headers: h, body: { ipAllowlist: { cidrs: [] } } });
     expect(open.body.data.ipAllowlist).toBeUndefined();
     expect((await me(proxied, k.key, '203.0.113.9')).status).toBe(200);
+  });
+
+  it("forward-auth (the gateway's key check) enforces it on the client address the proxy forwards", async () => {
+    const k = await createKey(proxied, cookie(pu), { scopes: ['user:read'], ipAllowlist: { cidrs: ['203.0.113.0/24'] } });
+    const ask = (xff: string) =>
+      rest(proxied.url, 'GET', '/api/authz/forward-auth', { headers: { 'x-api-key': k.key, 'x-forwarded-method': 'GET', 'x-forwarded-uri': '/customer', 'x-forwarded-for': xff } });
+    expect((await ask('203.0.113.9')).status).toBe(200);
+    const refused = await ask('198.51.100.4');
+    expect(refused.status).toBe(403);
+    expect(JSON.stringify(refused.body)).toContain('IP allowlist');
   });
 
   it('VerifyApiKey checks the address the caller names', async () => {
