@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import proxyaddr from 'proxy-addr';
 import { type GatewayPolicy, loadPolicy, PolicyError } from './gateway/policy.js';
+import { parseScanningKeys, type ScanningKeysConfig } from './modules/apikey/secret-scanning.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -63,7 +64,10 @@ export interface Config {
   exchangeTokenTtlSeconds: number;
   /** SignInWithApiKey calls allowed per key per minute (seed 004: 5). */
   exchangeRateLimitPerMinute: number;
+  /** KEY_PREFIX (or the older API_KEY_PREFIX): the prefix of new keys, e.g. "amk"; keys with other prefixes keep working. */
   apiKeyPrefix: string;
+  /** SECRET_SCANNING_PUBLIC_KEYS: GitHub's secret-scanning signing keys (JSON of {key_identifier, key} PEMs, or a URL); unset = no endpoint. */
+  secretScanningPublicKeys?: ScanningKeysConfig;
   /** Organization types allowed to hold API keys; empty = all. */
   apiKeyOrgTypes: string[];
   gateway: GatewayConfig;
@@ -200,9 +204,9 @@ export function loadConfig(env: Env = process.env): Config {
   if (secret !== undefined && secret.length < 32) {
     throw new ConfigError('SECRET must be at least 32 characters');
   }
-  const apiKeyPrefix = env.API_KEY_PREFIX || 'lk';
+  const apiKeyPrefix = env.KEY_PREFIX || env.API_KEY_PREFIX || 'lk';
   if (!/^[a-z][a-z0-9]{0,15}(_[a-z0-9]{1,16})?$/.test(apiKeyPrefix)) {
-    throw new ConfigError(`API_KEY_PREFIX must be lowercase letters/digits, optionally with one "_", got "${apiKeyPrefix}"`);
+    throw new ConfigError(`KEY_PREFIX must be lowercase letters/digits, optionally with one "_", got "${apiKeyPrefix}"`);
   }
   const publicUrl = (url(env, 'PUBLIC_URL', ['http:', 'https:']) ?? `http://${host}:${port}`).replace(/\/$/, '');
   const mailDomain = new URL(publicUrl).hostname;
@@ -247,6 +251,7 @@ export function loadConfig(env: Env = process.env): Config {
     exchangeTokenTtlSeconds: int(env, 'EXCHANGE_TOKEN_TTL_SECONDS', 15 * 60, 10, 24 * 3600),
     exchangeRateLimitPerMinute: int(env, 'EXCHANGE_RATE_LIMIT_PER_MINUTE', 5, 1, 1_000_000),
     apiKeyPrefix,
+    secretScanningPublicKeys: scanningKeys(env),
     apiKeyOrgTypes: list(env, 'API_KEY_ORG_TYPES'),
     gateway: gatewayConfig(env),
     metricsPort: env.METRICS_PORT ? int(env, 'METRICS_PORT', 0, 0, 65535) : undefined,
@@ -260,6 +265,16 @@ function otlpTracesUrl(env: Env): string | undefined {
   if (traces) return traces;
   const base = url(env, 'OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:']);
   return base && `${base.replace(/\/$/, '')}/v1/traces`;
+}
+
+function scanningKeys(env: Env): ScanningKeysConfig | undefined {
+  const raw = env.SECRET_SCANNING_PUBLIC_KEYS;
+  if (!raw?.trim()) return undefined;
+  try {
+    return parseScanningKeys(raw);
+  } catch (e) {
+    throw new ConfigError(`SECRET_SCANNING_PUBLIC_KEYS must be a URL or JSON [{"key_identifier": "…", "key": "-----BEGIN PUBLIC KEY-----…"}]: ${(e as Error).message}`);
+  }
 }
 
 function gatewayConfig(env: Env): GatewayConfig {

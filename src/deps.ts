@@ -139,6 +139,8 @@ export async function createDeps(config: Config, log: Logger, clock: Clock = sys
     orgTypes: config.apiKeyOrgTypes,
     bus,
     caches,
+    secretScanning: config.secretScanningPublicKeys,
+    maxBodyBytes: config.maxBodyBytes,
   });
   authenticator.register(apiKeys.verifier);
   const orgRefs = new OrgRefs(em, caches);

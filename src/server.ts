@@ -127,6 +127,7 @@ function createRequestHandler(deps: Deps) {
       }
       if (path === '/healthz' || path === '/readyz') return await probe(path, res);
       if (ops(path, req, res)) return;
+      if (deps.apiKeys.secretScanningRoute(path, req, res, info)) return;
       const contextValues = createContextValues().set(requestInfoKey, info);
       const uHandler = handlers.get(path);
       const abort = new AbortController();

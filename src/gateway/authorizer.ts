@@ -24,6 +24,8 @@ export interface CheckedRequest {
   header(name: string): string | undefined;
   /** The origin the client talked to (scheme://host), for the session-cookie CSRF rule. */
   siteOrigin?: string;
+  /** The client's address, for API keys with an IP allowlist. */
+  ip?: string;
 }
 
 const IDENTITY_HEADERS = {
@@ -74,7 +76,7 @@ export class Authorizer {
     const { route, vars } = found;
 
     const { credentials, used } = credentialsOf(req);
-    const principal = await this.d.authenticator.authenticate(credentials);
+    const principal = await this.d.authenticator.authenticate({ ...credentials, ip: req.ip });
     if (!principal) throw unauthorized('Missing Authorization header', 'CREDENTIAL_MISSING');
     if (principal.kind === 'session' && !SAFE_METHODS.has(method)) this.assertSameSite(req);
 

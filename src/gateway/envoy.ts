@@ -57,6 +57,7 @@ export function envoyAuthzHandlers(deps: Deps): ServiceImpl<typeof Authorization
           uri: http.path,
           header: (n) => headers.get(n),
           siteOrigin: http.host ? `${http.scheme || 'http'}://${http.host}` : undefined,
+          ip: req.attributes?.source?.address?.address.case === 'socketAddress' ? req.attributes.source.address.address.value.address : undefined,
         });
         return allowed(decision, headers);
       } catch (e) {

@@ -47,7 +47,7 @@ export async function forwardAuth(req: Req, res: ServerResponse, info: RequestIn
   res.setHeader('cache-control', 'no-store');
   try {
     const original = originalOf(req, trusted);
-    const decision = await authorizer.authorize({ ...original, header: headerOf(req) });
+    const decision = await authorizer.authorize({ ...original, header: headerOf(req), ip: info.ip });
     // Every identity header, empty when it does not apply: proxies that copy headers (Caddy 2.6) then
     // copy nothing for it, instead of keeping what the client sent or a literal placeholder.
     const empty = Object.fromEntries(IDENTITY_HEADER_NAMES.map((h) => [h, '']));

@@ -39,7 +39,7 @@ export function gatewayHook(deps: Deps): GatewayHook | undefined {
     if (matched === 'no') return false;
     let decision;
     try {
-      decision = await inContext(() => g.authorizer.authorize({ method, uri: url, header: headerOf(req), siteOrigin: `http://${req.headers.host ?? ''}` }));
+      decision = await inContext(() => g.authorizer.authorize({ method, uri: url, header: headerOf(req), siteOrigin: `http://${req.headers.host ?? ''}`, ip: info.ip }));
     } catch (e) {
       const r = refusalOf(e, info.log, info.id);
       for (const [k, v] of r.headers) res.setHeader(k, v);

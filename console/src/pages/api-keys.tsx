@@ -1,13 +1,14 @@
 // API keys (seed 000 "Settings → API Keys → New API Key", seed 001 personal access tokens, seed
 // 002 "Generate Token", seed 004 "Create API Key and select duration"): create with scopes, limit
-// and expiry, the secret shown once, and regenerate / disable / revoke, each confirmed.
+// and expiry, the secret shown once, and regenerate / disable / revoke, each confirmed. Each key
+// shows its IP allowlist (editable) and, on request, its usage over the last 24 hours as a bar chart.
 
 import { create } from '@bufbuild/protobuf';
 import { type Timestamp, timestampFromDate } from '@bufbuild/protobuf/wkt';
 import type { Transport } from '@connectrpc/connect';
 import { useMutation, useQuery } from '@connectrpc/connect-query';
 import { type FormEvent, useState } from 'react';
-import { ApiKeyService, CreateApiKeyRequestSchema } from '../../../gen/latchkey/v1/api_key_pb.js';
+import { ApiKeyService, CreateApiKeyRequestSchema, type UsageBucket, UsageResolution } from '../../../gen/latchkey/v1/api_key_pb.js';
 import type { ApiKey } from '../../../gen/latchkey/v1/common_pb.js';
 import { tenantTransport, transport } from '../api.js';
 import { useOrg } from '../session.js';
@@ -25,6 +26,15 @@ const EXPIRY = [
   [String(365 * DAY), '1 year'],
   ['date', 'On a date…'],
 ] as const;
+
+/** The IP allowlist as typed: ranges separated by commas, spaces or new lines. */
+const cidrsOf = (raw: FormDataEntryValue | string | null): string[] =>
+  String(raw ?? '')
+    .split(/[\s,]+/)
+    .filter(Boolean);
+/** Validation names each bad range (`ipAllowlist.cidrs[2]`): all of them belong to the one field. */
+const IP_FIELDS = Array.from({ length: 100 }, (_, i) => `ipAllowlist.cidrs[${i}]`);
+const ipError = (errs: ReturnType<typeof errorsOf>) => IP_FIELDS.map((f) => errs.field(f)).find(Boolean);
 
 /** Expiry fields of a create form: a preset duration or a date. */
 export function ExpiryFields({ errs }: { errs: ReturnType<typeof errorsOf> }) {
@@ -60,7 +70,7 @@ export function ApiKeys() {
   const createOrg = useMutation(ApiKeyService.method.createApiKey, { transport: orgT });
   const createPersonal = useMutation(ApiKeyService.method.createApiKey);
   const creating = kind === 'org' ? createOrg : createPersonal;
-  const errs = errorsOf(creating.error, ['name', 'scopes', 'rateLimit', 'expiresIn', 'expiresAt']);
+  const errs = errorsOf(creating.error, ['name', 'scopes', 'rateLimit', 'expiresIn', 'expiresAt', ...IP_FIELDS]);
 
   async function submit(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
@@ -70,12 +80,14 @@ export function ApiKeys() {
       .split(/[\s,]+/)
       .filter(Boolean);
     const rpm = Number(v.get('rpm') || 0);
+    const cidrs = cidrsOf(v.get('cidrs'));
     const req = create(CreateApiKeyRequestSchema, {
       name: String(v.get('name')),
       scopes: [...v.getAll('scopes').map(String), ...extra],
       ...(rpm > 0 ? { rateLimit: { requestsPerMinute: rpm } } : {}),
       ...expiryOf(v),
       ...(kind === 'pinned' ? { metadata: { organizationId: org.id } } : {}),
+      ...(cidrs.length ? { ipAllowlist: { cidrs } } : {}),
     });
     try {
       const r = await creating.mutateAsync(req);
@@ -110,6 +122,13 @@ export function ApiKeys() {
           <ScopeFields error={errs.field('scopes')} />
           <Field label="Rate limit (requests per minute)" name="rpm" type="number" min={0} step={1} inputMode="numeric" hint="Empty or 0: no per-key limit." error={errs.field('rateLimit')} />
           <ExpiryFields errs={errs} />
+          <Field
+            label="IP allowlist (optional)"
+            name="cidrs"
+            placeholder="203.0.113.0/24, 2001:db8::/32"
+            hint="Addresses or CIDR ranges, separated by commas. Empty: the key works from anywhere; otherwise requests from elsewhere get 403."
+            error={ipError(errs)}
+          />
           <Banner>{errs.banner}</Banner>
           <Button type="submit" busy={creating.isPending} busyLabel="Creating key…">
             Create API key
@@ -186,6 +205,7 @@ function KeyItem({ k, onSecret, clientNames }: { k: ApiKey; onSecret: (s: { key:
   const regenerate = useMutation(ApiKeyService.method.regenerateApiKey);
   const revoke = useMutation(ApiKeyService.method.revokeApiKey);
   const [grace, setGrace] = useState('0');
+  const [cidrs, setCidrs] = useState((k.ipAllowlist?.cidrs ?? []).join(', '));
   const live = k.status !== 'revoked';
   return (
     <li className="item">
@@ -200,11 +220,13 @@ function KeyItem({ k, onSecret, clientNames }: { k: ApiKey; onSecret: (s: { key:
             ? [['Access', k.clientOrganizationId ? `Client key: ${clientNames.get(k.clientOrganizationId) ?? k.clientOrganizationId}` : 'Partner key (whole portfolio)'] as [string, string]]
             : []),
           ['Rate limit', k.rateLimit?.requestsPerMinute ? `${k.rateLimit.requestsPerMinute}/min` : 'None'],
+          ['IP allowlist', k.ipAllowlist?.cidrs.length ? k.ipAllowlist.cidrs.join(', ') : 'Any address'],
           ['Expires', fmt(k.expiresAt, 'Never')],
           ['Last used', fmt(k.lastUsedAt, 'Never')],
           ['Created', fmt(k.createdAt)],
         ]}
       />
+      <UsageChart k={k} />
       {live && (
         <div className="actions">
           <Confirm
@@ -237,11 +259,104 @@ function KeyItem({ k, onSecret, clientNames }: { k: ApiKey; onSecret: (s: { key:
           >
             <p>{k.enabled ? 'Requests with this key are refused until you enable it again.' : 'The key works again at once.'}</p>
           </Confirm>
+          <Confirm
+            small
+            kind="secondary"
+            label={`IP allowlist of ${k.name}`}
+            title={`IP allowlist of “${k.name}”`}
+            confirmLabel="Save allowlist"
+            busy={update.isPending}
+            onConfirm={() => update.mutateAsync({ keyId: k.id, ipAllowlist: { cidrs: cidrsOf(cidrs) } })}
+          >
+            <Field
+              label="Addresses or CIDR ranges"
+              value={cidrs}
+              onChange={(e) => setCidrs(e.target.value)}
+              placeholder="203.0.113.0/24, 2001:db8::/32"
+              hint="Separated by commas. Empty: the key works from anywhere."
+            />
+          </Confirm>
           <Confirm small label={`Revoke ${k.name}`} title={`Revoke “${k.name}”?`} confirmLabel="Revoke for good" busy={revoke.isPending} onConfirm={() => revoke.mutateAsync({ keyId: k.id })}>
             <p>The key stops working at once, everywhere. This cannot be undone.</p>
           </Confirm>
         </div>
       )}
     </li>
+  );
+}
+
+const REFUSALS = ['rateLimited', 'usageExceeded', 'expired', 'revoked', 'disabled', 'forbidden'] as const;
+const REFUSAL_LABEL: Record<(typeof REFUSALS)[number], string> = {
+  rateLimited: 'rate limited',
+  usageExceeded: 'usage exceeded',
+  expired: 'expired',
+  revoked: 'revoked',
+  disabled: 'disabled',
+  forbidden: 'forbidden',
+};
+const refused = (b: UsageBucket) => REFUSALS.reduce((n, c) => n + Number(b[c]), 0);
+
+/** Verifications of the key per hour over the last 24 hours, loaded when opened: accepted and refused bars. */
+function UsageChart({ k }: { k: ApiKey }) {
+  const [open, setOpen] = useState(false);
+  return (
+    <details onToggle={(e) => setOpen(e.currentTarget.open)}>
+      <summary>Usage, last 24 hours</summary>
+      {open && <UsageBars keyId={k.id} name={k.name} />}
+    </details>
+  );
+}
+
+function UsageBars({ keyId, name }: { keyId: string; name: string }) {
+  const usage = useQuery(ApiKeyService.method.getApiKeyUsage, { keyId, resolution: UsageResolution.HOUR });
+  if (usage.isPending) return <Loading what="usage" />;
+  if (usage.error) return <ErrorBanner error={usage.error} />;
+  const buckets = usage.data.buckets;
+  const t = usage.data.totals;
+  const max = Math.max(1, ...buckets.map((b) => Number(b.total)));
+  const W = 480;
+  const H = 120;
+  const bw = W / Math.max(1, buckets.length);
+  const summary = `${Number(t?.valid ?? 0)} accepted, ${t ? refused(t) : 0} refused in the last 24 hours`;
+  return (
+    <figure>
+      <svg viewBox={`0 0 ${W} ${H + 16}`} width="100%" role="img" aria-label={`Verifications of ${name} per hour: ${summary}`}>
+        <line x1={0} y1={H} x2={W} y2={H} stroke="#c9d1db" />
+        {buckets.map((b, i) => {
+          const ok = (Number(b.valid) / max) * H;
+          const bad = (refused(b) / max) * H;
+          const x = i * bw + 1;
+          const when = b.startTime ? new Date(Number(b.startTime.seconds) * 1000) : undefined;
+          const label = `${when?.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }) ?? ''}: ${Number(b.valid)} accepted, ${refused(b)} refused`;
+          return (
+            <g key={String(b.startTime?.seconds ?? i)}>
+              <title>{label}</title>
+              <rect x={x} y={H - ok} width={Math.max(1, bw - 2)} height={ok} fill="#1e5631" />
+              <rect x={x} y={H - ok - bad} width={Math.max(1, bw - 2)} height={bad} fill="#a4161a" />
+            </g>
+          );
+        })}
+        <text x={0} y={H + 14} fontSize={11} fill="#4a5360">
+          24 h ago
+        </text>
+        <text x={W} y={H + 14} fontSize={11} fill="#4a5360" textAnchor="end">
+          now
+        </text>
+      </svg>
+      <figcaption>
+        {summary}
+        {t && refused(t) > 0 && (
+          <>
+            {' '}
+            (
+            {REFUSALS.filter((c) => Number(t[c]) > 0)
+              .map((c) => `${Number(t[c])} ${REFUSAL_LABEL[c]}`)
+              .join(', ')}
+            )
+          </>
+        )}
+        . Green: accepted; red: refused.
+      </figcaption>
+    </figure>
   );
 }

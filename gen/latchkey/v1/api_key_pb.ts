@@ -2,14 +2,14 @@
 // @generated from file latchkey/v1/api_key.proto (package latchkey.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import { file_buf_validate_validate } from "../../buf/validate/validate_pb.js";
 import { file_google_api_annotations } from "../../google/api/annotations_pb.js";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_struct, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import { file_latchkey_v1_access } from "./access_pb.js";
-import type { ApiKey, RateLimit, Refill } from "./common_pb.js";
+import type { ApiKey, IpAllowlist, RateLimit, Refill } from "./common_pb.js";
 import { file_latchkey_v1_common } from "./common_pb.js";
 import type { JsonObject, Message } from "@bufbuild/protobuf";
 
@@ -17,7 +17,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file latchkey/v1/api_key.proto.
  */
 export const file_latchkey_v1_api_key: GenFile = /*@__PURE__*/
-  fileDesc("ChlsYXRjaGtleS92MS9hcGlfa2V5LnByb3RvEgtsYXRjaGtleS52MSKhBgoTQ3JlYXRlQXBpS2V5UmVxdWVzdBJPCgRuYW1lGAEgASgJQkG6SD66ATYKCW5vdF9ibGFuaxILaXMgcmVxdWlyZWQaHHRoaXMubWF0Y2hlcygnW1s6XnNwYWNlOl1dJylyAxjIARK1AQoGc2NvcGVzGAIgAygJQqQBukigAZIBnAEQQCKXAboBkwEKBXNjb3BlElRtdXN0IGJlIGEgc2NvcGU6IGEgbGV0dGVyIG9yIGRpZ2l0LCB0aGVuIGxldHRlcnMsIGRpZ2l0cyBhbmQgXyAuIDogKiAtIC8sIGF0IG1vc3QgNjQaNHRoaXMubWF0Y2hlcygnXltBLVphLXowLTldW0EtWmEtejAtOV8uOiovLV17MCw2M30kJykSIQoKZXhwaXJlc19pbhgDIAEoA0INukgKIggYgIawlgEoABIuCgpleHBpcmVzX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIqCgpyYXRlX2xpbWl0GAUgASgLMhYubGF0Y2hrZXkudjEuUmF0ZUxpbWl0Em0KCG1ldGFkYXRhGAYgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdEJCukg/ugE8Cg1tZXRhZGF0YS5rZXlzEhltdXN0IGhhdmUgYXQgbW9zdCA2NCBrZXlzGhBzaXplKHRoaXMpIDw9IDY0EpYBChZjbGllbnRfb3JnYW5pemF0aW9uX2lkGAcgASgJQna6SHO6AXAKAmlkEjNtdXN0IGJlIGFuIGlkOiBsZXR0ZXJzLCBkaWdpdHMsIF8gYW5kIC0sIGF0IG1vc3QgNjQaNXRoaXMuc2l6ZSgpIDw9IDY0ICYmIHRoaXMubWF0Y2hlcygnXltBLVphLXowLTlfLV0qJCcpEigKCXJlbWFpbmluZxgIIAEoA0IQukgNIgsY/////////w8oAEgAiAEBEiMKBnJlZmlsbBgJIAEoCzITLmxhdGNoa2V5LnYxLlJlZmlsbDodukgaIhgKCmV4cGlyZXNfaW4KCmV4cGlyZXNfYXRCDAoKX3JlbWFpbmluZyLdAQoUQ3JlYXRlQXBpS2V5UmVzcG9uc2USCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRILCgNrZXkYAyABKAkSDQoFc3RhcnQYBCABKAkSDgoGc2NvcGVzGAUgAygJEi4KCmV4cGlyZXNfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmFwaV9rZXlfaWQYByABKAkSFQoNYXBpX2tleV90b2tlbhgIIAEoCRIkCgdhcGlfa2V5GAkgASgLMhMubGF0Y2hrZXkudjEuQXBpS2V5IpsEChJMaXN0QXBpS2V5c1JlcXVlc3QSjwEKD29yZ2FuaXphdGlvbl9pZBgBIAEoCUJ2ukhzugFwCgJpZBIzbXVzdCBiZSBhbiBpZDogbGV0dGVycywgZGlnaXRzLCBfIGFuZCAtLCBhdCBtb3N0IDY0GjV0aGlzLnNpemUoKSA8PSA2NCAmJiB0aGlzLm1hdGNoZXMoJ15bQS1aYS16MC05Xy1dKiQnKRIaCglwYWdlX3NpemUYAiABKAVCB7pIBBoCKAAShAEKCnBhZ2VfdG9rZW4YAyABKAlCcLpIbboBagoKcGFnZV90b2tlbhIjaXMgbm90IGEgdG9rZW4gcmV0dXJuZWQgYnkgdGhpcyBBUEkaN3RoaXMuc2l6ZSgpIDw9IDUxMiAmJiB0aGlzLm1hdGNoZXMoJ15bQS1aYS16MC05Xz0tXSokJykSkgEKEmNyZWF0ZWRfYnlfdXNlcl9pZBgEIAEoCUJ2ukhzugFwCgJpZBIzbXVzdCBiZSBhbiBpZDogbGV0dGVycywgZGlnaXRzLCBfIGFuZCAtLCBhdCBtb3N0IDY0GjV0aGlzLnNpemUoKSA8PSA2NCAmJiB0aGlzLm1hdGNoZXMoJ15bQS1aYS16MC05Xy1dKiQnKRI7CgZzdGF0dXMYBSABKAlCK7pIKHImUgBSBmFjdGl2ZVIHZXhwaXJlZFIHcmV2b2tlZFIIZGlzYWJsZWQiVQoTTGlzdEFwaUtleXNSZXNwb25zZRIlCghhcGlfa2V5cxgBIAMoCzITLmxhdGNoa2V5LnYxLkFwaUtleRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkimwEKEEdldEFwaUtleVJlcXVlc3QShgEKBmtleV9pZBgBIAEoCUJ2ukhzugFwCgJpZBIzbXVzdCBiZSBhbiBpZDogbGV0dGVycywgZGlnaXRzLCBfIGFuZCAtLCBhdCBtb3N0IDY0GjV0aGlzLnNpemUoKSA8PSA2NCAmJiB0aGlzLm1hdGNoZXMoJ15bQS1aYS16MC05Xy1dKiQnKSI5ChFHZXRBcGlLZXlSZXNwb25zZRIkCgdhcGlfa2V5GAEgASgLMhMubGF0Y2hrZXkudjEuQXBpS2V5IpAFChNVcGRhdGVBcGlLZXlSZXF1ZXN0EoYBCgZrZXlfaWQYASABKAlCdrpIc7oBcAoCaWQSM211c3QgYmUgYW4gaWQ6IGxldHRlcnMsIGRpZ2l0cywgXyBhbmQgLSwgYXQgbW9zdCA2NBo1dGhpcy5zaXplKCkgPD0gNjQgJiYgdGhpcy5tYXRjaGVzKCdeW0EtWmEtejAtOV8tXSokJykSVAoEbmFtZRgCIAEoCUJBukg+ugE2Cglub3RfYmxhbmsSC2lzIHJlcXVpcmVkGhx0aGlzLm1hdGNoZXMoJ1tbOl5zcGFjZTpdXScpcgMYyAFIAIgBARK1AQoGc2NvcGVzGAMgAygJQqQBukigAZIBnAEQQCKXAboBkwEKBXNjb3BlElRtdXN0IGJlIGEgc2NvcGU6IGEgbGV0dGVyIG9yIGRpZ2l0LCB0aGVuIGxldHRlcnMsIGRpZ2l0cyBhbmQgXyAuIDogKiAtIC8sIGF0IG1vc3QgNjQaNHRoaXMubWF0Y2hlcygnXltBLVphLXowLTldW0EtWmEtejAtOV8uOiovLV17MCw2M30kJykSKgoKcmF0ZV9saW1pdBgEIAEoCzIWLmxhdGNoa2V5LnYxLlJhdGVMaW1pdBIUCgdlbmFibGVkGAUgASgISAGIAQESKAoJcmVtYWluaW5nGAYgASgDQhC6SA0iCxj/////////DygASAKIAQESIwoGcmVmaWxsGAcgASgLMhMubGF0Y2hrZXkudjEuUmVmaWxsEi4KCmV4cGlyZXNfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgcKBV9uYW1lQgoKCF9lbmFibGVkQgwKCl9yZW1haW5pbmciPAoUVXBkYXRlQXBpS2V5UmVzcG9uc2USJAoHYXBpX2tleRgBIAEoCzITLmxhdGNoa2V5LnYxLkFwaUtleSLNAQoXUmVnZW5lcmF0ZUFwaUtleVJlcXVlc3QShgEKBmtleV9pZBgBIAEoCUJ2ukhzugFwCgJpZBIzbXVzdCBiZSBhbiBpZDogbGV0dGVycywgZGlnaXRzLCBfIGFuZCAtLCBhdCBtb3N0IDY0GjV0aGlzLnNpemUoKSA8PSA2NCAmJiB0aGlzLm1hdGNoZXMoJ15bQS1aYS16MC05Xy1dKiQnKRIpChRncmFjZV9wZXJpb2Rfc2Vjb25kcxgCIAEoA0ILukgIIgYYgKMFKAAi4QEKGFJlZ2VuZXJhdGVBcGlLZXlSZXNwb25zZRIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEgsKA2tleRgDIAEoCRINCgVzdGFydBgEIAEoCRIOCgZzY29wZXMYBSADKAkSLgoKZXhwaXJlc19hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKYXBpX2tleV9pZBgHIAEoCRIVCg1hcGlfa2V5X3Rva2VuGAggASgJEiQKB2FwaV9rZXkYCSABKAsyEy5sYXRjaGtleS52MS5BcGlLZXkingEKE1Jldm9rZUFwaUtleVJlcXVlc3QShgEKBmtleV9pZBgBIAEoCUJ2ukhzugFwCgJpZBIzbXVzdCBiZSBhbiBpZDogbGV0dGVycywgZGlnaXRzLCBfIGFuZCAtLCBhdCBtb3N0IDY0GjV0aGlzLnNpemUoKSA8PSA2NCAmJiB0aGlzLm1hdGNoZXMoJ15bQS1aYS16MC05Xy1dKiQnKSI8ChRSZXZva2VBcGlLZXlSZXNwb25zZRIkCgdhcGlfa2V5GAEgASgLMhMubGF0Y2hrZXkudjEuQXBpS2V5Iu8BChNWZXJpZnlBcGlLZXlSZXF1ZXN0EhcKA2tleRgBIAEoCUIKukgHcgUQARiABBK+AQoPcmVxdWlyZWRfc2NvcGVzGAIgAygJQqQBukigAZIBnAEQQCKXAboBkwEKBXNjb3BlElRtdXN0IGJlIGEgc2NvcGU6IGEgbGV0dGVyIG9yIGRpZ2l0LCB0aGVuIGxldHRlcnMsIGRpZ2l0cyBhbmQgXyAuIDogKiAtIC8sIGF0IG1vc3QgNjQaNHRoaXMubWF0Y2hlcygnXltBLVphLXowLTldW0EtWmEtejAtOV8uOiovLV17MCw2M30kJykiYQoPUmF0ZUxpbWl0U3RhdHVzEg0KBWxpbWl0GAEgASgFEhEKCXJlbWFpbmluZxgCIAEoBRIsCghyZXNldF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi1gIKFFZlcmlmeUFwaUtleVJlc3BvbnNlEg0KBXZhbGlkGAEgASgIEgwKBGNvZGUYAiABKAkSDgoGa2V5X2lkGAMgASgJEhUKDW93bmVyX3VzZXJfaWQYBCABKAkSFwoPb3JnYW5pemF0aW9uX2lkGAUgASgJEh4KFmNsaWVudF9vcmdhbml6YXRpb25faWQYBiABKAkSDgoGc2NvcGVzGAcgAygJEikKCG1ldGFkYXRhGAggASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIuCgpleHBpcmVzX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgpyYXRlX2xpbWl0GAogASgLMhwubGF0Y2hrZXkudjEuUmF0ZUxpbWl0U3RhdHVzEhYKCXJlbWFpbmluZxgLIAEoA0gAiAEBQgwKCl9yZW1haW5pbmciTgoZUmVwb3J0TGVha2VkQXBpS2V5UmVxdWVzdBIXCgNrZXkYASABKAlCCrpIB3IFEAEYgAQSGAoGc291cmNlGAIgASgJQgi6SAVyAxiAECIcChpSZXBvcnRMZWFrZWRBcGlLZXlSZXNwb25zZTLVDAoNQXBpS2V5U2VydmljZRKSAgoMQ3JlYXRlQXBpS2V5EiAubGF0Y2hrZXkudjEuQ3JlYXRlQXBpS2V5UmVxdWVzdBohLmxhdGNoa2V5LnYxLkNyZWF0ZUFwaUtleVJlc3BvbnNlIrwBirUYQwgCEg5hcGkta2V5czp3cml0ZRgBOhMKDy9hcGkta2V5L2NyZWF0ZRABOhgKFC92Mi9wYXJ0bmVyL2FwaV9rZXlzGAGC0+STAm86ASpaFDoBKiIPL2FwaS1rZXkvY3JlYXRlWhk6ASoiFC92Mi9wYXJ0bmVyL2FwaV9rZXlzWh86ASoiGi92MS9vcmdhbml6YXRpb25zL2FwaV9rZXlzIhgvYXBpL2F1dGgvYXBpLWtleS9jcmVhdGUSkAIKC0xpc3RBcGlLZXlzEh8ubGF0Y2hrZXkudjEuTGlzdEFwaUtleXNSZXF1ZXN0GiAubGF0Y2hrZXkudjEuTGlzdEFwaUtleXNSZXNwb25zZSK9AYq1GEAIAhINYXBpLWtleXM6cmVhZBgBOhEKDS9hcGkta2V5L2xpc3QQAToYChQvdjIvcGFydG5lci9hcGlfa2V5cxgBgtPkkwJzWhYSFC92Mi9wYXJ0bmVyL2FwaV9rZXlzWjQSMi9hcGkvdXNlci9vcmdhbml6YXRpb25zL3tvcmdhbml6YXRpb25faWR9L2FwaS1rZXlzWhQSEi9hcGkvdXNlci9hcGkta2V5cxINL2FwaS1rZXkvbGlzdBKcAQoJR2V0QXBpS2V5Eh0ubGF0Y2hrZXkudjEuR2V0QXBpS2V5UmVxdWVzdBoeLmxhdGNoa2V5LnYxLkdldEFwaUtleVJlc3BvbnNlIlCKtRgqCAISDWFwaS1rZXlzOnJlYWQYAToVChEvYXBpLWtleS97a2V5X2lkfRABgtPkkwIcYgdhcGlfa2V5EhEvYXBpLWtleS97a2V5X2lkfRKpAQoMVXBkYXRlQXBpS2V5EiAubGF0Y2hrZXkudjEuVXBkYXRlQXBpS2V5UmVxdWVzdBohLmxhdGNoa2V5LnYxLlVwZGF0ZUFwaUtleVJlc3BvbnNlIlSKtRgrCAISDmFwaS1rZXlzOndyaXRlGAE6FQoRL2FwaS1rZXkve2tleV9pZH0QAYLT5JMCHzoBKmIHYXBpX2tleTIRL2FwaS1rZXkve2tleV9pZH0SwgEKEFJlZ2VuZXJhdGVBcGlLZXkSJC5sYXRjaGtleS52MS5SZWdlbmVyYXRlQXBpS2V5UmVxdWVzdBolLmxhdGNoa2V5LnYxLlJlZ2VuZXJhdGVBcGlLZXlSZXNwb25zZSJhirUYNggCEg5hcGkta2V5czp3cml0ZRgBOiAKHC9hcGkta2V5L3JlZ2VuZXJhdGUve2tleV9pZH0QAYLT5JMCIToBKiIcL2FwaS1rZXkvcmVnZW5lcmF0ZS97a2V5X2lkfRLiAQoMUmV2b2tlQXBpS2V5EiAubGF0Y2hrZXkudjEuUmV2b2tlQXBpS2V5UmVxdWVzdBohLmxhdGNoa2V5LnYxLlJldm9rZUFwaUtleVJlc3BvbnNlIowBirUYTggCEg5hcGkta2V5czp3cml0ZRgBOhUKES9hcGkta2V5L3trZXlfaWR9EAE6IQodL3YyL3BhcnRuZXIvYXBpX2tleXMve2tleV9pZH0YAYLT5JMCNFofKh0vdjIvcGFydG5lci9hcGlfa2V5cy97a2V5X2lkfSoRL2FwaS1rZXkve2tleV9pZH0SjgEKDFZlcmlmeUFwaUtleRIgLmxhdGNoa2V5LnYxLlZlcmlmeUFwaUtleVJlcXVlc3QaIS5sYXRjaGtleS52MS5WZXJpZnlBcGlLZXlSZXNwb25zZSI5irUYEggCEgppbnRyb3NwZWN0GAMgAoLT5JMCHToBKiIYL2FwaS9hdXRoL2FwaS1rZXkvdmVyaWZ5EpUBChJSZXBvcnRMZWFrZWRBcGlLZXkSJi5sYXRjaGtleS52MS5SZXBvcnRMZWFrZWRBcGlLZXlSZXF1ZXN0GicubGF0Y2hrZXkudjEuUmVwb3J0TGVha2VkQXBpS2V5UmVzcG9uc2UiLoq1GAIIAYLT5JMCIjoBKiIdL2FwaS9hdXRoL2FwaS1rZXkvcmVwb3J0LWxlYWtiBnByb3RvMw", [file_buf_validate_validate, file_google_api_annotations, file_google_protobuf_struct, file_google_protobuf_timestamp, file_latchkey_v1_access, file_latchkey_v1_common]);
+  fileDesc("ChlsYXRjaGtleS92MS9hcGlfa2V5LnByb3RvEgtsYXRjaGtleS52MSLRBgoTQ3JlYXRlQXBpS2V5UmVxdWVzdBJPCgRuYW1lGAEgASgJQkG6SD66ATYKCW5vdF9ibGFuaxILaXMgcmVxdWlyZWQaHHRoaXMubWF0Y2hlcygnW1s6XnNwYWNlOl1dJylyAxjIARK1AQoGc2NvcGVzGAIgAygJQqQBukigAZIBnAEQQCKXAboBkwEKBXNjb3BlElRtdXN0IGJlIGEgc2NvcGU6IGEgbGV0dGVyIG9yIGRpZ2l0LCB0aGVuIGxldHRlcnMsIGRpZ2l0cyBhbmQgXyAuIDogKiAtIC8sIGF0IG1vc3QgNjQaNHRoaXMubWF0Y2hlcygnXltBLVphLXowLTldW0EtWmEtejAtOV8uOiovLV17MCw2M30kJykSIQoKZXhwaXJlc19pbhgDIAEoA0INukgKIggYgIawlgEoABIuCgpleHBpcmVzX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIqCgpyYXRlX2xpbWl0GAUgASgLMhYubGF0Y2hrZXkudjEuUmF0ZUxpbWl0Em0KCG1ldGFkYXRhGAYgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdEJCukg/ugE8Cg1tZXRhZGF0YS5rZXlzEhltdXN0IGhhdmUgYXQgbW9zdCA2NCBrZXlzGhBzaXplKHRoaXMpIDw9IDY0EpYBChZjbGllbnRfb3JnYW5pemF0aW9uX2lkGAcgASgJQna6SHO6AXAKAmlkEjNtdXN0IGJlIGFuIGlkOiBsZXR0ZXJzLCBkaWdpdHMsIF8gYW5kIC0sIGF0IG1vc3QgNjQaNXRoaXMuc2l6ZSgpIDw9IDY0ICYmIHRoaXMubWF0Y2hlcygnXltBLVphLXowLTlfLV0qJCcpEigKCXJlbWFpbmluZxgIIAEoA0IQukgNIgsY/////////w8oAEgAiAEBEiMKBnJlZmlsbBgJIAEoCzITLmxhdGNoa2V5LnYxLlJlZmlsbBIuCgxpcF9hbGxvd2xpc3QYCiABKAsyGC5sYXRjaGtleS52MS5JcEFsbG93bGlzdDodukgaIhgKCmV4cGlyZXNfaW4KCmV4cGlyZXNfYXRCDAoKX3JlbWFpbmluZyLdAQoUQ3JlYXRlQXBpS2V5UmVzcG9uc2USCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRILCgNrZXkYAyABKAkSDQoFc3RhcnQYBCABKAkSDgoGc2NvcGVzGAUgAygJEi4KCmV4cGlyZXNfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmFwaV9rZXlfaWQYByABKAkSFQoNYXBpX2tleV90b2tlbhgIIAEoCRIkCgdhcGlfa2V5GAkgASgLMhMubGF0Y2hrZXkudjEuQXBpS2V5IpsEChJMaXN0QXBpS2V5c1JlcXVlc3QSjwEKD29yZ2FuaXphdGlvbl9pZBgBIAEoCUJ2ukhzugFwCgJpZBIzbXVzdCBiZSBhbiBpZDogbGV0dGVycywgZGlnaXRzLCBfIGFuZCAtLCBhdCBtb3N0IDY0GjV0aGlzLnNpemUoKSA8PSA2NCAmJiB0aGlzLm1hdGNoZXMoJ15bQS1aYS16MC05Xy1dKiQnKRIaCglwYWdlX3NpemUYAiABKAVCB7pIBBoCKAAShAEKCnBhZ2VfdG9rZW4YAyABKAlCcLpIbboBagoKcGFnZV90b2tlbhIjaXMgbm90IGEgdG9rZW4gcmV0dXJuZWQgYnkgdGhpcyBBUEkaN3RoaXMuc2l6ZSgpIDw9IDUxMiAmJiB0aGlzLm1hdGNoZXMoJ15bQS1aYS16MC05Xz0tXSokJykSkgEKEmNyZWF0ZWRfYnlfdXNlcl9pZBgEIAEoCUJ2ukhzugFwCgJpZBIzbXVzdCBiZSBhbiBpZDogbGV0dGVycywgZGlnaXRzLCBfIGFuZCAtLCBhdCBtb3N0IDY0GjV0aGlzLnNpemUoKSA8PSA2NCAmJiB0aGlzLm1hdGNoZXMoJ15bQS1aYS16MC05Xy1dKiQnKRI7CgZzdGF0dXMYBSABKAlCK7pIKHImUgBSBmFjdGl2ZVIHZXhwaXJlZFIHcmV2b2tlZFIIZGlzYWJsZWQiVQoTTGlzdEFwaUtleXNSZXNwb25zZRIlCghhcGlfa2V5cxgBIAMoCzITLmxhdGNoa2V5LnYxLkFwaUtleRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkimwEKEEdldEFwaUtleVJlcXVlc3QShgEKBmtleV9pZBgBIAEoCUJ2ukhzugFwCgJpZBIzbXVzdCBiZSBhbiBpZDogbGV0dGVycywgZGlnaXRzLCBfIGFuZCAtLCBhdCBtb3N0IDY0GjV0aGlzLnNpemUoKSA8PSA2NCAmJiB0aGlzLm1hdGNoZXMoJ15bQS1aYS16MC05Xy1dKiQnKSI5ChFHZXRBcGlLZXlSZXNwb25zZRIkCgdhcGlfa2V5GAEgASgLMhMubGF0Y2hrZXkudjEuQXBpS2V5IsAFChNVcGRhdGVBcGlLZXlSZXF1ZXN0EoYBCgZrZXlfaWQYASABKAlCdrpIc7oBcAoCaWQSM211c3QgYmUgYW4gaWQ6IGxldHRlcnMsIGRpZ2l0cywgXyBhbmQgLSwgYXQgbW9zdCA2NBo1dGhpcy5zaXplKCkgPD0gNjQgJiYgdGhpcy5tYXRjaGVzKCdeW0EtWmEtejAtOV8tXSokJykSVAoEbmFtZRgCIAEoCUJBukg+ugE2Cglub3RfYmxhbmsSC2lzIHJlcXVpcmVkGhx0aGlzLm1hdGNoZXMoJ1tbOl5zcGFjZTpdXScpcgMYyAFIAIgBARK1AQoGc2NvcGVzGAMgAygJQqQBukigAZIBnAEQQCKXAboBkwEKBXNjb3BlElRtdXN0IGJlIGEgc2NvcGU6IGEgbGV0dGVyIG9yIGRpZ2l0LCB0aGVuIGxldHRlcnMsIGRpZ2l0cyBhbmQgXyAuIDogKiAtIC8sIGF0IG1vc3QgNjQaNHRoaXMubWF0Y2hlcygnXltBLVphLXowLTldW0EtWmEtejAtOV8uOiovLV17MCw2M30kJykSKgoKcmF0ZV9saW1pdBgEIAEoCzIWLmxhdGNoa2V5LnYxLlJhdGVMaW1pdBIUCgdlbmFibGVkGAUgASgISAGIAQESKAoJcmVtYWluaW5nGAYgASgDQhC6SA0iCxj/////////DygASAKIAQESIwoGcmVmaWxsGAcgASgLMhMubGF0Y2hrZXkudjEuUmVmaWxsEi4KCmV4cGlyZXNfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KDGlwX2FsbG93bGlzdBgJIAEoCzIYLmxhdGNoa2V5LnYxLklwQWxsb3dsaXN0QgcKBV9uYW1lQgoKCF9lbmFibGVkQgwKCl9yZW1haW5pbmciPAoUVXBkYXRlQXBpS2V5UmVzcG9uc2USJAoHYXBpX2tleRgBIAEoCzITLmxhdGNoa2V5LnYxLkFwaUtleSLNAQoXUmVnZW5lcmF0ZUFwaUtleVJlcXVlc3QShgEKBmtleV9pZBgBIAEoCUJ2ukhzugFwCgJpZBIzbXVzdCBiZSBhbiBpZDogbGV0dGVycywgZGlnaXRzLCBfIGFuZCAtLCBhdCBtb3N0IDY0GjV0aGlzLnNpemUoKSA8PSA2NCAmJiB0aGlzLm1hdGNoZXMoJ15bQS1aYS16MC05Xy1dKiQnKRIpChRncmFjZV9wZXJpb2Rfc2Vjb25kcxgCIAEoA0ILukgIIgYYgKMFKAAi4QEKGFJlZ2VuZXJhdGVBcGlLZXlSZXNwb25zZRIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEgsKA2tleRgDIAEoCRINCgVzdGFydBgEIAEoCRIOCgZzY29wZXMYBSADKAkSLgoKZXhwaXJlc19hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKYXBpX2tleV9pZBgHIAEoCRIVCg1hcGlfa2V5X3Rva2VuGAggASgJEiQKB2FwaV9rZXkYCSABKAsyEy5sYXRjaGtleS52MS5BcGlLZXkingEKE1Jldm9rZUFwaUtleVJlcXVlc3QShgEKBmtleV9pZBgBIAEoCUJ2ukhzugFwCgJpZBIzbXVzdCBiZSBhbiBpZDogbGV0dGVycywgZGlnaXRzLCBfIGFuZCAtLCBhdCBtb3N0IDY0GjV0aGlzLnNpemUoKSA8PSA2NCAmJiB0aGlzLm1hdGNoZXMoJ15bQS1aYS16MC05Xy1dKiQnKSI8ChRSZXZva2VBcGlLZXlSZXNwb25zZRIkCgdhcGlfa2V5GAEgASgLMhMubGF0Y2hrZXkudjEuQXBpS2V5IsMCChNWZXJpZnlBcGlLZXlSZXF1ZXN0EhcKA2tleRgBIAEoCUIKukgHcgUQARiABBJSCgJpcBgDIAEoCUJGukhDugFACgJpcBIfbXVzdCBiZSBhbiBJUHY0IG9yIElQdjYgYWRkcmVzcxoZdGhpcyA9PSAnJyB8fCB0aGlzLmlzSXAoKRK+AQoPcmVxdWlyZWRfc2NvcGVzGAIgAygJQqQBukigAZIBnAEQQCKXAboBkwEKBXNjb3BlElRtdXN0IGJlIGEgc2NvcGU6IGEgbGV0dGVyIG9yIGRpZ2l0LCB0aGVuIGxldHRlcnMsIGRpZ2l0cyBhbmQgXyAuIDogKiAtIC8sIGF0IG1vc3QgNjQaNHRoaXMubWF0Y2hlcygnXltBLVphLXowLTldW0EtWmEtejAtOV8uOiovLV17MCw2M30kJykiYQoPUmF0ZUxpbWl0U3RhdHVzEg0KBWxpbWl0GAEgASgFEhEKCXJlbWFpbmluZxgCIAEoBRIsCghyZXNldF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi1gIKFFZlcmlmeUFwaUtleVJlc3BvbnNlEg0KBXZhbGlkGAEgASgIEgwKBGNvZGUYAiABKAkSDgoGa2V5X2lkGAMgASgJEhUKDW93bmVyX3VzZXJfaWQYBCABKAkSFwoPb3JnYW5pemF0aW9uX2lkGAUgASgJEh4KFmNsaWVudF9vcmdhbml6YXRpb25faWQYBiABKAkSDgoGc2NvcGVzGAcgAygJEikKCG1ldGFkYXRhGAggASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIuCgpleHBpcmVzX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgpyYXRlX2xpbWl0GAogASgLMhwubGF0Y2hrZXkudjEuUmF0ZUxpbWl0U3RhdHVzEhYKCXJlbWFpbmluZxgLIAEoA0gAiAEBQgwKCl9yZW1haW5pbmciTgoZUmVwb3J0TGVha2VkQXBpS2V5UmVxdWVzdBIXCgNrZXkYASABKAlCCrpIB3IFEAEYgAQSGAoGc291cmNlGAIgASgJQgi6SAVyAxiAECIcChpSZXBvcnRMZWFrZWRBcGlLZXlSZXNwb25zZSLMAwoVR2V0QXBpS2V5VXNhZ2VSZXF1ZXN0EoYBCgZrZXlfaWQYASABKAlCdrpIc7oBcAoCaWQSM211c3QgYmUgYW4gaWQ6IGxldHRlcnMsIGRpZ2l0cywgXyBhbmQgLSwgYXQgbW9zdCA2NBo1dGhpcy5zaXplKCkgPD0gNjQgJiYgdGhpcy5tYXRjaGVzKCdeW0EtWmEtejAtOV8tXSokJykSjwEKD29yZ2FuaXphdGlvbl9pZBgCIAEoCUJ2ukhzugFwCgJpZBIzbXVzdCBiZSBhbiBpZDogbGV0dGVycywgZGlnaXRzLCBfIGFuZCAtLCBhdCBtb3N0IDY0GjV0aGlzLnNpemUoKSA8PSA2NCAmJiB0aGlzLm1hdGNoZXMoJ15bQS1aYS16MC05Xy1dKiQnKRIuCgpzdGFydF90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASOgoKcmVzb2x1dGlvbhgFIAEoDjIcLmxhdGNoa2V5LnYxLlVzYWdlUmVzb2x1dGlvbkIIukgFggECEAEi0AEKC1VzYWdlQnVja2V0Ei4KCnN0YXJ0X3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBXZhbGlkGAIgASgDEhQKDHJhdGVfbGltaXRlZBgDIAEoAxIWCg51c2FnZV9leGNlZWRlZBgEIAEoAxIPCgdleHBpcmVkGAUgASgDEg8KB3Jldm9rZWQYBiABKAMSEAoIZGlzYWJsZWQYByABKAMSEQoJZm9yYmlkZGVuGAggASgDEg0KBXRvdGFsGAkgASgDIp8BChZHZXRBcGlLZXlVc2FnZVJlc3BvbnNlEikKB2J1Y2tldHMYASADKAsyGC5sYXRjaGtleS52MS5Vc2FnZUJ1Y2tldBIoCgZ0b3RhbHMYAiABKAsyGC5sYXRjaGtleS52MS5Vc2FnZUJ1Y2tldBIwCgpyZXNvbHV0aW9uGAMgASgOMhwubGF0Y2hrZXkudjEuVXNhZ2VSZXNvbHV0aW9uKmsKD1VzYWdlUmVzb2x1dGlvbhIgChxVU0FHRV9SRVNPTFVUSU9OX1VOU1BFQ0lGSUVEEAASGwoXVVNBR0VfUkVTT0xVVElPTl9NSU5VVEUQARIZChVVU0FHRV9SRVNPTFVUSU9OX0hPVVIQAjLdDgoNQXBpS2V5U2VydmljZRKSAgoMQ3JlYXRlQXBpS2V5EiAubGF0Y2hrZXkudjEuQ3JlYXRlQXBpS2V5UmVxdWVzdBohLmxhdGNoa2V5LnYxLkNyZWF0ZUFwaUtleVJlc3BvbnNlIrwBirUYQwgCEg5hcGkta2V5czp3cml0ZRgBOhMKDy9hcGkta2V5L2NyZWF0ZRABOhgKFC92Mi9wYXJ0bmVyL2FwaV9rZXlzGAGC0+STAm86ASpaFDoBKiIPL2FwaS1rZXkvY3JlYXRlWhk6ASoiFC92Mi9wYXJ0bmVyL2FwaV9rZXlzWh86ASoiGi92MS9vcmdhbml6YXRpb25zL2FwaV9rZXlzIhgvYXBpL2F1dGgvYXBpLWtleS9jcmVhdGUSkAIKC0xpc3RBcGlLZXlzEh8ubGF0Y2hrZXkudjEuTGlzdEFwaUtleXNSZXF1ZXN0GiAubGF0Y2hrZXkudjEuTGlzdEFwaUtleXNSZXNwb25zZSK9AYq1GEAIAhINYXBpLWtleXM6cmVhZBgBOhEKDS9hcGkta2V5L2xpc3QQAToYChQvdjIvcGFydG5lci9hcGlfa2V5cxgBgtPkkwJzWhYSFC92Mi9wYXJ0bmVyL2FwaV9rZXlzWjQSMi9hcGkvdXNlci9vcmdhbml6YXRpb25zL3tvcmdhbml6YXRpb25faWR9L2FwaS1rZXlzWhQSEi9hcGkvdXNlci9hcGkta2V5cxINL2FwaS1rZXkvbGlzdBKcAQoJR2V0QXBpS2V5Eh0ubGF0Y2hrZXkudjEuR2V0QXBpS2V5UmVxdWVzdBoeLmxhdGNoa2V5LnYxLkdldEFwaUtleVJlc3BvbnNlIlCKtRgqCAISDWFwaS1rZXlzOnJlYWQYAToVChEvYXBpLWtleS97a2V5X2lkfRABgtPkkwIcYgdhcGlfa2V5EhEvYXBpLWtleS97a2V5X2lkfRKpAQoMVXBkYXRlQXBpS2V5EiAubGF0Y2hrZXkudjEuVXBkYXRlQXBpS2V5UmVxdWVzdBohLmxhdGNoa2V5LnYxLlVwZGF0ZUFwaUtleVJlc3BvbnNlIlSKtRgrCAISDmFwaS1rZXlzOndyaXRlGAE6FQoRL2FwaS1rZXkve2tleV9pZH0QAYLT5JMCHzoBKmIHYXBpX2tleTIRL2FwaS1rZXkve2tleV9pZH0SwgEKEFJlZ2VuZXJhdGVBcGlLZXkSJC5sYXRjaGtleS52MS5SZWdlbmVyYXRlQXBpS2V5UmVxdWVzdBolLmxhdGNoa2V5LnYxLlJlZ2VuZXJhdGVBcGlLZXlSZXNwb25zZSJhirUYNggCEg5hcGkta2V5czp3cml0ZRgBOiAKHC9hcGkta2V5L3JlZ2VuZXJhdGUve2tleV9pZH0QAYLT5JMCIToBKiIcL2FwaS1rZXkvcmVnZW5lcmF0ZS97a2V5X2lkfRLiAQoMUmV2b2tlQXBpS2V5EiAubGF0Y2hrZXkudjEuUmV2b2tlQXBpS2V5UmVxdWVzdBohLmxhdGNoa2V5LnYxLlJldm9rZUFwaUtleVJlc3BvbnNlIowBirUYTggCEg5hcGkta2V5czp3cml0ZRgBOhUKES9hcGkta2V5L3trZXlfaWR9EAE6IQodL3YyL3BhcnRuZXIvYXBpX2tleXMve2tleV9pZH0YAYLT5JMCNFofKh0vdjIvcGFydG5lci9hcGlfa2V5cy97a2V5X2lkfSoRL2FwaS1rZXkve2tleV9pZH0SjgEKDFZlcmlmeUFwaUtleRIgLmxhdGNoa2V5LnYxLlZlcmlmeUFwaUtleVJlcXVlc3QaIS5sYXRjaGtleS52MS5WZXJpZnlBcGlLZXlSZXNwb25zZSI5irUYEggCEgppbnRyb3NwZWN0GAMgAoLT5JMCHToBKiIYL2FwaS9hdXRoL2FwaS1rZXkvdmVyaWZ5EpUBChJSZXBvcnRMZWFrZWRBcGlLZXkSJi5sYXRjaGtleS52MS5SZXBvcnRMZWFrZWRBcGlLZXlSZXF1ZXN0GicubGF0Y2hrZXkudjEuUmVwb3J0TGVha2VkQXBpS2V5UmVzcG9uc2UiLoq1GAIIAYLT5JMCIjoBKiIdL2FwaS9hdXRoL2FwaS1rZXkvcmVwb3J0LWxlYWsShQIKDkdldEFwaUtleVVzYWdlEiIubGF0Y2hrZXkudjEuR2V0QXBpS2V5VXNhZ2VSZXF1ZXN0GiMubGF0Y2hrZXkudjEuR2V0QXBpS2V5VXNhZ2VSZXNwb25zZSKpAYq1GDAIAhINYXBpLWtleXM6cmVhZBgBOhsKFy9hcGkta2V5L3trZXlfaWR9L3VzYWdlEAGC0+STAm9aORI3L2FwaS91c2VyL29yZ2FuaXphdGlvbnMve29yZ2FuaXphdGlvbl9pZH0vYXBpLWtleS11c2FnZVoZEhcvYXBpL3VzZXIvYXBpLWtleS11c2FnZRIXL2FwaS1rZXkve2tleV9pZH0vdXNhZ2ViBnByb3RvMw", [file_buf_validate_validate, file_google_api_annotations, file_google_protobuf_struct, file_google_protobuf_timestamp, file_latchkey_v1_access, file_latchkey_v1_common]);
 
 /**
  * Request of CreateApiKey.
@@ -91,6 +91,14 @@ export type CreateApiKeyRequest = Message<"latchkey.v1.CreateApiKeyRequest"> & {
    * @generated from field: latchkey.v1.Refill refill = 9;
    */
   refill?: Refill | undefined;
+
+  /**
+   * Addresses the key may be used from, e.g. `{"cidrs": ["203.0.113.0/24"]}`;
+   * anywhere when unset or empty.
+   *
+   * @generated from field: latchkey.v1.IpAllowlist ip_allowlist = 10;
+   */
+  ipAllowlist?: IpAllowlist | undefined;
 };
 
 /**
@@ -363,6 +371,13 @@ export type UpdateApiKeyRequest = Message<"latchkey.v1.UpdateApiKeyRequest"> & {
    * @generated from field: google.protobuf.Timestamp expires_at = 8;
    */
   expiresAt?: Timestamp | undefined;
+
+  /**
+   * New IP allowlist, replacing the old one; `{"cidrs": []}` removes it.
+   *
+   * @generated from field: latchkey.v1.IpAllowlist ip_allowlist = 9;
+   */
+  ipAllowlist?: IpAllowlist | undefined;
 };
 
 /**
@@ -554,6 +569,14 @@ export type VerifyApiKeyRequest = Message<"latchkey.v1.VerifyApiKeyRequest"> & {
   key: string;
 
   /**
+   * The address the key was presented from (your client's IP). A key with an
+   * IP allowlist gets code FORBIDDEN when it is outside the list, or empty.
+   *
+   * @generated from field: string ip = 3;
+   */
+  ip: string;
+
+  /**
    * Scopes the key must carry (after expanding `read` / `write`); code
    * INSUFFICIENT_SCOPE when one is missing.
    *
@@ -620,7 +643,8 @@ export type VerifyApiKeyResponse = Message<"latchkey.v1.VerifyApiKeyResponse"> &
 
   /**
    * Outcome: VALID, MALFORMED, NOT_FOUND, EXPIRED, REVOKED, DISABLED,
-   * RATE_LIMITED, USAGE_EXCEEDED or INSUFFICIENT_SCOPE.
+   * RATE_LIMITED, USAGE_EXCEEDED, INSUFFICIENT_SCOPE or FORBIDDEN (the `ip`
+   * is outside the key's IP allowlist).
    *
    * @generated from field: string code = 2;
    */
@@ -741,6 +765,204 @@ export type ReportLeakedApiKeyResponse = Message<"latchkey.v1.ReportLeakedApiKey
  */
 export const ReportLeakedApiKeyResponseSchema: GenMessage<ReportLeakedApiKeyResponse> = /*@__PURE__*/
   messageDesc(file_latchkey_v1_api_key, 16);
+
+/**
+ * Request of GetApiKeyUsage.
+ *
+ * @generated from message latchkey.v1.GetApiKeyUsageRequest
+ */
+export type GetApiKeyUsageRequest = Message<"latchkey.v1.GetApiKeyUsageRequest"> & {
+  /**
+   * One key (path on `/api-key/{key_id}/usage`); empty for every key the
+   * caller may see in the organization.
+   *
+   * @generated from field: string key_id = 1;
+   */
+  keyId: string;
+
+  /**
+   * Organization whose keys to count (path or query); the tenant header when
+   * empty; the caller's personal access tokens when neither is given.
+   *
+   * @generated from field: string organization_id = 2;
+   */
+  organizationId: string;
+
+  /**
+   * Start of the range (inclusive, rounded down to the resolution); when
+   * unset, 1 hour (minute resolution) or 24 hours (hour) before `end_time`.
+   *
+   * @generated from field: google.protobuf.Timestamp start_time = 3;
+   */
+  startTime?: Timestamp | undefined;
+
+  /**
+   * End of the range (exclusive); now when unset.
+   *
+   * @generated from field: google.protobuf.Timestamp end_time = 4;
+   */
+  endTime?: Timestamp | undefined;
+
+  /**
+   * Bucket size; hour when unspecified.
+   *
+   * @generated from field: latchkey.v1.UsageResolution resolution = 5;
+   */
+  resolution: UsageResolution;
+};
+
+/**
+ * Describes the message latchkey.v1.GetApiKeyUsageRequest.
+ * Use `create(GetApiKeyUsageRequestSchema)` to create a new message.
+ */
+export const GetApiKeyUsageRequestSchema: GenMessage<GetApiKeyUsageRequest> = /*@__PURE__*/
+  messageDesc(file_latchkey_v1_api_key, 17);
+
+/**
+ * Verifications in one bucket, by outcome.
+ *
+ * @generated from message latchkey.v1.UsageBucket
+ */
+export type UsageBucket = Message<"latchkey.v1.UsageBucket"> & {
+  /**
+   * Start of the minute or hour.
+   *
+   * @generated from field: google.protobuf.Timestamp start_time = 1;
+   */
+  startTime?: Timestamp | undefined;
+
+  /**
+   * Verifications that succeeded.
+   *
+   * @generated from field: int64 valid = 2;
+   */
+  valid: bigint;
+
+  /**
+   * Refused by the key's rate limit.
+   *
+   * @generated from field: int64 rate_limited = 3;
+   */
+  rateLimited: bigint;
+
+  /**
+   * Refused because the usage budget (`remaining`) was spent.
+   *
+   * @generated from field: int64 usage_exceeded = 4;
+   */
+  usageExceeded: bigint;
+
+  /**
+   * Refused because the key had expired.
+   *
+   * @generated from field: int64 expired = 5;
+   */
+  expired: bigint;
+
+  /**
+   * Refused because the key (or the secret used) was revoked.
+   *
+   * @generated from field: int64 revoked = 6;
+   */
+  revoked: bigint;
+
+  /**
+   * Refused because the key or its owner was disabled.
+   *
+   * @generated from field: int64 disabled = 7;
+   */
+  disabled: bigint;
+
+  /**
+   * Refused by the key's IP allowlist, or for a missing scope.
+   *
+   * @generated from field: int64 forbidden = 8;
+   */
+  forbidden: bigint;
+
+  /**
+   * Sum of the above.
+   *
+   * @generated from field: int64 total = 9;
+   */
+  total: bigint;
+};
+
+/**
+ * Describes the message latchkey.v1.UsageBucket.
+ * Use `create(UsageBucketSchema)` to create a new message.
+ */
+export const UsageBucketSchema: GenMessage<UsageBucket> = /*@__PURE__*/
+  messageDesc(file_latchkey_v1_api_key, 18);
+
+/**
+ * Response of GetApiKeyUsage.
+ *
+ * @generated from message latchkey.v1.GetApiKeyUsageResponse
+ */
+export type GetApiKeyUsageResponse = Message<"latchkey.v1.GetApiKeyUsageResponse"> & {
+  /**
+   * Buckets from the start of the range to its end, oldest first.
+   *
+   * @generated from field: repeated latchkey.v1.UsageBucket buckets = 1;
+   */
+  buckets: UsageBucket[];
+
+  /**
+   * Totals over the whole range (`start_time` is the range's start).
+   *
+   * @generated from field: latchkey.v1.UsageBucket totals = 2;
+   */
+  totals?: UsageBucket | undefined;
+
+  /**
+   * Resolution of the buckets.
+   *
+   * @generated from field: latchkey.v1.UsageResolution resolution = 3;
+   */
+  resolution: UsageResolution;
+};
+
+/**
+ * Describes the message latchkey.v1.GetApiKeyUsageResponse.
+ * Use `create(GetApiKeyUsageResponseSchema)` to create a new message.
+ */
+export const GetApiKeyUsageResponseSchema: GenMessage<GetApiKeyUsageResponse> = /*@__PURE__*/
+  messageDesc(file_latchkey_v1_api_key, 19);
+
+/**
+ * Granularity of GetApiKeyUsage buckets.
+ *
+ * @generated from enum latchkey.v1.UsageResolution
+ */
+export enum UsageResolution {
+  /**
+   * Hour.
+   *
+   * @generated from enum value: USAGE_RESOLUTION_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * One bucket per minute (the last 24 hours only).
+   *
+   * @generated from enum value: USAGE_RESOLUTION_MINUTE = 1;
+   */
+  MINUTE = 1,
+
+  /**
+   * One bucket per hour.
+   *
+   * @generated from enum value: USAGE_RESOLUTION_HOUR = 2;
+   */
+  HOUR = 2,
+}
+
+/**
+ * Describes the enum latchkey.v1.UsageResolution.
+ */
+export const UsageResolutionSchema: GenEnum<UsageResolution> = /*@__PURE__*/
+  enumDesc(file_latchkey_v1_api_key, 0);
 
 /**
  * API keys and personal access tokens: long-lived secrets for servers,
@@ -969,6 +1191,33 @@ export const ApiKeyService: GenService<{
     methodKind: "unary";
     input: typeof ReportLeakedApiKeyRequestSchema;
     output: typeof ReportLeakedApiKeyResponseSchema;
+  },
+  /**
+   * Verifications of one key, or of every key of an organization the caller
+   * may see, over time: per minute or per hour, counted by outcome (valid,
+   * rate_limited, usage_exceeded, expired, revoked, disabled, forbidden).
+   * Counts are written behind the requests (within a few seconds); minute
+   * buckets are kept for 24 hours, then rolled up into hours; hours are kept
+   * 90 days. Every bucket of the range is returned, empty ones with zeros.
+   *
+   * Credential: session, access token, or API key with `api-keys:read`.
+   * Role: as GetApiKey for one key (its creator, or "admin" / "root_admin" of
+   * its organization); as ListApiKeys for an organization (a member counts
+   * only the keys they created). Tenant: `key_id`, else `organization_id`,
+   * else the tenant header, else the caller's personal access tokens; the
+   * `orgid` header is required on `/api-key/{key_id}/usage` (seed 000).
+   * Errors: invalid_argument (400 VALIDATION_ERROR) for an end before the
+   * start, a range over 24 hours at minute resolution or over 90 days at hour
+   * resolution, or minutes older than 24 hours; not_found (404) for a key the
+   * caller may not see; permission_denied (403) for a key without
+   * `api-keys:read`.
+   *
+   * @generated from rpc latchkey.v1.ApiKeyService.GetApiKeyUsage
+   */
+  getApiKeyUsage: {
+    methodKind: "unary";
+    input: typeof GetApiKeyUsageRequestSchema;
+    output: typeof GetApiKeyUsageResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_latchkey_v1_api_key, 0);

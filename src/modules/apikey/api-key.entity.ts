@@ -53,6 +53,8 @@ export const ApiKeySchema = defineEntity({
     expiresAt: p.datetime().nullable(),
     lastUsedAt: p.datetime().nullable(),
     revokedAt: p.datetime().nullable(),
+    /** CIDR ranges the key may be used from; null (or empty) = anywhere. */
+    ipAllowlist: p.json<string[]>().nullable(),
   },
 });
 

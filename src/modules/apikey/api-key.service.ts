@@ -14,6 +14,7 @@ import { Organization } from '../org/organization.entity.js';
 import { capScopes, expandScopes, isLatchkeyScope, isRole, type Role, rankAbove, roleAtLeast, roleRank, scopesOfRole } from '../org/roles.js';
 import { ApiKey, type KeyStatus, type RefillInterval } from './api-key.entity.js';
 import { periodOf } from './credits.js';
+import { allowlistOf } from './ip-allowlist.js';
 import { generateKey } from './key-format.js';
 import type { KeyReach } from './reach.js';
 import { budget, DEFAULT_SCOPES, expiry, futureExpiry, gracePeriod, isShorthand, KEY_STATUSES, keyName, metadataOf, rateLimit, refill, scopeList } from './rules.js';
@@ -40,6 +41,8 @@ export interface CreateInput {
   clientOrganizationId: string;
   remaining?: bigint | number;
   refill?: { interval: string; amount: bigint | number };
+  /** CIDR ranges the key may be used from; none = anywhere. */
+  ipAllowlist?: readonly string[];
 }
 
 export interface UpdateInput {
@@ -50,6 +53,8 @@ export interface UpdateInput {
   remaining?: bigint | number;
   refill?: { interval: string; amount: bigint | number };
   expiresAt?: Date;
+  /** Replaces the IP allowlist; [] removes it; undefined keeps it. */
+  ipAllowlist?: readonly string[];
 }
 
 export interface ListQuery {
@@ -79,6 +84,7 @@ export class ApiKeyLifecycle {
     const refillOf = refill(input.refill);
     const remaining = budget(input.remaining) ?? refillOf?.amount ?? null;
     const requested = input.scopes.length ? scopeList(input.scopes) : DEFAULT_SCOPES;
+    const ipAllowlist = allowlistOf(input.ipAllowlist ?? [], 'ipAllowlist.cidrs');
     const p = c.principal;
     const pin = metadata.organizationId as string | undefined;
     const clientId = input.clientOrganizationId.trim() || undefined;
@@ -137,41 +143,50 @@ export class ApiKeyLifecycle {
         expiresAt,
         lastUsedAt: null,
         revokedAt: null,
+        ipAllowlist: ipAllowlist.length ? ipAllowlist : null,
       });
-      await this.record(tx, c.actor, k, 'api_key.created', { name, start, scopes, expiresAt: expiresAt?.toISOString() ?? null });
+      await this.record(tx, c.actor, k, 'api_key.created', { name, start, scopes, expiresAt: expiresAt?.toISOString() ?? null, ...(ipAllowlist.length ? { ipAllowlist } : {}) });
       return k;
     });
     return { key, secret };
   }
 
   async list(c: KeyCaller, q: ListQuery, page: Page): Promise<{ items: ApiKey[]; next: string }> {
-    const p = c.principal;
     if (q.status && !(KEY_STATUSES as readonly string[]).includes(q.status)) throw invalid('status', 'must be "active", "expired", "revoked" or "disabled"');
-    this.refuseClientKeyOnPartnerRoute(c);
-    const organizationId = q.organizationId.trim() || c.tenantHeader || homeOrganizationOf(p);
-    if (c.partnerRoute && !organizationId) throw new DomainError('TENANT_REQUIRED', 'Missing orgid or x-organization-id header', { header: 'orgid' });
-    const where: Record<string, unknown> = {};
-    if (organizationId) {
-      const role = await this.reach.roleIn(p, organizationId);
-      if (!role) return { items: [], next: '' };
-      const org = await this.em.findOne(Organization, { id: organizationId }, { fields: ['id', 'type'] });
-      if (!org) return { items: [], next: '' };
-      if (org.type === PARTNER_TYPE && !roleAtLeast(role, 'admin')) throw forbidden('Partner keys need the admin or root_admin role', 'ROLE_REQUIRED');
-      if (c.partnerRoute && org.type !== PARTNER_TYPE) throw forbidden('The organization is not a partner organization', 'PARTNER_REQUIRED');
-      where.organizationId = organizationId;
-      if (!roleAtLeast(role, 'admin')) {
-        if (q.createdByUserId && q.createdByUserId !== p.userId) return { items: [], next: '' };
-        where.createdByUserId = p.userId;
-      } else if (q.createdByUserId) where.createdByUserId = q.createdByUserId;
-    } else {
-      if (q.createdByUserId && q.createdByUserId !== p.userId) return { items: [], next: '' };
-      where.organizationId = null;
-      where.createdByUserId = p.userId;
-    }
+    const visible = await this.visible(c, q.organizationId, q.createdByUserId);
+    if (!visible) return { items: [], next: '' };
+    const where: Record<string, unknown> = { ...visible };
     Object.assign(where, statusFilter(q.status as KeyStatus | '', this.clock.now()));
     if (page.cursor) where.id = { $lt: page.cursor.after };
     const rows = await this.em.find(ApiKey, where, { orderBy: { id: 'desc' }, limit: page.size + 1 });
     return cut(rows, page, (k) => k.id);
+  }
+
+  /**
+   * Which keys the caller may see in the organization named (or by the tenant header, or their home
+   * organization), or their personal tokens without one: ListApiKeys' rule, also GetApiKeyUsage's.
+   * Undefined when nothing is visible.
+   */
+  async visible(c: KeyCaller, organizationIdRaw: string, createdByUserId = ''): Promise<{ organizationId: string | null; createdByUserId?: string } | undefined> {
+    const p = c.principal;
+    this.refuseClientKeyOnPartnerRoute(c);
+    const organizationId = organizationIdRaw.trim() || c.tenantHeader || homeOrganizationOf(p);
+    if (c.partnerRoute && !organizationId) throw new DomainError('TENANT_REQUIRED', 'Missing orgid or x-organization-id header', { header: 'orgid' });
+    if (!organizationId) {
+      if (createdByUserId && createdByUserId !== p.userId) return undefined;
+      return { organizationId: null, createdByUserId: p.userId };
+    }
+    const role = await this.reach.roleIn(p, organizationId);
+    if (!role) return undefined;
+    const org = await this.em.findOne(Organization, { id: organizationId }, { fields: ['id', 'type'] });
+    if (!org) return undefined;
+    if (org.type === PARTNER_TYPE && !roleAtLeast(role, 'admin')) throw forbidden('Partner keys need the admin or root_admin role', 'ROLE_REQUIRED');
+    if (c.partnerRoute && org.type !== PARTNER_TYPE) throw forbidden('The organization is not a partner organization', 'PARTNER_REQUIRED');
+    if (!roleAtLeast(role, 'admin')) {
+      if (createdByUserId && createdByUserId !== p.userId) return undefined;
+      return { organizationId, createdByUserId: p.userId };
+    }
+    return createdByUserId ? { organizationId, createdByUserId } : { organizationId };
   }
 
   async get(c: KeyCaller, keyId: string): Promise<ApiKey> {
@@ -186,7 +201,9 @@ export class ApiKeyLifecycle {
     const remaining = budget(input.remaining);
     const refillOf = input.refill ? refill(input.refill) : undefined;
     const expiresAt = input.expiresAt ? futureExpiry(now, input.expiresAt) : undefined;
-    const budgets = rpm !== undefined || input.remaining !== undefined || input.refill !== undefined || expiresAt !== undefined;
+    const ipAllowlist = input.ipAllowlist ? allowlistOf(input.ipAllowlist, 'ipAllowlist.cidrs') : undefined;
+    // The IP allowlist is a limit like the others: a key never widens its own, a lower role never lifts a higher one's.
+    const budgets = rpm !== undefined || input.remaining !== undefined || input.refill !== undefined || expiresAt !== undefined || ipAllowlist !== undefined;
     const key = await this.em.transactional(async (tx) => {
       const { key: k, role: callerRole } = await this.managed(c, keyId, tx, 'manage');
       if (k.revokedAt) throw new DomainError('API_KEY_ALREADY_REVOKED', 'API key is revoked');
@@ -220,7 +237,11 @@ export class ApiKeyLifecycle {
         k.creditsGeneration += 1;
       }
       if (expiresAt) (k.expiresAt = expiresAt), changed.push('expiresAt');
-      if (changed.length) await this.record(tx, c.actor, k, 'api_key.updated', { changed, ...(changed.includes('scopes') ? { scopes: k.scopes } : {}) });
+      if (ipAllowlist !== undefined) (k.ipAllowlist = ipAllowlist.length ? ipAllowlist : null), changed.push('ipAllowlist');
+      if (changed.length) {
+        const extra = { ...(changed.includes('scopes') ? { scopes: k.scopes } : {}), ...(ipAllowlist !== undefined ? { ipAllowlist } : {}) };
+        await this.record(tx, c.actor, k, 'api_key.updated', { changed, ...extra });
+      }
       return k;
     });
     this.bus.invalidate({ keyId: key.id });
@@ -360,7 +381,7 @@ export class ApiKeyLifecycle {
     tx: EntityManager,
     actor: Actor,
     k: ApiKey,
-    type: 'api_key.created' | 'api_key.updated' | 'api_key.regenerated' | 'api_key.revoked' | 'api_key.leak_reported',
+    type: 'api_key.created' | 'api_key.updated' | 'api_key.regenerated' | 'api_key.revoked' | 'api_key.leak_reported' | 'api_key.leaked',
     metadata: Record<string, unknown>,
   ): Promise<void> {
     const e = { ...actor, type, targetType: 'api_key', targetId: k.id, metadata: { ...metadata, personal: !k.organizationId } };

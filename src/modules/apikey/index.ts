@@ -1,5 +1,6 @@
 // The API-key module, wired: lifecycle RPCs, the hot-path verifier (a BearerVerifier), leak reports,
 // write-behind of usage, and cache invalidation across replicas.
+import { RequestContext } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/audit.service.js';
@@ -14,7 +15,9 @@ import { KeyCache } from './key-cache.js';
 import { type LeakMail, LeakReports } from './leak.js';
 import { KeyReach } from './reach.js';
 import { loadByHash, loadById } from './record.js';
+import { type ScanningKeysConfig, SecretScanning, secretScanningRoute } from './secret-scanning.js';
 import { UsageRecorder } from './usage.js';
+import { UsageQuery } from './usage-query.js';
 import { KeyVerifier } from './verifier.js';
 
 export { ApiKey, statusOf } from './api-key.entity.js';
@@ -36,6 +39,10 @@ export interface ApiKeyOptions {
   /** Every replica's caches, kept in step (and the trust bound while it is lost). */
   bus: InvalidationBus;
   caches: CacheContext;
+  /** SECRET_SCANNING_PUBLIC_KEYS; undefined = no secret-scanning endpoint. */
+  secretScanning?: ScanningKeysConfig;
+  /** Largest request body accepted (the secret-scanning endpoint reads its own). */
+  maxBodyBytes: number;
 }
 
 export interface ApiKeys {
@@ -44,7 +51,11 @@ export interface ApiKeys {
   leaks: LeakReports;
   reach: KeyReach;
   usage: UsageRecorder;
+  /** GetApiKeyUsage. */
+  usageQuery: UsageQuery;
   cache: KeyCache;
+  /** The GitHub secret-scanning endpoint (server.ts calls it before routing; false = not this path). */
+  secretScanningRoute: ReturnType<typeof secretScanningRoute>;
   close(): Promise<void>;
 }
 
@@ -59,7 +70,7 @@ export async function createApiKeys(o: ApiKeyOptions): Promise<ApiKeys> {
   });
   // Credits count in the database itself (durable across a crash, shared by replicas): no Redis counter.
   const credits = new Credits((sql, params) => o.em.getConnection().execute(sql, params));
-  const usage = new UsageRecorder(o.forkEm, o.audit, o.log);
+  const usage = new UsageRecorder(o.forkEm, o.audit, o.log, o.clock);
   usage.start();
   const verifier = new KeyVerifier(
     cache,
@@ -72,13 +83,17 @@ export async function createApiKeys(o: ApiKeyOptions): Promise<ApiKeys> {
   );
   const lifecycle = new ApiKeyLifecycle(o.em, o.audit, o.clock, reach, bus, { prefix: o.prefix, orgTypes: o.orgTypes });
   const leaks = new LeakReports(o.em, lifecycle, bus, o.limiter, o.mail);
+  const scanning = o.secretScanning ? new SecretScanning(o.secretScanning, leaks) : undefined;
+  const inContext = <T>(fn: () => Promise<T>) => RequestContext.create(o.em, fn);
   return {
     lifecycle,
     verifier,
     leaks,
     reach,
     usage,
+    usageQuery: new UsageQuery(o.em, lifecycle, o.clock),
     cache,
+    secretScanningRoute: secretScanningRoute(scanning, inContext, o.maxBodyBytes, (err) => o.log.error({ err }, 'secret-scanning request failed')),
     async close() {
       await usage.close();
       await credits.close();

@@ -42,31 +42,47 @@ export class LeakReports {
     const plain = key.trim();
     if (!plain) throw invalid('key', 'is required');
     await consume(this.limiter, `leak:ip:${actor.ip}`, REPORTS_PER_IP.limit, REPORTS_PER_IP.windowSeconds, 'Too many leak reports from this address, retry later');
-    if (!isWellFormedKey(plain)) return;
+    await this.contain(plain, source, actor, 'api_key.leak_reported');
+  }
+
+  /**
+   * A key a trusted secret scanner found in public (its report's signature already checked): revoked
+   * like a reported leak, audited as `api_key.leaked`. True when the token is one of our keys (live or not).
+   */
+  async leaked(key: string, source: string, actor: Actor): Promise<boolean> {
+    return this.contain(key.trim(), source, actor, 'api_key.leaked');
+  }
+
+  private async contain(plain: string, source: string, actor: Actor, type: 'api_key.leak_reported' | 'api_key.leaked'): Promise<boolean> {
+    if (!isWellFormedKey(plain)) return false;
     const hash = hashKey(plain);
     const where = source.trim().slice(0, 500);
+    let known = false;
     const found = await this.em.transactional(async (tx) => {
       const k = await tx.findOne(ApiKey, { $or: [{ keyHash: hash }, { previousKeyHash: hash }] }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      known = !!k;
       if (!k || k.revokedAt) return undefined;
       // A leaked previous secret (still in its grace period) ends the grace; a leaked current one revokes the key.
       const revoked = k.keyHash === hash;
       if (revoked) this.lifecycle.markRevoked(k);
       else (k.previousKeyHash = null), (k.previousExpiresAt = null);
-      await this.lifecycle.record(tx, { ...actor, actorType: 'system', actorId: '' }, k, 'api_key.leak_reported', { start: k.start, source: where, revoked, reporterIp: actor.ip });
+      await this.lifecycle.record(tx, { ...actor, actorType: 'system', actorId: '' }, k, type, { start: k.start, source: where, revoked, reporterIp: actor.ip });
       return { k, revoked };
     });
-    if (!found) return;
+    if (!found) return known;
     this.bus.invalidate({ keyId: found.k.id });
-    for (const to of await this.recipients(found.k)) this.mail.send(leakEmail(to, found.k.name, found.k.start, where, found.revoked));
+    // A scanner's find also tells the key's owner; a report (anyone may send one) tells the admins.
+    for (const to of await this.recipients(found.k, type === 'api_key.leaked')) this.mail.send(leakEmail(to, found.k.name, found.k.start, where, found.revoked));
+    return true;
   }
 
-  /** The admins of the key's organization; the owner of a personal token. */
-  private async recipients(k: ApiKey): Promise<string[]> {
+  /** The admins of the key's organization (and its owner when asked); the owner of a personal token. */
+  private async recipients(k: ApiKey, withOwner: boolean): Promise<string[]> {
     const rows = k.organizationId
       ? await this.em.execute<{ email: string }[]>(
           `select distinct u.email from memberships m join users u on u.id = m.user_id
-            where m.organization_id = ? and m.role in ('admin', 'root_admin') and u.is_active`,
-          [k.organizationId],
+            where m.organization_id = ? and (m.role in ('admin', 'root_admin') or u.id = ?) and u.is_active`,
+          [k.organizationId, withOwner ? k.createdByUserId : ''],
         )
       : await this.em.execute<{ email: string }[]>('select email from users where id = ?', [k.createdByUserId]);
     return rows.map((r) => r.email);

@@ -1,9 +1,13 @@
 // What the hot path knows about a key: a plain snapshot loaded in ONE query (the key, its owner's
 // state and the owner's current role where the key acts) and then served from memory.
+
+import type { BlockList } from 'node:net';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { expandScopes, type Role } from '../org/roles.js';
 import { accessFrom, roleSql } from '../org/tenant-roles.js';
 import type { RefillInterval } from './api-key.entity.js';
+import { compileAllowlist } from './ip-allowlist.js';
+import type { UsageCounter } from './usage.js';
 
 export interface KeyRecord {
   id: string;
@@ -34,6 +38,10 @@ export interface KeyRecord {
   ownerRole: Role | null;
   /** 'partner' / 'client' for keys of a partner organization. */
   partner: 'partner' | 'client' | undefined;
+  /** The IP allowlist compiled once at load; null = any address. */
+  allowlist: BlockList | null;
+  /** This minute's usage counter of the key (usage.ts), kept on the record so counting needs no lookup. */
+  counter?: UsageCounter;
 }
 
 interface Row {
@@ -61,6 +69,7 @@ interface Row {
   org_type: string | null;
   direct_role: string | null;
   partner_role: string | null;
+  ip_allowlist: string[] | string | null;
 }
 
 const ms = (d: Date | string | null): number | null => (d === null ? null : new Date(d).getTime());
@@ -72,7 +81,7 @@ const OWNER_ROLE = roleSql('k.created_by_user_id', 'coalesce(k.client_organizati
 const SELECT = `select k.id, k.key_hash, k.previous_key_hash, k.previous_expires_at, k.organization_id,
     k.client_organization_id, k.pinned_organization_id, k.created_by_user_id, k.scopes, k.metadata,
     k.rate_limit_per_minute, k.remaining, k.remaining_period, k.credits_generation, k.refill_interval,
-    k.refill_amount, k.enabled, k.expires_at, k.revoked_at, k.last_used_at,
+    k.refill_amount, k.enabled, k.expires_at, k.revoked_at, k.last_used_at, k.ip_allowlist,
     u.is_active as owner_active, o.type as org_type,
     ${OWNER_ROLE.direct} as direct_role, ${OWNER_ROLE.viaPartner} as partner_role
   from api_keys k
@@ -104,6 +113,7 @@ function toRecord(r: Row): KeyRecord {
     ownerActive: r.owner_active,
     ownerRole: r.organization_id ? (accessFrom(r.direct_role, r.partner_role)?.role ?? null) : null,
     partner: r.org_type === 'partner' ? (r.client_organization_id ? 'client' : 'partner') : undefined,
+    allowlist: compileAllowlist(r.ip_allowlist === null ? null : json<string[]>(r.ip_allowlist)),
   };
 }
 

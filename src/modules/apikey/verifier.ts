@@ -1,19 +1,36 @@
 // The hot path: checksum (no I/O), one SHA-256, a Map lookup, the per-key rate limit (in memory, or
 // one Redis round trip with REDIS_URL). A cold key costs one database query; a key with a credit
 // budget also costs one durable UPDATE per use (coalesced across concurrent uses: credits.ts).
+// The IP allowlist is checked against the record's compiled list, and each verification of a known
+// key is counted by outcome in memory (usage.ts writes the counts behind the request).
 import type { Clock } from '../common/clock.js';
-import { RateLimitedError, type ReasonOf, unauthorized } from '../common/errors.js';
+import { forbidden, RateLimitedError, type ReasonOf, unauthorized } from '../common/errors.js';
 import type { Principal } from '../common/principal.js';
 import { capScopes } from '../org/roles.js';
 import type { RateLimiter, RateLimitResult } from '../ratelimit/index.js';
 import type { BearerVerifier } from '../session/credentials.js';
 import type { Credits } from './credits.js';
+import { allows } from './ip-allowlist.js';
 import type { KeyCache } from './key-cache.js';
 import { hashKey, isWellFormedKey } from './key-format.js';
 import type { KeyRecord } from './record.js';
 import type { UsageRecorder } from './usage.js';
 
-type VerifyCode = 'VALID' | 'MALFORMED' | 'NOT_FOUND' | 'EXPIRED' | 'REVOKED' | 'DISABLED' | 'RATE_LIMITED' | 'USAGE_EXCEEDED' | 'INSUFFICIENT_SCOPE';
+type VerifyCode = 'VALID' | 'MALFORMED' | 'NOT_FOUND' | 'EXPIRED' | 'REVOKED' | 'DISABLED' | 'RATE_LIMITED' | 'USAGE_EXCEEDED' | 'INSUFFICIENT_SCOPE' | 'FORBIDDEN';
+
+/** The usage column (index into OUTCOMES) each outcome of a known key counts in. */
+const OUTCOME: Record<VerifyCode, number> = {
+  VALID: 0,
+  RATE_LIMITED: 1,
+  USAGE_EXCEEDED: 2,
+  EXPIRED: 3,
+  REVOKED: 4,
+  DISABLED: 5,
+  FORBIDDEN: 6,
+  INSUFFICIENT_SCOPE: 6,
+  MALFORMED: -1,
+  NOT_FOUND: -1,
+};
 
 export interface Verification {
   code: VerifyCode;
@@ -28,7 +45,7 @@ export interface Verification {
 }
 
 /** The error reason of each refusal when the key authenticates a request. */
-const REFUSAL_REASON: Record<Exclude<VerifyCode, 'VALID' | 'RATE_LIMITED'>, ReasonOf<'UNAUTHORIZED'>> = {
+const REFUSAL_REASON: Record<Exclude<VerifyCode, 'VALID' | 'RATE_LIMITED' | 'FORBIDDEN'>, ReasonOf<'UNAUTHORIZED'>> = {
   MALFORMED: 'API_KEY_INVALID',
   NOT_FOUND: 'API_KEY_INVALID',
   EXPIRED: 'API_KEY_EXPIRED',
@@ -62,9 +79,10 @@ export class KeyVerifier implements BearerVerifier {
     return isWellFormedKey(credential);
   }
 
-  async verify(credential: string): Promise<Principal> {
-    const v = await this.check(credential);
+  async verify(credential: string, from?: { ip?: string }): Promise<Principal> {
+    const v = await this.check(credential, [], from?.ip);
     if (v.code === 'RATE_LIMITED') throw new RateLimitedError(v.rateLimit!.limit, v.rateLimit!.remaining, v.rateLimit!.resetSeconds, 'API key rate limit exceeded');
+    if (v.code === 'FORBIDDEN') throw forbidden(v.message, 'IP_NOT_ALLOWED');
     if (v.code !== 'VALID') throw unauthorized(v.message, REFUSAL_REASON[v.code]);
     return keyPrincipal(v.record!, v.scopes!);
   }
@@ -108,15 +126,28 @@ export class KeyVerifier implements BearerVerifier {
     return undefined;
   }
 
-  /** Verify a key and count one use (rate limit, credits). Never throws for a bad key. */
-  async check(key: string, requiredScopes: readonly string[] = []): Promise<Verification> {
+  /**
+   * Verify a key presented from `ip` and count one use (rate limit, credits, usage by outcome). Never
+   * throws for a bad key. A key with an IP allowlist is refused (FORBIDDEN) from elsewhere, or when
+   * the address is unknown.
+   */
+  async check(key: string, requiredScopes: readonly string[] = [], ip?: string): Promise<Verification> {
     if (!isWellFormedKey(key)) return fail('MALFORMED', 'Invalid API key');
     const hash = hashKey(key);
     const r = await this.cache.get(hash, () => this.load(hash));
     if (!r) return fail('NOT_FOUND', 'Invalid API key');
     const now = this.clock.now().getTime();
+    const v = await this.use(r, hash, now, requiredScopes, ip);
+    this.usage.count(r, OUTCOME[v.code], now, ip);
+    return v;
+  }
+
+  private async use(r: KeyRecord, hash: string, now: number, requiredScopes: readonly string[], ip: string | undefined): Promise<Verification> {
     const bad = this.judge(r, hash, now);
     if (bad) return bad;
+    if (r.allowlist && !(ip && allows(r.allowlist, ip))) {
+      return fail('FORBIDDEN', ip ? `This API key may not be used from ${ip}: the address is not in its IP allowlist` : 'This API key has an IP allowlist and the client address is unknown', r);
+    }
     const scopes = this.scopesOf(r);
     for (const s of requiredScopes) if (!scopes.includes(s)) return { ...fail('INSUFFICIENT_SCOPE', `API key lacks scope ${s}`, r), scopes };
     let rateLimit: RateLimitResult | undefined;

@@ -57,7 +57,8 @@ export class TokenExchange {
     if (!apiKey) throw unauthorized('Missing x-api-key header', 'CREDENTIAL_MISSING');
 
     // The key's own checks and limits (counts one use), then the exchange's 5 per minute.
-    const v = await this.o.keys.check(apiKey);
+    const v = await this.o.keys.check(apiKey, [], req.client.ip);
+    if (v.code === 'FORBIDDEN') throw forbidden(v.message, 'IP_NOT_ALLOWED');
     if (v.code === 'RATE_LIMITED') throw new RateLimitedError(v.rateLimit!.limit, v.rateLimit!.remaining, v.rateLimit!.resetSeconds, 'API key rate limit exceeded');
     if (v.code !== 'VALID' || !v.record || v.record.id !== req.apiKeyId?.trim()) throw unauthorized(BAD);
     const key = v.record;

@@ -9,13 +9,15 @@ export interface Credentials {
   sessionToken?: string;
   bearer?: string;
   apiKey?: string;
+  /** Client address (X-Forwarded-For only from TRUSTED_PROXIES): API keys with an IP allowlist check it. */
+  ip?: string;
 }
 
 /** Verifiers for the other kinds of credentials, registered by their modules. */
 export interface BearerVerifier {
   /** True when the string has this verifier's format (cheap, no I/O). */
   recognises(credential: string): boolean;
-  verify(credential: string): Promise<Principal>;
+  verify(credential: string, from?: { ip?: string }): Promise<Principal>;
 }
 
 export class Authenticator {
@@ -33,7 +35,7 @@ export class Authenticator {
     if (token !== undefined) {
       const verifier = this.bearers.find((v) => v.recognises(token));
       if (!verifier) throw unauthorized(c.apiKey !== undefined ? 'Invalid API key' : 'Unrecognised bearer credential', c.apiKey !== undefined ? 'API_KEY_INVALID' : 'CREDENTIAL_INVALID');
-      return verifier.verify(token);
+      return verifier.verify(token, c);
     }
     if (c.sessionToken) {
       const s = await this.sessions.authenticate(c.sessionToken);

@@ -5,7 +5,7 @@
 import type { JsonObject } from '@bufbuild/protobuf';
 import { timestampDate } from '@bufbuild/protobuf/wkt';
 import type { HandlerContext, ServiceImpl } from '@connectrpc/connect';
-import type { ApiKeyService } from '../../../gen/latchkey/v1/api_key_pb.js';
+import { type ApiKeyService, UsageResolution } from '../../../gen/latchkey/v1/api_key_pb.js';
 import type { ApiKeys, KeyCaller } from '../../modules/apikey/index.js';
 import type { Clock } from '../../modules/common/clock.js';
 import { invalid } from '../../modules/common/errors.js';
@@ -13,7 +13,7 @@ import { readPage } from '../../modules/common/page-token.js';
 import { accessOf, isPartnerCall } from '../access.js';
 import { restPathKey } from '../context.js';
 import { actorOf } from '../interceptors/tenancy.js';
-import { toApiKey, withSecret } from '../mappers/api-key.js';
+import { toApiKey, toUsageBucket, withSecret } from '../mappers/api-key.js';
 import { ts } from '../mappers/time.js';
 import { tenantHeaderOf } from '../tenant-header.js';
 import { principalOf } from './caller.js';
@@ -31,12 +31,12 @@ function callerOf(ctx: HandlerContext): KeyCaller {
 
 /** What the ApiKeyService handlers call. */
 export interface ApiKeyHandlerDeps {
-  apiKeys: Pick<ApiKeys, 'lifecycle' | 'verifier' | 'leaks' | 'usage'>;
+  apiKeys: Pick<ApiKeys, 'lifecycle' | 'verifier' | 'leaks' | 'usage' | 'usageQuery'>;
   clock: Clock;
 }
 
 export function apiKeyHandlers({ apiKeys, clock }: ApiKeyHandlerDeps): ServiceImpl<typeof ApiKeyService> {
-  const { lifecycle, verifier, leaks, usage } = apiKeys;
+  const { lifecycle, verifier, leaks, usage, usageQuery } = apiKeys;
   const now = () => clock.now();
   const shown = (k: Parameters<typeof toApiKey>[0]) => toApiKey(k, now(), usage.pendingRemaining(k.id, k.creditsGeneration));
   return {
@@ -51,6 +51,7 @@ export function apiKeyHandlers({ apiKeys, clock }: ApiKeyHandlerDeps): ServiceIm
         clientOrganizationId: req.clientOrganizationId,
         remaining: req.remaining,
         refill: req.refill,
+        ipAllowlist: req.ipAllowlist?.cidrs,
       });
       return withSecret(key, secret, now());
     },
@@ -74,6 +75,7 @@ export function apiKeyHandlers({ apiKeys, clock }: ApiKeyHandlerDeps): ServiceIm
         remaining: req.remaining,
         refill: req.refill,
         expiresAt: req.expiresAt ? timestampDate(req.expiresAt) : undefined,
+        ipAllowlist: req.ipAllowlist?.cidrs,
       });
       return { apiKey: shown(key) };
     },
@@ -89,7 +91,7 @@ export function apiKeyHandlers({ apiKeys, clock }: ApiKeyHandlerDeps): ServiceIm
 
     async verifyApiKey(req) {
       if (!req.key.trim()) throw invalid('key', 'is required');
-      const v = await verifier.check(req.key.trim(), req.requiredScopes);
+      const v = await verifier.check(req.key.trim(), req.requiredScopes, req.ip || undefined);
       const r = v.record;
       if (!r || v.code === 'MALFORMED' || v.code === 'NOT_FOUND') return { valid: false, code: v.code };
       return {
@@ -105,6 +107,18 @@ export function apiKeyHandlers({ apiKeys, clock }: ApiKeyHandlerDeps): ServiceIm
         rateLimit: v.rateLimit ? { limit: v.rateLimit.limit, remaining: v.rateLimit.remaining, resetAt: ts(new Date(now().getTime() + v.rateLimit.resetSeconds * 1000)) } : undefined,
         remaining: v.remaining === undefined ? undefined : BigInt(v.remaining),
       };
+    },
+
+    async getApiKeyUsage(req, ctx) {
+      const resolution = req.resolution === UsageResolution.MINUTE ? 'minute' : 'hour';
+      const { buckets, totals } = await usageQuery.get(callerOf(ctx), {
+        keyId: req.keyId,
+        organizationId: req.organizationId,
+        start: req.startTime ? timestampDate(req.startTime) : undefined,
+        end: req.endTime ? timestampDate(req.endTime) : undefined,
+        resolution,
+      });
+      return { buckets: buckets.map(toUsageBucket), totals: toUsageBucket(totals), resolution: resolution === 'minute' ? UsageResolution.MINUTE : UsageResolution.HOUR };
     },
 
     async reportLeakedApiKey(req, ctx) {

@@ -6,7 +6,7 @@ import { forbidden, unauthorized } from '../../modules/common/errors.js';
 import type { Principal } from '../../modules/common/principal.js';
 import type { Authenticator } from '../../modules/session/credentials.js';
 import { accessOf } from '../access.js';
-import { principalKey } from '../context.js';
+import { principalKey, requestInfoKey } from '../context.js';
 import { readCookie, SESSION_COOKIE } from '../cookies.js';
 
 /** Scopes a principal is limited to; undefined = the user's full rights (session, sign-in JWT). */
@@ -37,6 +37,7 @@ export const authnInterceptor =
       bearer,
       apiKey: req.header.get('x-api-key') ?? undefined,
       sessionToken: readCookie(req.header.get('cookie'), SESSION_COOKIE),
+      ip: req.contextValues.get(requestInfoKey)?.ip,
     });
     if (!principal) throw unauthorized('Missing Authorization header', 'CREDENTIAL_MISSING');
     if (access.credentials === 'signed_in' && actsThroughKey(principal)) {

@@ -1,6 +1,8 @@
 import { create, type JsonObject } from '@bufbuild/protobuf';
+import type { UsageBucket } from '../../../gen/latchkey/v1/api_key_pb.js';
 import { type ApiKey as ApiKeyMsg, ApiKeySchema } from '../../../gen/latchkey/v1/common_pb.js';
 import { type ApiKey, statusOf } from '../../modules/apikey/index.js';
+import type { Counts } from '../../modules/apikey/usage-query.js';
 import { ts } from './time.js';
 
 /** A key without its secret. `remaining` may come fresher from the counters than from the row. */
@@ -26,7 +28,23 @@ export function toApiKey(k: ApiKey, now: Date, remaining?: number): ApiKeyMsg {
     revokedAt: ts(k.revokedAt),
     createdAt: ts(k.createdAt),
     updatedAt: ts(k.updatedAt),
+    ipAllowlist: k.ipAllowlist?.length ? { cidrs: k.ipAllowlist } : undefined,
   });
+}
+
+/** One GetApiKeyUsage bucket. */
+export function toUsageBucket(c: Counts): Omit<UsageBucket, '$typeName'> {
+  return {
+    startTime: ts(c.start),
+    valid: BigInt(c.valid),
+    rateLimited: BigInt(c.rate_limited),
+    usageExceeded: BigInt(c.usage_exceeded),
+    expired: BigInt(c.expired),
+    revoked: BigInt(c.revoked),
+    disabled: BigInt(c.disabled),
+    forbidden: BigInt(c.forbidden),
+    total: BigInt(c.total),
+  };
 }
 
 /** CreateApiKey / RegenerateApiKey: flat, so seed 001 (`key`, `id`) and seed 003 (`apiKeyId`, `apiKeyToken`) both read it. */

@@ -1,0 +1,44 @@
+import { defineEntity, p } from '@mikro-orm/core';
+
+export type UsageResolution = 'minute' | 'hour';
+
+/** Verifications of one key in one minute (or, rolled up, one hour), by outcome. Written behind the hot path. */
+export const ApiKeyUsageSchema = defineEntity({
+  name: 'ApiKeyUsage',
+  tableName: 'api_key_usage',
+  properties: {
+    keyId: p.string().length(32).primary(),
+    resolution: p.string().length(6).primary().$type<UsageResolution>(),
+    /** Start of the minute or hour. */
+    bucket: p.datetime().primary(),
+    /** The key's organization (null for a personal token), for organization-wide queries. */
+    organizationId: p.string().length(26).nullable(),
+    valid: p.bigint('number'),
+    rateLimited: p.bigint('number'),
+    usageExceeded: p.bigint('number'),
+    expired: p.bigint('number'),
+    revoked: p.bigint('number'),
+    disabled: p.bigint('number'),
+    forbidden: p.bigint('number'),
+  },
+});
+
+class ApiKeyUsage extends ApiKeyUsageSchema.class {}
+ApiKeyUsageSchema.setClass(ApiKeyUsage);
+
+/** A network (/24 IPv4, /48 IPv6) a key was used from: new-source alerts compare against these. */
+export const ApiKeySourceSchema = defineEntity({
+  name: 'ApiKeySource',
+  tableName: 'api_key_sources',
+  properties: {
+    keyId: p.string().length(32).primary(),
+    network: p.string().length(64).primary(),
+    firstSeenAt: p.datetime(),
+    lastSeenAt: p.datetime(),
+    /** Last `api_key.new_source` event for this network (at most one a day). */
+    alertedAt: p.datetime().nullable(),
+  },
+});
+
+class ApiKeySource extends ApiKeySourceSchema.class {}
+ApiKeySourceSchema.setClass(ApiKeySource);
