@@ -171,9 +171,11 @@ describe('/openapi.json', () => {
           server.url,
         );
         for (const q of params.filter((p) => p.in === 'query' && p.required)) url.searchParams.set(q.name, sample(q.schema));
+        const headers: Record<string, string> = op.requestBody ? { 'content-type': 'application/json' } : {};
+        for (const h of params.filter((p) => p.in === 'header' && p.required)) headers[h.name] = sample(h.schema);
         const res = await fetch(url, {
           method: verb.toUpperCase(),
-          headers: op.requestBody ? { 'content-type': 'application/json' } : {},
+          headers,
           body: op.requestBody ? '{}' : undefined,
         });
         const where = `${verb.toUpperCase()} ${path} → ${res.status}`;
@@ -213,6 +215,11 @@ describe('/openapi.json', () => {
     expect(short.status).toBe(400);
     expect(await short.json()).toMatchObject({ reason: 'VALIDATION_FAILED', field: 'password' });
     expect((await signUp('p'.repeat(password.minLength))).status).toBe(200);
+  });
+
+  it('documents the credential headers SignInWithApiKey reads', () => {
+    const names = doc.paths['/v1/{organization}/user/signin_with_api_key'].post.parameters.filter((p: { in: string }) => p.in === 'header').map((p: { name: string }) => p.name);
+    expect(names).toEqual(['x-api-key', 'x-api-key-id', 'x-user-id']);
   });
 
   it('marks a required tenant header as the server requires it', async () => {
