@@ -292,6 +292,16 @@ function tenantHeaders(rule: AccessRule, route: RestRoute): Parameter[] {
   return TENANT_HEADERS(requiredHere || rule.tenant === 'header_required');
 }
 
+/**
+ * Headers an RPC's comment names (`x-…` in backticks) besides the tenant headers: the RPC's own
+ * credential headers (SignInWithApiKey's `x-api-key`, `x-api-key-id`, `x-user-id`), which a
+ * public RPC needs.
+ */
+function namedHeaders(text: string | undefined, rule: AccessRule): Parameter[] {
+  const names = new Set([...(text ?? '').matchAll(/`(x-[a-z0-9-]+)`/g)].map((m) => m[1]).filter((n) => n !== 'x-organization-id'));
+  return [...names].map((name) => ({ name, in: 'header', required: rule.credentials === 'public', description: 'See the description of the operation.', schema: { type: 'string' } }));
+}
+
 const ROLE_TEXT: Record<string, string> = { member: 'member', admin: 'admin', root_admin: 'root_admin' };
 
 function accessText(rule: AccessRule, route: RestRoute): string {
@@ -399,7 +409,7 @@ function operation(b: SchemaBuilder, route: RestRoute, index: number, errorStatu
     return { name: v, in: 'path', required: true, ...(desc ? { description: desc } : {}), schema: f ? b.valueSchema(f) : { type: 'string' } };
   });
   if (route.body !== '*') parameters.push(...queryParameters(b, method.input, new Set([...bound, ...(route.body ? [route.body.split('.')[0]] : [])])));
-  parameters.push(...tenantHeaders(rule, route));
+  parameters.push(...tenantHeaders(rule, route), ...namedHeaders(text, rule));
 
   let requestBody: Record<string, unknown> | undefined;
   if (route.body) {

@@ -11,6 +11,7 @@ import { accessOf } from '../../src/transport/access.js';
 import { buildRequestJson } from '../../src/transport/rest/request-json.js';
 import { SERVICES } from '../../src/transport/routes.js';
 import { launch } from '../console/browser.js';
+import { signUpAndIn } from '../helpers/accounts.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
@@ -126,8 +127,13 @@ describe('/openapi.json', () => {
       // Errors: the envelope with its reasons, for each status the RPC can answer.
       for (const status of ['400', '404', '429', '500', '503']) expect(op.responses[status], `${where} ${status}`).toEqual({ $ref: `#/components/responses/Error${status}` });
       if (b.body) expect(op.responses['413'], where).toBeDefined();
-      // Security follows the access rule.
+      // Security and tenant headers follow the access rule.
       const rule = accessOf(b.method);
+      const headerRequired = rule.tenant === 'header_required' || !!rule.bindings.get(b.path)?.tenantHeaderRequired;
+      const orgid = params.find((p) => p.in === 'header' && p.name === 'orgid');
+      if (headerRequired) expect(orgid?.required, `${where} orgid`).toBe(true);
+      if (rule.tenant === 'none' && !headerRequired) expect(orgid, `${where} orgid`).toBeUndefined();
+      if (rule.tenant === 'header') expect(orgid, `${where} orgid`).toBeDefined();
       if (rule.credentials === 'public') expect(op.security, where).toEqual([]);
       else
         expect(op.security.map((s: object) => Object.keys(s)[0]).sort(), where).toEqual(
@@ -165,9 +171,11 @@ describe('/openapi.json', () => {
           server.url,
         );
         for (const q of params.filter((p) => p.in === 'query' && p.required)) url.searchParams.set(q.name, sample(q.schema));
+        const headers: Record<string, string> = op.requestBody ? { 'content-type': 'application/json' } : {};
+        for (const h of params.filter((p) => p.in === 'header' && p.required)) headers[h.name] = sample(h.schema);
         const res = await fetch(url, {
           method: verb.toUpperCase(),
-          headers: op.requestBody ? { 'content-type': 'application/json' } : {},
+          headers,
           body: op.requestBody ? '{}' : undefined,
         });
         const where = `${verb.toUpperCase()} ${path} → ${res.status}`;
@@ -207,6 +215,24 @@ describe('/openapi.json', () => {
     expect(short.status).toBe(400);
     expect(await short.json()).toMatchObject({ reason: 'VALIDATION_FAILED', field: 'password' });
     expect((await signUp('p'.repeat(password.minLength))).status).toBe(200);
+  });
+
+  it('documents the credential headers SignInWithApiKey reads', () => {
+    const names = doc.paths['/v1/{organization}/user/signin_with_api_key'].post.parameters.filter((p: { in: string }) => p.in === 'header').map((p: { name: string }) => p.name);
+    expect(names).toEqual(['x-api-key', 'x-api-key-id', 'x-user-id']);
+  });
+
+  it('marks a required tenant header as the server requires it', async () => {
+    const op = doc.paths['/api-key/list'].get;
+    expect(op.parameters.find((p: { name: string }) => p.name === 'orgid')).toMatchObject({ in: 'header', required: true });
+    const user = await signUpAndIn(server.url);
+    const without = await fetch(`${server.url}/api-key/list`, { headers: { cookie: user.cookie } });
+    expect(without.status).toBe(400);
+    const reason = ((await without.json()) as { reason: string }).reason;
+    expect(doc.components.responses.Error400.content['application/json'].schema.allOf[1].properties.reason.enum).toContain(reason);
+    expect(reason).toBe('TENANT_REQUIRED');
+    const withHeader = await fetch(`${server.url}/api-key/list`, { headers: { cookie: user.cookie, orgid: user.organizationId } });
+    expect(withHeader.status).toBe(200);
   });
 
   it('lists the probes, /metrics and the JWKS as they really answer', async () => {
