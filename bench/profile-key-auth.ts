@@ -61,6 +61,9 @@ for (const n of prof.nodes) {
 const idle = [...byName].filter(([k]) => k.startsWith('(idle)')).reduce((a, [, v]) => a + v, 0);
 console.log(`profile ${path.join(dir, file)}: ${(total / 1e6).toFixed(1)} s sampled during the load, ${((100 * idle) / total).toFixed(1)} % idle`);
 console.log('| self % of busy | function |\n|---|---|');
-for (const [name, t] of [...byName].filter(([k]) => !k.startsWith('(idle)')).sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.PROFILE_TOP ?? 25))) {
+for (const [name, t] of [...byName]
+  .filter(([k]) => !k.startsWith('(idle)'))
+  .sort((a, b) => b[1] - a[1])
+  .slice(0, Number(process.env.PROFILE_TOP ?? 25))) {
   console.log(`| ${((100 * t) / (total - idle)).toFixed(1)} | ${name} |`);
 }

@@ -9,6 +9,7 @@ import { type EntityManager as CoreEntityManager, DriverException, ForeignKeyCon
 import { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import { DomainError } from '../modules/common/errors.js';
+import { transactionIds } from '../modules/common/write-at-once.js';
 import { isDatabaseUnavailable, isRetryableConflict } from './unavailable.js';
 
 export interface TransactionSettings {
@@ -40,7 +41,8 @@ export class RetryingEntityManager extends EntityManager {
       try {
         return await super.transactional(async (tx) => {
           result = await cb(tx);
-          if (s.resolveInDoubt) {
+          xid = transactionIds.get(tx as never);
+          if (s.resolveInDoubt && !xid) {
             const rows = await tx.getConnection().execute<{ xid: string }[]>('select txid_current()::text as xid', [], 'all', tx.getTransactionContext());
             xid = rows[0].xid;
           }
