@@ -38,6 +38,14 @@ describe('statements per call', () => {
     expect(count, show(sql)).toBeLessThanOrEqual(4);
   });
 
+  // Its audit event goes to every organization of the user, read inside the transaction: one more.
+  it('a personal access token (no organization) sends at most 5', async () => {
+    await createKey(w, cookie(u));
+    const { count, sql, result } = await countQueries(w, () => createKey(w, cookie(u), { scopes: ['user:read'] }));
+    expect(result.key).toMatch(/./);
+    expect(count, show(sql)).toBeLessThanOrEqual(5);
+  });
+
   it('GET /api/auth/token on a warm session sends none', async () => {
     expect((await rest(w.url, 'GET', '/api/auth/token', { headers: cookie(u) })).status).toBe(200);
     const { count, sql, result } = await countQueries(w, () => rest(w.url, 'GET', '/api/auth/token', { headers: cookie(u) }));

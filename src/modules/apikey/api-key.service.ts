@@ -116,7 +116,7 @@ export class ApiKeyLifecycle {
     const { key: secret, hash, start } = generateKey(this.opts.prefix);
     const key = await this.em.transactional(async (tx) => {
       // The key and its audit event go in as one statement (select, BEGIN, insert, COMMIT in all).
-      const scratch = tx.fork();
+      const scratch = tx.fork({ keepTransactionContext: true });
       const k = scratch.create(ApiKey, {
         name,
         keyHash: hash,
