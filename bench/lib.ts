@@ -25,7 +25,7 @@ export async function startServerProcess(env: Record<string, string> = {}, nodeA
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 600; i++) {
     try {
       if ((await fetch(`${url}/readyz`)).ok) break;
     } catch {

@@ -1,6 +1,6 @@
 // A CPU profile of the server under key-authenticated GET /api/user/me (REST, 50 connections), and
 // its top functions by self time. Usage: npm run bench -- profile-key-auth  (BENCH_SECONDS=10;
-// PROFILE_PATH=/api/user/me; the .cpuprofile stays in PROFILE_DIR, default a temporary directory).
+// PROFILE_PATH=/api/user/me, PROFILE_BODY='{}' to POST it as JSON, e.g. PROFILE_PATH=/grpc.health.v1.Health/Check; the .cpuprofile stays in PROFILE_DIR, default a temporary directory).
 import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -34,7 +34,9 @@ try {
   const key = ((await created.json()) as any).data.key;
   const url = `${server.url}${process.env.PROFILE_PATH ?? '/api/user/me'}`;
   window[0] = Date.now() - spawned + 500;
-  const r = await load({ name: 'profiled', url, headers: { 'x-api-key': key }, connections: 50, seconds: Number(process.env.BENCH_SECONDS ?? 10) });
+  const body = process.env.PROFILE_BODY;
+  const headers: Record<string, string> = { 'x-api-key': key, ...(body === undefined ? {} : { 'content-type': 'application/json' }) };
+  const r = await load({ name: 'profiled', url, method: body === undefined ? 'GET' : 'POST', headers, body, connections: 50, seconds: Number(process.env.BENCH_SECONDS ?? 10) });
   window[1] = Date.now() - spawned - 500;
   console.log(`${r.rps.toFixed(0)} req/s, p99 ${r.p99} ms, ${r.non2xx} non-2xx (load average ${os.loadavg()[0].toFixed(2)})`);
 } finally {

@@ -14,6 +14,7 @@ import proxyaddr from 'proxy-addr';
 import type { Deps } from './deps.js';
 import { gatewayHook } from './gateway/hook.js';
 import { listenMetrics, metricsInterceptor, opsRoute } from './ops/routes.js';
+import { createConnectUnary } from './transport/connect-unary.js';
 import { createConsole } from './transport/console.js';
 import { RequestInfo, requestInfoKey } from './transport/context.js';
 import { authnInterceptor } from './transport/interceptors/authn.js';
@@ -156,6 +157,12 @@ function createRequestHandler(deps: Deps) {
     maxBodyBytes: config.maxBodyBytes,
     unrouted: async (req, res, path, allow, values) => (!allow && !!gateway && (await gateway(req, res, values.get(requestInfoKey)!))) || serveConsole(req, res, path),
   });
+  // Plain Connect unary JSON calls skip connect-node's handler (same interceptors and implementations).
+  const connectUnary = createConnectUnary({
+    methods: new Map([...implementations.values()].map((spec) => [`/${spec.method.parent.typeName}/${spec.method.name}`, spec])),
+    interceptors,
+    readMaxBytes: config.maxBodyBytes,
+  });
   // Operations endpoints (/metrics, /openapi.json, /docs): see src/ops/routes.ts.
   const ops = opsRoute(deps);
 
@@ -203,7 +210,9 @@ function createRequestHandler(deps: Deps) {
           }
           if (!encoding && (protocol === 'grpc' || protocol === 'grpc-web') && isByteStream(uReq.body)) uReq.body = refuseCompressedFrames(uReq.body);
         }
-        const uRes = await uHandler(uReq);
+        const rest = protocol === 'connect-unary' ? await connectUnary(req, res, path, uReq) : uReq;
+        if (rest === true) return;
+        const uRes = await uHandler(rest);
         return await universalResponseToNodeResponse(uRes, res);
       }
       await transcode(req, res, contextValues, signal);
