@@ -3,7 +3,6 @@
 // family is the session). Only SHA-256 hashes are stored. Session state (with the user's suspension)
 // is cached so cookie and JWT requests need no database round trip when warm; an ended session or a
 // suspended user goes out on the invalidation bus, so every replica refuses it within milliseconds.
-import { wrap } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AccountService } from '../account/account.service.js';
 import type { PasswordHasher } from '../account/password.js';
@@ -201,9 +200,8 @@ export class SessionService {
       .update({ lastLoginAt: now, updatedAt: now, ...(rehashed ? { passwordHash: rehashed } : {}) })
       .where({ id: user.id });
     await writeAtOnce(this.em, [...writes, userWrite]);
-    // The managed user now matches its row: set the fields without leaving them for a later flush.
+    // The answer shows the new values (nothing flushes after this; a flush would write the same ones).
     Object.assign(user, { lastLoginAt: now, updatedAt: now, ...(rehashed ? { passwordHash: rehashed } : {}) });
-    wrap(user, true).__originalEntityData = this.em.getComparator().prepareEntity(user);
     const state: SessionState = { sessionId, userId: user.id, expiresAt: session.expiresAt.getTime(), revoked: false, userActive: user.isActive, lastSeenAt: now.getTime() };
     this.byToken.set(session.tokenHash, state);
     this.byId.set(sessionId, state);
