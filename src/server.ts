@@ -84,7 +84,7 @@ function abortOnEarlyClose(req: Req, res: Res): AbortSignal {
 }
 
 /** Connect's view of a Node request; like connect-node's universalRequestFromNodeRequest, with the early-close signal above. */
-function universalRequestOf(req: Req, signal: AbortSignal, contextValues: ReturnType<typeof createContextValues>): UniversalServerRequest {
+function universalRequestOf(req: Req, signal: AbortSignal, contextValues: ReturnType<typeof createContextValues>, body?: Uint8Array): UniversalServerRequest {
   const header = new Headers();
   const raw = req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) if (raw[i].charCodeAt(0) !== 58 /* ':' */) header.append(raw[i], raw[i + 1]);
@@ -94,7 +94,7 @@ function universalRequestOf(req: Req, signal: AbortSignal, contextValues: Return
     method: req.method ?? '',
     url: `http://${authority}${req.url ?? ''}`,
     header,
-    body: req as AsyncIterable<Uint8Array>,
+    body: body ? once(body) : (req as AsyncIterable<Uint8Array>),
     signal,
     contextValues,
   };
@@ -119,6 +119,10 @@ function recordingImplementations(router: ConnectRouter, into: Map<DescMethod, U
     },
   };
   return recording;
+}
+
+async function* once(bytes: Uint8Array): AsyncIterable<Uint8Array> {
+  yield bytes;
 }
 
 function createRequestHandler(deps: Deps) {
@@ -197,8 +201,10 @@ function createRequestHandler(deps: Deps) {
       const uHandler = handlers.get(path);
       const signal = abortOnEarlyClose(req, res);
       if (uHandler) {
-        const uReq = universalRequestOf(req, signal, contextValues);
         const protocol = protocolOf(req.headers['content-type']);
+        const direct = protocol === 'connect-unary' ? await connectUnary(req, res, path, contextValues, signal) : {};
+        if (direct === true) return;
+        const uReq = universalRequestOf(req, signal, contextValues, direct.body);
         if (protocol) {
           const encoding = requestEncoding(protocol, (n) => req.headers[n]);
           // Content codings are case-insensitive (RFC 9110); connect-node matches them exactly.
@@ -210,9 +216,7 @@ function createRequestHandler(deps: Deps) {
           }
           if (!encoding && (protocol === 'grpc' || protocol === 'grpc-web') && isByteStream(uReq.body)) uReq.body = refuseCompressedFrames(uReq.body);
         }
-        const rest = protocol === 'connect-unary' ? await connectUnary(req, res, path, uReq) : uReq;
-        if (rest === true) return;
-        const uRes = await uHandler(rest);
+        const uRes = await uHandler(uReq);
         return await universalResponseToNodeResponse(uRes, res);
       }
       await transcode(req, res, contextValues, signal);

@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
 import { fromJson, toJsonString } from '@bufbuild/protobuf';
 import { Code, ConnectError, type ContextValues, createHandlerContext, type Interceptor } from '@connectrpc/connect';
-import { invokeUnaryImplementation, mergeNonProtocolHeaders, type UniversalServerRequest } from '@connectrpc/connect/protocol';
+import { invokeUnaryImplementation, mergeNonProtocolHeaders } from '@connectrpc/connect/protocol';
 import { codeToHttpStatus, errorToJsonBytes } from '@connectrpc/connect/protocol-connect';
 import { malformedBodyGate } from './interceptors/validation.js';
 import type { UnaryImplSpec } from './rest/transcoder.js';
@@ -23,22 +23,26 @@ export interface ConnectUnaryOptions {
 
 const JSON_TYPE = /^application\/json(?:;\s*charset=utf-?8)?$/i;
 
-async function readExactly(req: Req, length: number): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req as AsyncIterable<Buffer>) {
-    size += c.length;
-    chunks.push(c);
-  }
-  return size === length ? Buffer.concat(chunks, size) : undefined;
+/** The body, when it is exactly `length` bytes (else undefined: Connect reports the mismatch). */
+function readExactly(req: Req, length: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      chunks.push(c);
+    });
+    req.once('end', () => resolve(size === length ? (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)) : undefined));
+    req.once('error', reject);
+  });
 }
 
 export function createConnectUnary(o: ConnectUnaryOptions) {
   /**
-   * Serves the call and returns true, or returns the request connect-node's handler must serve
-   * (its body the bytes read here, when any were).
+   * Serves the call and returns true; or returns false when connect-node's handler must serve it,
+   * with the body bytes when they were read here.
    */
-  return async function connectUnary(req: Req, res: ServerResponse, path: string, uReq: UniversalServerRequest): Promise<true | UniversalServerRequest> {
+  return async function connectUnary(req: Req, res: ServerResponse, path: string, contextValues: ContextValues, signal: AbortSignal): Promise<true | { body?: Uint8Array }> {
     const spec = o.methods.get(path);
     const h = req.headers;
     const length = Number(h['content-length']);
@@ -51,25 +55,25 @@ export function createConnectUnary(o: ConnectUnaryOptions) {
       !(length >= 0 && length <= o.readMaxBytes) ||
       h['transfer-encoding'] !== undefined
     ) {
-      return uReq;
+      return {};
     }
     const bytes = await readExactly(req, length);
-    if (!bytes) return { ...uReq, body: single(Buffer.alloc(0)) }; // the client sent less or more than it declared: Connect says so
+    if (!bytes) return { body: new Uint8Array(0) }; // the client sent less or more than it declared: Connect says so
     let message;
     try {
       message = fromJson(spec.method.input, bytes.length ? JSON.parse(bytes.toString('utf8')) : {}, { ignoreUnknownFields: true });
     } catch {
-      return { ...uReq, body: single(bytes) }; // connect-node names the problem (and the field)
+      return { body: bytes }; // connect-node names the problem (and the field)
     }
     const ctx = createHandlerContext({
       service: spec.method.parent,
       method: spec.method,
       protocolName: 'connect',
       requestMethod: 'POST',
-      url: uReq.url,
-      requestHeader: uReq.header,
-      requestSignal: uReq.signal,
-      contextValues: uReq.contextValues as ContextValues,
+      url: req.url ?? path,
+      requestHeader: headerPairs(req),
+      requestSignal: signal,
+      contextValues,
       responseHeader: { 'content-type': 'application/json' },
     });
     malformedBodyGate(ctx);
@@ -100,6 +104,10 @@ export function createConnectUnary(o: ConnectUnaryOptions) {
   };
 }
 
-async function* single(bytes: Uint8Array): AsyncIterable<Uint8Array> {
-  yield bytes;
+/** The request's headers as pairs (HTTP/2 pseudo-headers left out), for the handler context to copy once. */
+function headerPairs(req: Req): [string, string][] {
+  const pairs: [string, string][] = [];
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i].charCodeAt(0) !== 58 /* ':' */) pairs.push([raw[i], raw[i + 1]]);
+  return pairs;
 }
