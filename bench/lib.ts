@@ -13,17 +13,19 @@ export interface BenchServer {
   stop(): Promise<void>;
 }
 
-/** Start `src/main.ts` in its own process on a free port; embedded database unless DATABASE_URL is given. */
-export async function startServerProcess(env: Record<string, string> = {}): Promise<BenchServer> {
+/** Start `src/main.ts` in its own process on a free port; embedded database unless DATABASE_URL is given.
+ * LATCHKEY_ENTRY=dist/main.js runs compiled output instead (with source maps). */
+export async function startServerProcess(env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<BenchServer> {
   const port = 20000 + Math.floor(Math.random() * 20000);
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'latchkey-bench-'));
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const entry = process.env.LATCHKEY_ENTRY;
+  const proc = spawn(process.execPath, [...nodeArgs, ...(entry ? ['--enable-source-maps', entry] : ['--import', 'tsx', 'src/main.ts'])], {
     cwd: ROOT,
     env: { ...process.env, PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'warn', SCRYPT_LOG_N: '12', SCRYPT_P: '1', ...env },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 600; i++) {
     try {
       if ((await fetch(`${url}/readyz`)).ok) break;
     } catch {

@@ -49,6 +49,10 @@ export interface Config {
   scryptConcurrency: number;
   /** Sign-ins waiting for scrypt beyond this are refused with 429. */
   scryptQueueLimit: number;
+  /** Hash passwords in a separate, lower-priority process (SCRYPT_PROCESS). */
+  scryptProcess: boolean;
+  /** Concurrent scrypt computations in that process (SCRYPT_PROCESS_CONCURRENCY). */
+  scryptProcessConcurrency: number;
   sessionTtlSeconds: number;
   requireEmailVerification: boolean;
   accessTokenTtlSeconds: number;
@@ -238,6 +242,9 @@ export function loadConfig(env: Env = process.env): Config {
     // Leave a core to the event loop: key- and JWT-authenticated requests keep their latency during a sign-in flood.
     scryptConcurrency: int(env, 'SCRYPT_CONCURRENCY', Math.max(1, os.availableParallelism() - 1), 1, 64),
     scryptQueueLimit: int(env, 'SCRYPT_QUEUE_LIMIT', 64, 1, 100_000),
+    // Hash in a separate process at a lower CPU priority; it may use every core (the event loop comes first).
+    scryptProcess: bool(env, 'SCRYPT_PROCESS', true),
+    scryptProcessConcurrency: int(env, 'SCRYPT_PROCESS_CONCURRENCY', os.availableParallelism(), 1, 64),
     sessionTtlSeconds: int(env, 'SESSION_TTL_SECONDS', 30 * 24 * 3600, 60, 365 * 24 * 3600),
     requireEmailVerification: bool(env, 'REQUIRE_EMAIL_VERIFICATION', false),
     accessTokenTtlSeconds: int(env, 'ACCESS_TOKEN_TTL_SECONDS', 15 * 60, 10, 24 * 3600),

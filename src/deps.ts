@@ -80,7 +80,7 @@ export async function createDeps(config: Config, log: Logger, clock: Clock = sys
   const db = await openDatabase(config, log);
   const em = db.orm.em as EntityManager;
   const caches = { ...bus.caches, loadAlone: () => em.isInTransaction() };
-  const passwords = new PasswordHasher(config.scrypt, config.scryptConcurrency, config.scryptQueueLimit);
+  const passwords = new PasswordHasher(config.scrypt, config.scryptConcurrency, config.scryptQueueLimit, config.scryptProcess ? config.scryptProcessConcurrency : undefined);
   const audit = new AuditLog(em, clock);
   const secret = await loadOrCreateSecret(config.secret, config.dataDir, log);
   const publicUrl = () => config.publicUrl;
@@ -191,6 +191,7 @@ export async function createDeps(config: Config, log: Logger, clock: Clock = sys
     async close() {
       signingKeys.stop();
       await apiKeys.close();
+      passwords.close();
       await mailer.close();
       await rateLimiter.close();
       await bus.close();

@@ -1,22 +1,24 @@
 // One port for every protocol: a plain TCP listener peeks at each connection's first bytes and
 // hands HTTP/2 (h2c prior knowledge: gRPC, Connect, gRPC-web) to an http2 server and everything
 // else to an http1 server; both run the same request handler.
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import net from 'node:net';
-import { Code, ConnectError, createConnectRouter, createContextValues } from '@connectrpc/connect';
-import type { UniversalHandler } from '@connectrpc/connect/protocol';
-import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse } from '@connectrpc/connect-node';
+import type { DescMethod } from '@bufbuild/protobuf';
+import { Code, ConnectError, type ConnectRouter, createConnectRouter, createContextValues, createMethodImplSpec, createServiceImplSpec, type MethodImplSpec } from '@connectrpc/connect';
+import type { UniversalHandler, UniversalServerRequest } from '@connectrpc/connect/protocol';
+import { compressionBrotli, compressionGzip, universalResponseToNodeResponse } from '@connectrpc/connect-node';
 import proxyaddr from 'proxy-addr';
 import type { Deps } from './deps.js';
 import { gatewayHook } from './gateway/hook.js';
-import { ulid } from './modules/common/ids.js';
 import { listenMetrics, metricsInterceptor, opsRoute } from './ops/routes.js';
 import { tracingInterceptor } from './ops/tracing.js';
 import { Admission } from './transport/admission.js';
+import { createConnectUnary } from './transport/connect-unary.js';
 import { createConsole } from './transport/console.js';
-import { type RequestInfo, requestInfoKey } from './transport/context.js';
+import { RequestInfo, requestInfoKey } from './transport/context.js';
 import { authnInterceptor } from './transport/interceptors/authn.js';
 import { csrfInterceptor } from './transport/interceptors/csrf.js';
 import { errorsInterceptor } from './transport/interceptors/errors.js';
@@ -25,7 +27,7 @@ import { tenancyInterceptor } from './transport/interceptors/tenancy.js';
 import { malformedBodyGate, validationInterceptor } from './transport/interceptors/validation.js';
 import { RouteTable } from './transport/rest/route-table.js';
 import { envelopeError } from './transport/rest/status.js';
-import { createTranscoder } from './transport/rest/transcoder.js';
+import { createTranscoder, type UnaryImplSpec } from './transport/rest/transcoder.js';
 import { routes, SERVICES } from './transport/routes.js';
 import { ENCODINGS, encodingHeaderOf, errorResponse, protocolOf, refuseCompressedFrames, requestEncoding, unsupportedEncoding } from './transport/wire-guards.js';
 
@@ -65,25 +67,89 @@ function pathOf(url: string): string {
   return /^https?:\/\//i.test(path) ? path.replace(/^https?:\/\/[^/]*/i, '') || '/' : path;
 }
 
+// Request ids: a random per-process prefix and a counter (26 characters, [0-9A-Z]); unique across
+// replicas by the prefix's 80 random bits, and no random bytes drawn per request.
+const ID_PREFIX = randomBytes(10).toString('hex').toUpperCase().slice(0, 16);
+let idCounter = 0;
+const requestId = () => ID_PREFIX + (++idCounter).toString(32).toUpperCase().padStart(10, '0');
+
+/** A signal that aborts when the connection closes before the answer was sent (never after a normal
+ * answer: an abort builds a DOMException, which costs more than the rest of a cached request). */
+function abortOnEarlyClose(req: Req, res: Res): AbortSignal {
+  const abort = new AbortController();
+  res.once('close', () => {
+    if (res.writableFinished) return;
+    const code = 'stream' in req ? req.stream.rstCode : undefined;
+    abort.abort(new ConnectError(code ? `stream reset (code ${code})` : 'client closed the connection', Code.Canceled));
+  });
+  return abort.signal;
+}
+
+/** Connect's view of a Node request; like connect-node's universalRequestFromNodeRequest, with the early-close signal above. */
+function universalRequestOf(req: Req, signal: AbortSignal, contextValues: ReturnType<typeof createContextValues>, body?: Uint8Array): UniversalServerRequest {
+  const header = new Headers();
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i].charCodeAt(0) !== 58 /* ':' */) header.append(raw[i], raw[i + 1]);
+  const authority = ('authority' in req ? req.authority : req.headers.host) || 'localhost';
+  return {
+    httpVersion: req.httpVersion,
+    method: req.method ?? '',
+    url: `http://${authority}${req.url ?? ''}`,
+    header,
+    body: body ? once(body) : (req as AsyncIterable<Uint8Array>),
+    signal,
+    contextValues,
+  };
+}
+
+/** The router, also noting each unary method's implementation (for the REST transcoder). */
+function recordingImplementations(router: ConnectRouter, into: Map<DescMethod, UnaryImplSpec>): ConnectRouter {
+  const note = (spec: MethodImplSpec) => spec.kind === 'unary' && into.set(spec.method, spec);
+  const recording: ConnectRouter = {
+    get handlers() {
+      return router.handlers;
+    },
+    service(service, impl, options) {
+      for (const spec of Object.values(createServiceImplSpec(service, impl).methods)) note(spec);
+      router.service(service, impl, options);
+      return recording;
+    },
+    rpc(method, impl, options) {
+      note(createMethodImplSpec(method, impl) as MethodImplSpec);
+      router.rpc(method, impl, options);
+      return recording;
+    },
+  };
+  return recording;
+}
+
+async function* once(bytes: Uint8Array): AsyncIterable<Uint8Array> {
+  yield bytes;
+}
+
 function createRequestHandler(deps: Deps) {
   const { config, log } = deps;
+  const implementations = new Map<DescMethod, UnaryImplSpec>();
+  // One pipeline for every protocol: the router runs these for gRPC, gRPC-web and Connect, the REST
+  // transcoder runs the same list around the same method implementations.
+  const interceptors = [
+    tracingInterceptor,
+    metricsInterceptor,
+    ormContextInterceptor(deps.db.orm),
+    errorsInterceptor,
+    validationInterceptor,
+    authnInterceptor(deps.authenticator),
+    csrfInterceptor(config),
+    tenancyInterceptor(deps.orgs, deps.apiKeys.reach),
+  ];
   const router = createConnectRouter({
-    interceptors: [
-      tracingInterceptor,
-      metricsInterceptor,
-      ormContextInterceptor(deps.db.orm),
-      errorsInterceptor,
-      validationInterceptor,
-      authnInterceptor(deps.authenticator),
-      csrfInterceptor(config),
-      tenancyInterceptor(deps.orgs, deps.apiKeys.reach),
-    ],
+    interceptors,
     readMaxBytes: config.maxBodyBytes,
     requestGate: malformedBodyGate,
     acceptCompression: [compressionGzip, compressionBrotli],
     jsonOptions: { ignoreUnknownFields: true, alwaysEmitImplicit: true },
   });
-  routes(deps)(router);
+  routes(deps)(recordingImplementations(router, implementations));
   const handlers = new Map<string, UniversalHandler>(router.handlers.map((h) => [h.requestPath, h]));
   const cors = new Set(config.corsOrigins);
   const trust = proxyaddr.compile(config.trustedProxies);
@@ -93,9 +159,16 @@ function createRequestHandler(deps: Deps) {
   // Paths no REST route answers: forward-auth and policy routes (only where no Latchkey route has the path), then the console.
   const transcode = createTranscoder({
     routes: new RouteTable(SERVICES),
-    handlers,
+    methods: implementations,
+    interceptors,
     maxBodyBytes: config.maxBodyBytes,
     unrouted: async (req, res, path, allow, values) => (!allow && !!gateway && (await gateway(req, res, values.get(requestInfoKey)!))) || serveConsole(req, res, path),
+  });
+  // Plain Connect unary JSON calls skip connect-node's handler (same interceptors and implementations).
+  const connectUnary = createConnectUnary({
+    methods: new Map([...implementations.values()].map((spec) => [`/${spec.method.parent.typeName}/${spec.method.name}`, spec])),
+    interceptors,
+    readMaxBytes: config.maxBodyBytes,
   });
   // Operations endpoints (/metrics, /openapi.json, /docs): see src/ops/routes.ts.
   const ops = opsRoute(deps);
@@ -112,9 +185,9 @@ function createRequestHandler(deps: Deps) {
 
   return async function handle(req: Req, res: Res): Promise<void> {
     const sent = req.headers['x-request-id'];
-    const id = typeof sent === 'string' && REQUEST_ID_RE.test(sent) ? sent : ulid();
+    const id = typeof sent === 'string' && REQUEST_ID_RE.test(sent) ? sent : requestId();
     res.setHeader('x-request-id', id);
-    const info: RequestInfo = { id, ip: clientIp(req, trust), userAgent: String(req.headers['user-agent'] ?? ''), log: log.child({ reqId: id }) };
+    const info = new RequestInfo(id, clientIp(req, trust), String(req.headers['user-agent'] ?? ''), log);
     const path = pathOf(req.url ?? '/');
     try {
       if (setCors(req, res) && req.method === 'OPTIONS') {
@@ -130,11 +203,12 @@ function createRequestHandler(deps: Deps) {
       if (deps.apiKeys.secretScanningRoute(path, req, res, info)) return;
       const contextValues = createContextValues().set(requestInfoKey, info);
       const uHandler = handlers.get(path);
-      const abort = new AbortController();
-      res.once('close', () => abort.abort());
+      const signal = abortOnEarlyClose(req, res);
       if (uHandler) {
-        const uReq = universalRequestFromNodeRequest(req, res, undefined, contextValues);
         const protocol = protocolOf(req.headers['content-type']);
+        const direct = protocol === 'connect-unary' ? await connectUnary(req, res, path, contextValues, signal) : {};
+        if (direct === true) return;
+        const uReq = universalRequestOf(req, signal, contextValues, direct.body);
         if (protocol) {
           const encoding = requestEncoding(protocol, (n) => req.headers[n]);
           // Content codings are case-insensitive (RFC 9110); connect-node matches them exactly.
@@ -149,7 +223,7 @@ function createRequestHandler(deps: Deps) {
         const uRes = await uHandler(uReq);
         return await universalResponseToNodeResponse(uRes, res);
       }
-      await transcode(req, res, contextValues, abort.signal);
+      await transcode(req, res, contextValues, signal);
     } catch (e) {
       if (ConnectError.from(e).code === Code.Aborted || res.destroyed) return;
       info.log.error({ err: e, path }, 'request failed');

@@ -4,10 +4,12 @@
 //   before COMMIT, and after a connection error its fate is asked with txid_status() once the
 //   database answers again, so a committed write is reported as done, never as 503.
 // Registered as MikroORM's `entityManager` class: every em.transactional() gets it.
-import { DriverException, ForeignKeyConstraintViolationException, type TransactionOptions } from '@mikro-orm/core';
+import type { AsyncLocalStorage } from 'node:async_hooks';
+import { type EntityManager as CoreEntityManager, DriverException, ForeignKeyConstraintViolationException, RequestContext, type TransactionOptions } from '@mikro-orm/core';
 import { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import { DomainError } from '../modules/common/errors.js';
+import { transactionIds } from '../modules/common/write-at-once.js';
 import { isDatabaseUnavailable, isRetryableConflict } from './unavailable.js';
 
 export interface TransactionSettings {
@@ -39,7 +41,8 @@ export class RetryingEntityManager extends EntityManager {
       try {
         return await super.transactional(async (tx) => {
           result = await cb(tx);
-          if (s.resolveInDoubt) {
+          xid = transactionIds.get(tx as never);
+          if (s.resolveInDoubt && !xid) {
             const rows = await tx.getConnection().execute<{ xid: string }[]>('select txid_current()::text as xid', [], 'all', tx.getTransactionContext());
             xid = rows[0].xid;
           }
@@ -84,4 +87,28 @@ export class RetryingEntityManager extends EntityManager {
     s.log?.error({ xid }, 'connection lost during commit and the database did not come back in time: outcome unknown');
     return false;
   }
+}
+
+/** The request's forks, made on first use: a call that never touches the database (a health check, a
+ * warm cached read) costs no fork. MikroORM asks this map for the context's EntityManager by name. */
+class LazyForks extends Map<string, CoreEntityManager> {
+  constructor(private readonly root: CoreEntityManager) {
+    super();
+  }
+
+  override get(name: string): CoreEntityManager | undefined {
+    let em = super.get(name);
+    // Forked outside the context, as RequestContext.create does (a fork asks the context for its EntityManager).
+    if (!em && name === this.root.name) super.set(name, (em = storage.exit(() => this.root.fork({ useContext: true }))));
+    return em;
+  }
+}
+
+// RequestContext.create forks at once; its storage (public at run time, private in the types) takes
+// a context whose fork waits for the first query.
+const storage = (RequestContext as unknown as { storage: AsyncLocalStorage<RequestContext> }).storage;
+
+/** Run `fn` in a request context of its own: the same isolation as RequestContext.create, forked lazily. */
+export function inRequestContext<T>(root: CoreEntityManager, fn: () => T): T {
+  return storage.run(new RequestContext(new LazyForks(root)), fn);
 }

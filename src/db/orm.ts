@@ -5,7 +5,6 @@ import { MikroORM } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { migrateUp } from '../ops/migrate.js';
-import { startEmbeddedDatabase } from './embedded.js';
 import { entities } from './entities.js';
 import { configureTransactions, RetryingEntityManager } from './entity-manager.js';
 import { migrationsList } from './migrations/index.js';
@@ -18,7 +17,8 @@ export interface Database {
 }
 
 export async function openDatabase(config: Config, log: Logger): Promise<Database> {
-  const embedded = config.databaseUrl ? undefined : await startEmbeddedDatabase(config.dataDir);
+  // PGlite (and its WebAssembly PostgreSQL) is loaded only when it is used: a real server never pays for it.
+  const embedded = config.databaseUrl ? undefined : await (await import('./embedded.js')).startEmbeddedDatabase(config.dataDir);
   const orm = await MikroORM.init({
     clientUrl: config.databaseUrl ?? embedded!.url,
     entities,

@@ -3,12 +3,22 @@ import { createContextKey } from '@connectrpc/connect';
 import type { Logger } from '../log.js';
 import type { Principal } from '../modules/common/principal.js';
 
-export interface RequestInfo {
-  id: string;
-  /** Client address (X-Forwarded-For only from TRUSTED_PROXIES). */
-  ip: string;
-  userAgent: string;
-  log: Logger;
+/** Who sent the request; the request's logger (carrying its id) is made when first used. */
+export class RequestInfo {
+  private child?: Logger;
+
+  constructor(
+    readonly id: string,
+    /** Client address (X-Forwarded-For only from TRUSTED_PROXIES). */
+    readonly ip: string,
+    readonly userAgent: string,
+    private readonly root: Logger,
+  ) {}
+
+  get log(): Logger {
+    this.child ??= this.root.child({ reqId: this.id });
+    return this.child;
+  }
 }
 
 export const requestInfoKey = createContextKey<RequestInfo | undefined>(undefined, { description: 'request info' });

@@ -31,7 +31,7 @@ export const routes = (deps: Deps) => (router: ConnectRouter) => {
     .service(AuthService, authHandlers({ accounts, emailVerification, sessions, magicLinks, passwordReset, profiles, ownAccount, orgs, cookie }))
     .service(OrgService, orgHandlers({ orgs, audit }))
     .service(ApiKeyService, apiKeyHandlers({ apiKeys: deps.apiKeys, clock: deps.clock }))
-    .service(TokenService, tokenHandlers({ exchange: deps.exchange, introspection: deps.introspection, signingKeys: deps.signingKeys }))
+    .service(TokenService, tokenHandlers({ exchange: deps.exchange, introspection: deps.introspection, signingKeys: deps.signingKeys, accessTokens: deps.accessTokens }))
     .service(Health, healthHandlers)
     .service(Authorization, envoyAuthzHandlers(deps)) // Envoy ext_authz (GATEWAY_POLICY); gRPC only, no REST binding
     .service(ReflectionV1, reflection.v1)

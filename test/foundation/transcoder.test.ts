@@ -1,7 +1,7 @@
 // The REST transcoding layer: path templates, bindings read from the proto, envelope and status table.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Code, createConnectRouter, createContextValues } from '@connectrpc/connect';
+import { Code, createConnectRouter, createContextValues, createServiceImplSpec } from '@connectrpc/connect';
 import type { UniversalHandler } from '@connectrpc/connect/protocol';
 import { universalRequestFromNodeRequest, universalResponseToNodeResponse } from '@connectrpc/connect-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -159,7 +159,8 @@ describe('over HTTP', () => {
     const router = createConnectRouter();
     router.service(AuthService, { getMe: () => ({}) });
     const handlers = new Map<string, UniversalHandler>(router.handlers.map((h) => [h.requestPath, h]));
-    const transcode = createTranscoder({ routes: new RouteTable([AuthService]), handlers, maxBodyBytes: 4096 });
+    const methods = new Map(Object.values(createServiceImplSpec<typeof AuthService>(AuthService, { getMe: () => ({}) }).methods).flatMap((m) => (m.kind === 'unary' ? [[m.method, m] as const] : [])));
+    const transcode = createTranscoder({ routes: new RouteTable([AuthService]), methods, interceptors: [], maxBodyBytes: 4096 });
     const server = http.createServer(async (req, res) => {
       const h = handlers.get(req.url ?? '');
       if (h) return universalResponseToNodeResponse(await h(universalRequestFromNodeRequest(req, res, undefined, createContextValues())), res);

@@ -16,7 +16,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file latchkey/v1/token.proto.
  */
 export const file_latchkey_v1_token: GenFile = /*@__PURE__*/
-  fileDesc("ChdsYXRjaGtleS92MS90b2tlbi5wcm90bxILbGF0Y2hrZXkudjEiqQEKF1NpZ25JbldpdGhBcGlLZXlSZXF1ZXN0Eo0BCgxvcmdhbml6YXRpb24YASABKAlCd7pIdLoBbQoQb3JnYW5pemF0aW9uX3JlZhIibXVzdCBiZSBhbiBvcmdhbml6YXRpb24gaWQgb3Igc2x1Zxo1dGhpcy5zaXplKCkgPD0gNjQgJiYgdGhpcy5tYXRjaGVzKCdeW0EtWmEtejAtOV8tXSokJylyAhABInIKGFNpZ25JbldpdGhBcGlLZXlSZXNwb25zZRIaCghpZF90b2tlbhgBIAEoCVIIaWRfdG9rZW4SOgoKZXhwaXJlc19hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCmV4cGlyZXNfYXQicwoWSW50cm9zcGVjdFRva2VuUmVxdWVzdBIXCgV0b2tlbhgBIAEoCUIIukgFcgMYgCASQAoPdG9rZW5fdHlwZV9oaW50GAIgASgJQie6SCRyIlIAUgxhY2Nlc3NfdG9rZW5SB2FwaV9rZXlSB3Nlc3Npb24iyAMKF0ludHJvc3BlY3RUb2tlblJlc3BvbnNlEg4KBmFjdGl2ZRgBIAEoCBISCgVzY29wZRgCIAEoCUgAiAEBEiEKCWNsaWVudF9pZBgEIAEoCUgBUgljbGllbnRfaWSIAQESFQoIdXNlcm5hbWUYBSABKAlIAogBARIjCgp0b2tlbl90eXBlGAYgASgJSANSCnRva2VuX3R5cGWIAQESEAoDZXhwGAcgASgNSASIAQESEAoDaWF0GAggASgNSAWIAQESEAoDc3ViGAkgASgJSAaIAQESEAoDaXNzGAogASgJSAeIAQESEAoDanRpGAsgASgJSAiIAQESEAoDc2lkGAwgASgJSAmIAQESGwoGb3JnX2lkGA0gASgJSApSBm9yZ19pZIgBARIkCgNhY3QYDiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0QggKBl9zY29wZUIMCgpfY2xpZW50X2lkQgsKCV91c2VybmFtZUINCgtfdG9rZW5fdHlwZUIGCgRfZXhwQgYKBF9pYXRCBgoEX3N1YkIGCgRfaXNzQgYKBF9qdGlCBgoEX3NpZEIJCgdfb3JnX2lkSgQIAxAEUgZzY29wZXMiEAoOR2V0Sndrc1JlcXVlc3QiMQoPR2V0Sndrc1Jlc3BvbnNlEh4KBGtleXMYASADKAsyEC5sYXRjaGtleS52MS5Kd2siUQoDSndrEgsKA2t0eRgBIAEoCRILCgNjcnYYAiABKAkSCQoBeBgDIAEoCRILCgNraWQYBCABKAkSCwoDYWxnGAUgASgJEgsKA3VzZRgGIAEoCTK4AwoMVG9rZW5TZXJ2aWNlEqEBChBTaWduSW5XaXRoQXBpS2V5EiQubGF0Y2hrZXkudjEuU2lnbkluV2l0aEFwaUtleVJlcXVlc3QaJS5sYXRjaGtleS52MS5TaWduSW5XaXRoQXBpS2V5UmVzcG9uc2UiQIq1GAIIAcjzGAGC0+STAjA6ASoiKy92MS97b3JnYW5pemF0aW9ufS91c2VyL3NpZ25pbl93aXRoX2FwaV9rZXkSkwEKD0ludHJvc3BlY3RUb2tlbhIjLmxhdGNoa2V5LnYxLkludHJvc3BlY3RUb2tlblJlcXVlc3QaJC5sYXRjaGtleS52MS5JbnRyb3NwZWN0VG9rZW5SZXNwb25zZSI1irUYEggCEgppbnRyb3NwZWN0GAMgAoLT5JMCGToBKiIUL2FwaS9hdXRoL2ludHJvc3BlY3QSbgoHR2V0SndrcxIbLmxhdGNoa2V5LnYxLkdldEp3a3NSZXF1ZXN0GhwubGF0Y2hrZXkudjEuR2V0Sndrc1Jlc3BvbnNlIiiKtRgCCAHI8xgBgtPkkwIYEhYvLndlbGwta25vd24vandrcy5qc29uYgZwcm90bzM", [file_buf_validate_validate, file_google_api_annotations, file_google_protobuf_struct, file_google_protobuf_timestamp, file_latchkey_v1_access, file_latchkey_v1_common]);
+  fileDesc("ChdsYXRjaGtleS92MS90b2tlbi5wcm90bxILbGF0Y2hrZXkudjEiqQEKF1NpZ25JbldpdGhBcGlLZXlSZXF1ZXN0Eo0BCgxvcmdhbml6YXRpb24YASABKAlCd7pIdLoBbQoQb3JnYW5pemF0aW9uX3JlZhIibXVzdCBiZSBhbiBvcmdhbml6YXRpb24gaWQgb3Igc2x1Zxo1dGhpcy5zaXplKCkgPD0gNjQgJiYgdGhpcy5tYXRjaGVzKCdeW0EtWmEtejAtOV8tXSokJylyAhABInIKGFNpZ25JbldpdGhBcGlLZXlSZXNwb25zZRIaCghpZF90b2tlbhgBIAEoCVIIaWRfdG9rZW4SOgoKZXhwaXJlc19hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCmV4cGlyZXNfYXQiFwoVR2V0QWNjZXNzVG9rZW5SZXF1ZXN0ImMKFkdldEFjY2Vzc1Rva2VuUmVzcG9uc2USDQoFdG9rZW4YASABKAkSOgoKZXhwaXJlc19hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCmV4cGlyZXNfYXQicwoWSW50cm9zcGVjdFRva2VuUmVxdWVzdBIXCgV0b2tlbhgBIAEoCUIIukgFcgMYgCASQAoPdG9rZW5fdHlwZV9oaW50GAIgASgJQie6SCRyIlIAUgxhY2Nlc3NfdG9rZW5SB2FwaV9rZXlSB3Nlc3Npb24iyAMKF0ludHJvc3BlY3RUb2tlblJlc3BvbnNlEg4KBmFjdGl2ZRgBIAEoCBISCgVzY29wZRgCIAEoCUgAiAEBEiEKCWNsaWVudF9pZBgEIAEoCUgBUgljbGllbnRfaWSIAQESFQoIdXNlcm5hbWUYBSABKAlIAogBARIjCgp0b2tlbl90eXBlGAYgASgJSANSCnRva2VuX3R5cGWIAQESEAoDZXhwGAcgASgNSASIAQESEAoDaWF0GAggASgNSAWIAQESEAoDc3ViGAkgASgJSAaIAQESEAoDaXNzGAogASgJSAeIAQESEAoDanRpGAsgASgJSAiIAQESEAoDc2lkGAwgASgJSAmIAQESGwoGb3JnX2lkGA0gASgJSApSBm9yZ19pZIgBARIkCgNhY3QYDiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0QggKBl9zY29wZUIMCgpfY2xpZW50X2lkQgsKCV91c2VybmFtZUINCgtfdG9rZW5fdHlwZUIGCgRfZXhwQgYKBF9pYXRCBgoEX3N1YkIGCgRfaXNzQgYKBF9qdGlCBgoEX3NpZEIJCgdfb3JnX2lkSgQIAxAEUgZzY29wZXMiEAoOR2V0Sndrc1JlcXVlc3QiMQoPR2V0Sndrc1Jlc3BvbnNlEh4KBGtleXMYASADKAsyEC5sYXRjaGtleS52MS5Kd2siUQoDSndrEgsKA2t0eRgBIAEoCRILCgNjcnYYAiABKAkSCQoBeBgDIAEoCRILCgNraWQYBCABKAkSCwoDYWxnGAUgASgJEgsKA3VzZRgGIAEoCTLEBAoMVG9rZW5TZXJ2aWNlEqEBChBTaWduSW5XaXRoQXBpS2V5EiQubGF0Y2hrZXkudjEuU2lnbkluV2l0aEFwaUtleVJlcXVlc3QaJS5sYXRjaGtleS52MS5TaWduSW5XaXRoQXBpS2V5UmVzcG9uc2UiQIq1GAIIAcjzGAGC0+STAjA6ASoiKy92MS97b3JnYW5pemF0aW9ufS91c2VyL3NpZ25pbl93aXRoX2FwaV9rZXkSkwEKD0ludHJvc3BlY3RUb2tlbhIjLmxhdGNoa2V5LnYxLkludHJvc3BlY3RUb2tlblJlcXVlc3QaJC5sYXRjaGtleS52MS5JbnRyb3NwZWN0VG9rZW5SZXNwb25zZSI1irUYEggCEgppbnRyb3NwZWN0GAMgAoLT5JMCGToBKiIUL2FwaS9hdXRoL2ludHJvc3BlY3QSiQEKDkdldEFjY2Vzc1Rva2VuEiIubGF0Y2hrZXkudjEuR2V0QWNjZXNzVG9rZW5SZXF1ZXN0GiMubGF0Y2hrZXkudjEuR2V0QWNjZXNzVG9rZW5SZXNwb25zZSIuirUYDwgDEgl1c2VyOnJlYWQYAcjzGAGC0+STAhESDy9hcGkvYXV0aC90b2tlbhJuCgdHZXRKd2tzEhsubGF0Y2hrZXkudjEuR2V0Sndrc1JlcXVlc3QaHC5sYXRjaGtleS52MS5HZXRKd2tzUmVzcG9uc2UiKIq1GAIIAcjzGAGC0+STAhgSFi8ud2VsbC1rbm93bi9qd2tzLmpzb25iBnByb3RvMw", [file_buf_validate_validate, file_google_api_annotations, file_google_protobuf_struct, file_google_protobuf_timestamp, file_latchkey_v1_access, file_latchkey_v1_common]);
 
 /**
  * Request of SignInWithApiKey. The key, key id and user id come in the
@@ -70,6 +70,49 @@ export const SignInWithApiKeyResponseSchema: GenMessage<SignInWithApiKeyResponse
   messageDesc(file_latchkey_v1_token, 1);
 
 /**
+ * Request of GetAccessToken: the session is the cookie.
+ *
+ * @generated from message latchkey.v1.GetAccessTokenRequest
+ */
+export type GetAccessTokenRequest = Message<"latchkey.v1.GetAccessTokenRequest"> & {
+};
+
+/**
+ * Describes the message latchkey.v1.GetAccessTokenRequest.
+ * Use `create(GetAccessTokenRequestSchema)` to create a new message.
+ */
+export const GetAccessTokenRequestSchema: GenMessage<GetAccessTokenRequest> = /*@__PURE__*/
+  messageDesc(file_latchkey_v1_token, 2);
+
+/**
+ * Response of GetAccessToken: `{"token": "…", "expires_at": "…"}`.
+ *
+ * @generated from message latchkey.v1.GetAccessTokenResponse
+ */
+export type GetAccessTokenResponse = Message<"latchkey.v1.GetAccessTokenResponse"> & {
+  /**
+   * The access token (EdDSA JWT) for `Authorization: Bearer`.
+   *
+   * @generated from field: string token = 1;
+   */
+  token: string;
+
+  /**
+   * When `token` expires.
+   *
+   * @generated from field: google.protobuf.Timestamp expires_at = 2 [json_name = "expires_at"];
+   */
+  expiresAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message latchkey.v1.GetAccessTokenResponse.
+ * Use `create(GetAccessTokenResponseSchema)` to create a new message.
+ */
+export const GetAccessTokenResponseSchema: GenMessage<GetAccessTokenResponse> = /*@__PURE__*/
+  messageDesc(file_latchkey_v1_token, 3);
+
+/**
  * Request of IntrospectToken.
  *
  * @generated from message latchkey.v1.IntrospectTokenRequest
@@ -96,7 +139,7 @@ export type IntrospectTokenRequest = Message<"latchkey.v1.IntrospectTokenRequest
  * Use `create(IntrospectTokenRequestSchema)` to create a new message.
  */
 export const IntrospectTokenRequestSchema: GenMessage<IntrospectTokenRequest> = /*@__PURE__*/
-  messageDesc(file_latchkey_v1_token, 2);
+  messageDesc(file_latchkey_v1_token, 4);
 
 /**
  * Response of IntrospectToken, with the RFC 7662 member names (snake_case in
@@ -208,7 +251,7 @@ export type IntrospectTokenResponse = Message<"latchkey.v1.IntrospectTokenRespon
  * Use `create(IntrospectTokenResponseSchema)` to create a new message.
  */
 export const IntrospectTokenResponseSchema: GenMessage<IntrospectTokenResponse> = /*@__PURE__*/
-  messageDesc(file_latchkey_v1_token, 3);
+  messageDesc(file_latchkey_v1_token, 5);
 
 /**
  * Request of GetJwks. Empty.
@@ -223,7 +266,7 @@ export type GetJwksRequest = Message<"latchkey.v1.GetJwksRequest"> & {
  * Use `create(GetJwksRequestSchema)` to create a new message.
  */
 export const GetJwksRequestSchema: GenMessage<GetJwksRequest> = /*@__PURE__*/
-  messageDesc(file_latchkey_v1_token, 4);
+  messageDesc(file_latchkey_v1_token, 6);
 
 /**
  * Response of GetJwks: a JSON Web Key Set.
@@ -244,7 +287,7 @@ export type GetJwksResponse = Message<"latchkey.v1.GetJwksResponse"> & {
  * Use `create(GetJwksResponseSchema)` to create a new message.
  */
 export const GetJwksResponseSchema: GenMessage<GetJwksResponse> = /*@__PURE__*/
-  messageDesc(file_latchkey_v1_token, 5);
+  messageDesc(file_latchkey_v1_token, 7);
 
 /**
  * One public key of the JSON Web Key Set (RFC 7517, RFC 8037).
@@ -300,7 +343,7 @@ export type Jwk = Message<"latchkey.v1.Jwk"> & {
  * Use `create(JwkSchema)` to create a new message.
  */
 export const JwkSchema: GenMessage<Jwk> = /*@__PURE__*/
-  messageDesc(file_latchkey_v1_token, 6);
+  messageDesc(file_latchkey_v1_token, 8);
 
 /**
  * Tokens: exchanging an API key for a user's access token, introspecting any
@@ -371,6 +414,27 @@ export const TokenService: GenService<{
     methodKind: "unary";
     input: typeof IntrospectTokenRequestSchema;
     output: typeof IntrospectTokenResponseSchema;
+  },
+  /**
+   * Issues a short-lived access token (EdDSA JWT) for the caller's session,
+   * the shape of Better Auth's `GET /api/auth/token`: the session cookie in,
+   * `{"token": "…", "expires_at": "…"}` out (over REST the bare object,
+   * without the envelope). The token carries the session id, so it stops
+   * being accepted when the session ends. Nothing is written: a session that
+   * is cached answers without a database round trip. Unlike
+   * RefreshAccessToken, no refresh token is rotated.
+   *
+   * Credential: the session cookie (`latchkey_session`).
+   * Errors: unauthenticated (401) for a missing, unknown, expired or revoked
+   * session; permission_denied (403) for an access token or an API key (they
+   * are not a session).
+   *
+   * @generated from rpc latchkey.v1.TokenService.GetAccessToken
+   */
+  getAccessToken: {
+    methodKind: "unary";
+    input: typeof GetAccessTokenRequestSchema;
+    output: typeof GetAccessTokenResponseSchema;
   },
   /**
    * Returns the public keys that sign Latchkey access tokens, as a JSON Web

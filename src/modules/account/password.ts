@@ -1,18 +1,13 @@
-// Password hashing with scrypt-kdf: parameters travel inside each hash, the work runs in the
-// libuv thread pool behind a bounded queue, so a flood of sign-ins cannot starve other requests.
-import * as scryptNs from 'scrypt-kdf';
+// Password hashing with scrypt-kdf: parameters travel inside each hash, the work runs behind a
+// bounded queue, so a flood of sign-ins cannot starve other requests: in a separate process at a
+// lower CPU priority (SCRYPT_PROCESS, the default; it may use every core, since the server's event
+// loop comes first), or in this process's libuv thread pool.
 import type { ScryptParams } from '../../config.js';
 import { passwordQueueDepth, passwordQueueWait } from '../../metrics/registry.js';
 import { invalid } from '../common/errors.js';
 import { Semaphore } from '../common/limiter.js';
-
-interface ScryptKdf {
-  kdf(passphrase: string, params: { logN: number; r: number; p: number }): Promise<Uint8Array>;
-  verify(key: Uint8Array, passphrase: string): Promise<boolean>;
-  viewParams(key: Uint8Array): { logN: number; r: number; p: number };
-}
-// scrypt-kdf 4's type declarations do not describe its ESM default export.
-const scrypt: ScryptKdf = (scryptNs as unknown as { default?: ScryptKdf }).default ?? (scryptNs as unknown as ScryptKdf);
+import { HashProcess } from './hash-process.js';
+import { scrypt } from './scrypt.js';
 
 const MIN_PASSWORD = 10;
 const MAX_PASSWORD = 1024;
@@ -24,18 +19,33 @@ export function checkPassword(field: string, password: string): void {
 
 export class PasswordHasher {
   private readonly queue: Semaphore;
+  private readonly worker?: HashProcess;
   private dummy?: Promise<string>;
 
   constructor(
     private readonly params: ScryptParams,
     concurrency: number,
     queueLimit: number,
+    /** Hash in a lower-priority process with this many threads (undefined: in this process). */
+    processThreads?: number,
   ) {
-    this.queue = new Semaphore(concurrency, queueLimit);
+    if (processThreads) this.worker = new HashProcess(processThreads);
+    this.queue = new Semaphore(processThreads ?? concurrency, queueLimit);
   }
 
   hash(password: string): Promise<string> {
+    if (this.worker) return this.run(() => this.worker!.run({ op: 'kdf', password, params: this.params }) as Promise<string>);
     return this.run(async () => Buffer.from(await scrypt.kdf(password, this.params)).toString('base64'));
+  }
+
+  private check(stored: string, password: string): Promise<boolean> {
+    if (this.worker) return this.worker.run({ op: 'verify', password, stored }) as Promise<boolean>;
+    return scrypt.verify(Buffer.from(stored, 'base64'), password);
+  }
+
+  /** Ends the hashing process, if any. */
+  close(): void {
+    this.worker?.close();
   }
 
   /** The queue, measured: depth while waiting for a slot, and the wait itself. */
@@ -63,10 +73,10 @@ export class PasswordHasher {
     if (!stored) {
       this.dummy ??= this.hash('dummy password for unknown accounts');
       stored = await this.dummy;
-      await this.run(() => scrypt.verify(Buffer.from(stored!, 'base64'), password));
+      await this.run(() => this.check(stored!, password));
       return false;
     }
-    return this.run(() => scrypt.verify(Buffer.from(stored, 'base64'), password));
+    return this.run(() => this.check(stored, password));
   }
 
   /** True when a hash was made with other parameters than today's (re-hash at next sign-in). */

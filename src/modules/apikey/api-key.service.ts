@@ -10,6 +10,7 @@ import type { Clock } from '../common/clock.js';
 import { DomainError, forbidden, invalid, notFound } from '../common/errors.js';
 import { cut, type Page } from '../common/page-token.js';
 import { homeOrganizationOf, type Principal } from '../common/principal.js';
+import { insertAtOnce } from '../common/write-at-once.js';
 import { Organization } from '../org/organization.entity.js';
 import { capScopes, expandScopes, isLatchkeyScope, isRole, type Role, rankAbove, roleAtLeast, roleRank, scopesOfRole } from '../org/roles.js';
 import { ApiKey, type KeyStatus, type RefillInterval } from './api-key.entity.js';
@@ -120,7 +121,9 @@ export class ApiKeyLifecycle {
 
     const { key: secret, hash, start } = generateKey(this.opts.prefix);
     const key = await this.em.transactional(async (tx) => {
-      const k = tx.create(ApiKey, {
+      // The key and its audit event go in as one statement (select, BEGIN, insert, COMMIT in all).
+      const scratch = tx.fork({ keepTransactionContext: true });
+      const k = scratch.create(ApiKey, {
         name,
         keyHash: hash,
         start,
@@ -145,7 +148,8 @@ export class ApiKeyLifecycle {
         revokedAt: null,
         ipAllowlist: ipAllowlist.length ? ipAllowlist : null,
       });
-      await this.record(tx, c.actor, k, 'api_key.created', { name, start, scopes, expiresAt: expiresAt?.toISOString() ?? null, ...(ipAllowlist.length ? { ipAllowlist } : {}) });
+      await this.record(scratch, c.actor, k, 'api_key.created', { name, start, scopes, expiresAt: expiresAt?.toISOString() ?? null, ...(ipAllowlist.length ? { ipAllowlist } : {}) });
+      await insertAtOnce(tx, scratch);
       return k;
     });
     return { key, secret };

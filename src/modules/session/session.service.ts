@@ -6,13 +6,16 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AccountService } from '../account/account.service.js';
 import type { PasswordHasher } from '../account/password.js';
-import type { User } from '../account/user.entity.js';
+import { type User, User as UserEntity } from '../account/user.entity.js';
+import { AuditEvent } from '../audit/audit-event.entity.js';
 import type { Invalidation, InvalidationBus } from '../common/bus.js';
 import { Cache, type CacheContext } from '../common/cache.js';
 import type { Clock } from '../common/clock.js';
 import { forbidden, notFound, unauthorized } from '../common/errors.js';
+import { ulid } from '../common/ids.js';
 import { cut, type Page } from '../common/page-token.js';
 import { randomToken, sha256 } from '../common/secrets.js';
+import { sql, writeAtOnce } from '../common/write-at-once.js';
 import type { AuthThrottle } from '../ratelimit/index.js';
 import type { AccessTokens } from '../token/index.js';
 import { RefreshToken } from './refresh-token.entity.js';
@@ -39,6 +42,8 @@ export interface SignedIn {
   accessToken: string;
   accessTokenExpiresAt: Date;
   refreshToken: string;
+  /** The user's organizations, when the sign-in counted them anyway (for the answer's user). */
+  organizationCount?: number;
 }
 
 export interface TokenPair {
@@ -145,8 +150,77 @@ export class SessionService {
       throw unauthorized('Invalid email or password', 'SIGN_IN_FAILED');
     }
     if (this.d.requireEmailVerification && !user.verifiedAt) throw forbidden('Verify your email address before signing in: follow the link we emailed you', 'EMAIL_NOT_VERIFIED');
-    if (user.passwordHash && this.d.passwords.outdated(user.passwordHash)) user.passwordHash = await this.d.passwords.hash(password);
-    return this.start(user, client, 'password');
+    const rehashed = user.passwordHash && this.d.passwords.outdated(user.passwordHash) ? await this.d.passwords.hash(password) : undefined;
+    return this.startAtOnce(user, client, rehashed);
+  }
+
+  /**
+   * Password sign-in's writes in one statement: the session, its refresh token, the user's last
+   * login (and re-hashed password), the audit event in each of the user's organizations. With the
+   * user and membership reads, a sign-in is three statements. (Magic links use start(): their
+   * unit of work holds more.)
+   */
+  private async startAtOnce(user: User, client: ClientInfo, rehashed: string | undefined): Promise<SignedIn> {
+    const now = this.d.clock.now();
+    const token = randomToken(32);
+    const refreshToken = randomToken(32);
+    const sessionId = ulid();
+    const session = {
+      id: sessionId,
+      createdAt: now,
+      updatedAt: now,
+      userId: user.id,
+      tokenHash: sha256(token),
+      userAgent: client.userAgent.slice(0, 512),
+      ip: client.ip.slice(0, 64),
+      lastSeenAt: now,
+      expiresAt: new Date(now.getTime() + this.d.sessionTtlSeconds * 1000),
+      revokedAt: null,
+    };
+    const writes = [this.em.createQueryBuilder(Session).insert(session), this.em.createQueryBuilder(RefreshToken).insert(this.refreshRow(sessionId, user.id, refreshToken, now))];
+    let organizationCount: number | undefined;
+    if (this.d.audit) {
+      // The audit log appends to a unit of work; this one is never flushed: its events go into the statement.
+      const scratch = this.em.fork();
+      organizationCount = await this.d.audit.recordForUser(scratch, user.id, {
+        type: 'user.signed_in',
+        actorType: 'user',
+        actorId: user.id,
+        ip: client.ip,
+        userAgent: client.userAgent,
+        targetType: 'session',
+        targetId: sessionId,
+        metadata: { method: 'password' },
+      });
+      const events = [...scratch.getUnitOfWork().getPersistStack()].filter((e): e is AuditEvent => e instanceof AuditEvent);
+      if (events.length) writes.push(this.em.createQueryBuilder(AuditEvent).insert(events.map((e) => ({ ...e }))) as never);
+    }
+    const userWrite = this.em
+      .createQueryBuilder(UserEntity)
+      .update({ lastLoginAt: now, updatedAt: now, ...(rehashed ? { passwordHash: rehashed } : {}) })
+      .where({ id: user.id });
+    await writeAtOnce(this.em, [...writes, userWrite]);
+    // The answer shows the new values (nothing flushes after this; a flush would write the same ones).
+    Object.assign(user, { lastLoginAt: now, updatedAt: now, ...(rehashed ? { passwordHash: rehashed } : {}) });
+    const state: SessionState = { sessionId, userId: user.id, expiresAt: session.expiresAt.getTime(), revoked: false, userActive: user.isActive, lastSeenAt: now.getTime() };
+    this.byToken.set(session.tokenHash, state);
+    this.byId.set(sessionId, state);
+    const access = await this.d.tokens.issue({ userId: user.id, sessionId });
+    return { user, session: Object.assign(new Session(), session), token, accessToken: access.token, accessTokenExpiresAt: access.expiresAt, refreshToken, organizationCount };
+  }
+
+  private refreshRow(sessionId: string, userId: string, token: string, now: Date) {
+    return {
+      id: ulid(),
+      createdAt: now,
+      updatedAt: now,
+      sessionId,
+      userId,
+      tokenHash: sha256(token),
+      expiresAt: new Date(now.getTime() + this.d.refreshTokenTtlSeconds * 1000),
+      usedAt: null,
+      revokedAt: null,
+    };
   }
 
   /** Open a new session for an authenticated user (new tokens on every sign-in). */
@@ -198,11 +272,22 @@ export class SessionService {
       await this.revoke(rt.sessionId);
       throw unauthorized('Refresh token already used: the session has been ended for safety', 'REFRESH_TOKEN_REUSED');
     }
-    if (!rt.usedAt) await this.em.nativeUpdate(RefreshToken, { id: rt.id, usedAt: null }, { usedAt: now });
-    const refreshToken = this.addRefreshToken(rt.sessionId, rt.userId);
+    // One statement (with the read above, a refresh is two): spend the old token, extend the session
+    // and add the new token, only while the session is not revoked.
+    const refreshToken = randomToken(32);
     const expiresAt = new Date(now.getTime() + this.d.sessionTtlSeconds * 1000);
-    await this.em.nativeUpdate(Session, { id: rt.sessionId, revokedAt: null }, { lastSeenAt: now, expiresAt });
-    await this.em.flush();
+    const fresh = this.refreshRow(rt.sessionId, rt.userId, refreshToken, now);
+    const spend = rt.usedAt ? [] : [this.em.createQueryBuilder(RefreshToken).update({ usedAt: now }).where({ id: rt.id, usedAt: null })];
+    const added = await writeAtOnce(this.em, [
+      ...spend,
+      sql('update sessions set last_seen_at = ?, expires_at = ? where id = ? and revoked_at is null returning id', [now, expiresAt, rt.sessionId]),
+      sql(
+        `insert into refresh_tokens (id, created_at, updated_at, session_id, user_id, token_hash, expires_at, used_at, revoked_at)
+          select ?, ?, ?, id, ?, ?, ?, null, null from w${spend.length} returning id`,
+        [fresh.id, now, now, fresh.userId, fresh.tokenHash, fresh.expiresAt],
+      ),
+    ]);
+    if (!added.length) throw unauthorized('Session ended', 'REFRESH_TOKEN_INVALID');
     this.apply({ sessionId: rt.sessionId }); // its expiry moved: read it again here (others keep the earlier one)
     const access = await this.d.tokens.issue({ userId: rt.userId, sessionId: rt.sessionId });
     return { accessToken: access.token, accessTokenExpiresAt: access.expiresAt, refreshToken };

@@ -40,7 +40,7 @@ export function authHandlers(d: AuthHandlerDeps): ServiceImpl<typeof AuthService
   async function signedIn(s: SignedIn, ctx: HandlerContext) {
     ctx.responseHeader.append('set-cookie', sessionCookie(s.token, cookie.ttlSeconds, cookie.secure));
     return {
-      user: toUser(s.user, await orgs.countForUser(s.user.id)),
+      user: toUser(s.user, s.organizationCount ?? (await orgs.countForUser(s.user.id))),
       accessToken: s.accessToken,
       refreshToken: s.refreshToken,
       accessTokenExpiresAt: ts(s.accessTokenExpiresAt),

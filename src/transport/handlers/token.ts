@@ -3,11 +3,12 @@
 import { create } from '@bufbuild/protobuf';
 import type { HandlerContext, ServiceImpl } from '@connectrpc/connect';
 import { JwkSchema, type TokenService } from '../../../gen/latchkey/v1/token_pb.js';
+import { forbidden } from '../../modules/common/errors.js';
 import { type TokenExchange, TokenIntrospection } from '../../modules/exchange/index.js';
-import type { SigningKeys } from '../../modules/token/index.js';
+import type { AccessTokens, SigningKeys } from '../../modules/token/index.js';
 import { readCookie, SESSION_COOKIE } from '../cookies.js';
 import { ts } from '../mappers/time.js';
-import { clientOf } from './caller.js';
+import { clientOf, principalOf } from './caller.js';
 
 /** The credential the caller authenticated with (same precedence as the Authenticator). */
 function ownCredential(ctx: HandlerContext): string {
@@ -21,9 +22,10 @@ export interface TokenHandlerDeps {
   exchange: TokenExchange;
   introspection: TokenIntrospection;
   signingKeys: SigningKeys;
+  accessTokens: AccessTokens;
 }
 
-export function tokenHandlers({ exchange, introspection, signingKeys }: TokenHandlerDeps): ServiceImpl<typeof TokenService> {
+export function tokenHandlers({ exchange, introspection, signingKeys, accessTokens }: TokenHandlerDeps): ServiceImpl<typeof TokenService> {
   return {
     async signInWithApiKey(req, ctx) {
       const h = ctx.requestHeader;
@@ -58,6 +60,15 @@ export function tokenHandlers({ exchange, introspection, signingKeys }: TokenHan
         orgId: i.orgId,
         act: i.act,
       };
+    },
+
+    async getAccessToken(_req, ctx) {
+      // The authn interceptor has checked the session (cached: no query); signing needs no write.
+      const p = principalOf(ctx);
+      if (p.kind !== 'session') throw forbidden('This call needs the session cookie: an access token or an API key is not a session');
+      const issued = await accessTokens.issue({ userId: p.userId, sessionId: p.sessionId });
+      ctx.responseHeader.set('cache-control', 'no-store');
+      return { token: issued.token, expiresAt: ts(issued.expiresAt) };
     },
 
     getJwks(_req, ctx) {

@@ -7,6 +7,8 @@ export interface PathTemplate {
   variables: string[];
   /** Higher = more specific: literal segments count most, "**" least. */
   specificity: number;
+  /** The first two path segments where the template fixes them literally (undefined = any), for the route index. */
+  leading: [string | undefined, string | undefined];
 }
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -69,7 +71,14 @@ export function parsePathTemplate(template: string): PathTemplate {
     return `(${inner.re})`;
   });
   const source = '^/' + parts.join('/') + (verb ? ':' + escape(verb) : '') + '$';
-  return { source: template, regex: new RegExp(source), variables, specificity: literals * 100 - deep * 10 + tokens.length };
+  return { source: template, regex: new RegExp(source), variables, specificity: literals * 100 - deep * 10 + tokens.length, leading: leadingLiterals(tokens, verb) };
+}
+
+/** Segment i of any matching path when the template fixes it: a literal token, not the verb's segment, after single-segment tokens only. */
+function leadingLiterals(tokens: string[], verb: string): [string | undefined, string | undefined] {
+  const literal = (i: number) => (i < tokens.length && (i < tokens.length - 1 || !verb) && /^[^{}*]+$/.test(tokens[i]) ? tokens[i] : undefined);
+  const single = (tok: string) => tok === '*' || /^[^{}*]+$/.test(tok) || /^\{[A-Za-z_][\w.]*(?:=\*)?\}$/.test(tok);
+  return [literal(0), single(tokens[0]) ? literal(1) : undefined];
 }
 
 /** Variables of a matching path (URL-decoded), or undefined when the path does not match. */

@@ -14,6 +14,8 @@ export interface RestRoute {
   body: string;
   /** Field of the response that becomes the REST data ("" = the whole response). */
   responseBody: string;
+  /** That field's JSON name (undefined = the whole response). */
+  responseField?: string;
   /** Answer the bare response JSON instead of the envelope. */
   raw: boolean;
 }
@@ -35,6 +37,8 @@ function bindingOf(rule: HttpRule): { httpMethod: string; path: string } | undef
 
 export class RouteTable {
   private readonly routes: RestRoute[] = [];
+  private readonly byFirst = new Map<string, RestRoute[]>();
+  private readonly anyFirst: RestRoute[];
 
   constructor(services: DescService[]) {
     for (const service of services) {
@@ -45,12 +49,14 @@ export class RouteTable {
         for (const rule of [top, ...top.additionalBindings]) {
           const b = bindingOf(rule);
           if (!b) continue;
+          const responseBody = rule.responseBody || top.responseBody;
           this.routes.push({
             httpMethod: b.httpMethod,
             template: parsePathTemplate(b.path),
             method,
             body: rule.body,
-            responseBody: rule.responseBody || top.responseBody,
+            responseBody,
+            responseField: responseBody ? method.output.fields.find((f) => f.name === responseBody)?.jsonName : undefined,
             raw,
           });
         }
@@ -58,6 +64,16 @@ export class RouteTable {
     }
     // Literal segments win over variables: /api-key/list before /api-key/{key_id}.
     this.routes.sort((a, b) => b.template.specificity - a.template.specificity);
+    // Index by first segment: each list keeps the order above and holds the routes whose first segment is a variable too.
+    this.anyFirst = this.routes.filter((r) => r.template.leading[0] === undefined);
+    for (const r of this.routes) {
+      const first = r.template.leading[0];
+      if (first !== undefined && !this.byFirst.has(first))
+        this.byFirst.set(
+          first,
+          this.routes.filter((x) => x.template.leading[0] === first || x.template.leading[0] === undefined),
+        );
+    }
   }
 
   get all(): readonly RestRoute[] {
@@ -68,7 +84,14 @@ export class RouteTable {
   find(httpMethod: string, path: string): { route: RestRoute; vars: Record<string, string> } | { allow: string[] } | undefined {
     const allow = new Set<string>();
     const lookup = httpMethod === 'HEAD' ? 'GET' : httpMethod;
-    for (const route of this.routes) {
+    // The first two segments pick the candidates by string comparison; only those run their regex.
+    const a = path.indexOf('/', 1);
+    const first = a < 0 ? path.slice(1) : path.slice(1, a);
+    const b = a < 0 ? -1 : path.indexOf('/', a + 1);
+    const second = a < 0 ? undefined : b < 0 ? path.slice(a + 1) : path.slice(a + 1, b);
+    for (const route of this.byFirst.get(first) ?? this.anyFirst) {
+      const lit = route.template.leading[1];
+      if (lit !== undefined && lit !== second) continue;
       const vars = matchPath(route.template, path);
       if (!vars) continue;
       if (route.httpMethod === lookup) return { route, vars };

@@ -3,11 +3,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
 import zlib from 'node:zlib';
-import { fromBinary, fromJson, type JsonValue, toJson } from '@bufbuild/protobuf';
+import { type DescMethod, fromJson, type JsonObject, type JsonValue, toJson } from '@bufbuild/protobuf';
 import { isFieldError } from '@bufbuild/protobuf/reflect';
-import { Code, type ContextValues } from '@connectrpc/connect';
-import type { UniversalHandler } from '@connectrpc/connect/protocol';
-import { codeFromString } from '@connectrpc/connect/protocol-connect';
+import { Code, ConnectError, type ContextValues, createHandlerContext, type Interceptor, type MethodImplSpec } from '@connectrpc/connect';
+import { invokeUnaryImplementation, mergeNonProtocolHeaders } from '@connectrpc/connect/protocol';
 import { ErrorInfoSchema } from '../../../gen/google/rpc/error_details_pb.js';
 import { DomainError } from '../../modules/common/errors.js';
 import { restPathKey } from '../context.js';
@@ -104,13 +103,6 @@ function parseTarget(target: string): { pathname: string; query: URLSearchParams
   return { pathname, query };
 }
 
-async function readAll(body: AsyncIterable<Uint8Array> | undefined): Promise<string> {
-  if (!body) return '';
-  const chunks: Uint8Array[] = [];
-  for await (const c of body) chunks.push(c);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 function send(res: NodeResponse, status: number, payload: unknown, headers: [string, string][] = []): void {
   const body = JSON.stringify(payload);
   for (const [k, v] of headers) res.appendHeader(k, v);
@@ -125,9 +117,13 @@ function fieldOfJsonError(route: RestRoute, e: unknown): string | undefined {
   return jsonPathTo(route.method.input, cause.field());
 }
 
+export type UnaryImplSpec = Extract<MethodImplSpec, { kind: 'unary' }>;
+
 export interface TranscoderOptions {
   routes: RouteTable;
-  handlers: Map<string, UniversalHandler>;
+  /** Each REST-bound method's implementation, and the interceptors every protocol runs (the router's). */
+  methods: Map<DescMethod, UnaryImplSpec>;
+  interceptors: Interceptor[];
   maxBodyBytes: number;
   /**
    * A request no REST route answers with its method (its target already checked): the gateway and
@@ -152,7 +148,7 @@ export function createTranscoder(opts: TranscoderOptions) {
       return send(res, 405, envelopeError(405, 'BAD_REQUEST', `Method ${req.method} not allowed on ${pathname.slice(0, 200)}`, { reason: 'METHOD_NOT_ALLOWED' }), [['allow', found.allow.join(', ')]]);
     }
     const { route, vars } = found;
-    let json;
+    let message;
     try {
       let body: JsonValue | undefined;
       if (route.body) {
@@ -167,8 +163,8 @@ export function createTranscoder(opts: TranscoderOptions) {
       }
       const merged = buildRequestJson(route.method.input, route.body, body, vars, query);
       try {
-        // Normalized JSON of the parsed message: unknown fields dropped, types checked once here.
-        json = toJson(route.method.input, fromJson(route.method.input, merged, { ignoreUnknownFields: true }));
+        // Unknown fields dropped, types checked once here.
+        message = fromJson(route.method.input, merged, { ignoreUnknownFields: true });
       } catch (e) {
         const field = fieldOfJsonError(route, e);
         if (field) throw new DomainError('VALIDATION_FAILED', `${field}: has the wrong type or format`, { field });
@@ -186,47 +182,50 @@ export function createTranscoder(opts: TranscoderOptions) {
       throw e;
     }
 
-    const handler = opts.handlers.get(`/${route.method.parent.typeName}/${route.method.name}`)!;
+    const spec = opts.methods.get(route.method)!;
     contextValues.set(restPathKey, route.template.source);
-    const header = new Headers();
-    for (const [k, v] of Object.entries(req.headers)) {
-      if (k.startsWith(':') || HOP_HEADERS.has(k) || v === undefined) continue;
-      for (const one of Array.isArray(v) ? v : [v]) header.append(k, one);
+    // The request's own headers, less those describing the REST exchange, straight from the parser's list.
+    const header: [string, string][] = [['content-type', 'application/json']];
+    const raw = req.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) {
+      const k = raw[i].toLowerCase();
+      if (k.charCodeAt(0) !== 58 /* ':' */ && !HOP_HEADERS.has(k)) header.push([k, raw[i + 1]]);
     }
-    header.set('content-type', 'application/json');
-    const uRes = await handler({
-      httpVersion: req.httpVersion,
-      url: `http://localhost/${route.method.parent.typeName}/${route.method.name}`,
-      method: 'POST',
-      header,
-      body: json,
-      signal,
+    // The method's own interceptors and implementation, called with the parsed message: the same
+    // pipeline as gRPC and Connect (authentication, tenancy, validation, errors), without encoding the
+    // request as Connect JSON and decoding the answer again.
+    const ctx = createHandlerContext({
+      service: route.method.parent,
+      method: route.method,
+      protocolName: 'rest',
+      requestMethod: req.method ?? 'GET',
+      url: req.url ?? '/',
+      requestHeader: header,
+      requestSignal: signal,
       contextValues,
     });
+    let output;
+    let error: ConnectError | undefined;
+    try {
+      output = await invokeUnaryImplementation(spec, ctx, message, opts.interceptors);
+    } catch (e) {
+      error = e instanceof ConnectError ? e : new ConnectError('internal error', Code.Internal, undefined, undefined, e);
+      mergeNonProtocolHeaders(ctx.responseHeader, error.metadata);
+    }
     const passHeaders: [string, string][] = [];
-    uRes.header?.forEach((v, k) => {
+    ctx.responseHeader.forEach((v, k) => {
       if (HOP_HEADERS.has(k) || k.startsWith('connect-') || k === 'accept-encoding') return;
-      if (k === 'set-cookie') for (const c of uRes.header!.getSetCookie()) passHeaders.push([k, c]);
+      if (k === 'set-cookie') for (const c of ctx.responseHeader.getSetCookie()) passHeaders.push([k, c]);
       else passHeaders.push([k, v]);
     });
-    const text = await readAll(uRes.body);
-    if (uRes.status === 200) {
-      const out = text ? JSON.parse(text) : {};
-      const field = route.responseBody ? route.method.output.fields.find((f) => f.name === route.responseBody) : undefined;
-      const data = field ? (out[field.jsonName] ?? {}) : out;
+    if (!error) {
+      const out = toJson(route.method.output, output!, { alwaysEmitImplicit: true }) as JsonObject;
+      const data = route.responseField ? (out[route.responseField] ?? {}) : out;
       return send(res, 200, route.raw ? data : envelopeOk(data, `${route.method.name} succeeded`), passHeaders);
     }
-    let err: { code?: string; message?: string; details?: { type: string; value: string }[] } = {};
-    try {
-      err = JSON.parse(text);
-    } catch {
-      /* a non-JSON error body: keep the defaults below */
-    }
-    const code = (err.code && codeFromString(err.code)) || Code.Unknown;
-    const info = err.details?.find((d) => d.type === 'google.rpc.ErrorInfo');
-    const errorInfo = info ? fromBinary(ErrorInfoSchema, Buffer.from(info.value, 'base64')) : undefined;
-    const mapped = httpErrorFor(code, errorInfo?.reason);
+    const errorInfo = error.findDetails(ErrorInfoSchema)[0];
+    const mapped = httpErrorFor(error.code, errorInfo?.reason);
     const extra = { ...(errorInfo?.metadata.field ? { field: errorInfo.metadata.field } : {}), reason: errorInfo?.reason };
-    return send(res, mapped.status, envelopeError(mapped.status, mapped.code, err.message ?? 'Request failed', extra), passHeaders);
+    return send(res, mapped.status, envelopeError(mapped.status, mapped.code, error.rawMessage || 'Request failed', extra), passHeaders);
   };
 }
