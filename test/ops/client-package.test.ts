@@ -4,7 +4,7 @@
 // server: `import … from 'latchkey/client'` resolves through package.json `exports`, and the
 // declarations type-check a TypeScript consumer.
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -12,13 +12,11 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accessTokenOf, cookie, createKey, newUser, startWorld, type World } from '../apikey/fixtures.js';
+import { ensureBuilt, root } from './dist.js';
 
 const run = promisify(execFile);
-const root = path.resolve(import.meta.dirname, '../..');
 const SYSTEM_NODE = '/usr/bin/node';
 const systemMajor = existsSync(SYSTEM_NODE) ? Number(execFileSync(SYSTEM_NODE, ['-p', 'process.versions.node']).toString().split('.')[0]) : 0;
-
-const newest = (p: string): number => (!existsSync(p) ? 0 : statSync(p).isDirectory() ? Math.max(0, ...readdirSync(p).map((e) => newest(path.join(p, e)))) : statSync(p).mtimeMs);
 
 let w: World;
 let tmp: string;
@@ -33,11 +31,7 @@ async function freePort(): Promise<number> {
 }
 
 beforeAll(async () => {
-  // The package ships dist/: compile it when it is missing or older than the sources.
-  const stamp = path.join(root, 'dist/.built');
-  if (!existsSync(stamp) || statSync(stamp).mtimeMs < Math.max(newest(path.join(root, 'src')), newest(path.join(root, 'gen')))) {
-    await run('npm', ['run', '--silent', 'build:server'], { cwd: root, timeout: 180_000 });
-  }
+  await ensureBuilt(); // the package ships dist/
   tmp = await mkdtemp(path.join(os.tmpdir(), 'latchkey-client-pkg-'));
   const packed = (await run('npm', ['pack', '--silent', '--pack-destination', tmp], { cwd: root, timeout: 120_000 })).stdout.trim().split('\n').pop()!;
   const pkgDir = path.join(tmp, 'node_modules/latchkey');
