@@ -19,7 +19,8 @@ import { client, rest } from '../helpers/clients.js';
 import { freePort, type RedisChild, startRedisServer, testRedisUrl, uniquePrefix } from '../helpers/redis.js';
 import { ensureBuilt, root } from './dist.js';
 
-const enabled = !!process.env.TEST_DATABASE_URL && hasBinary('nginx');
+const NGINX = process.env.NGINX ?? 'nginx';
+const enabled = !!process.env.TEST_DATABASE_URL && hasBinary(NGINX);
 
 interface Replica {
   port: number;
@@ -86,7 +87,7 @@ async function startNginx(ports: number[]): Promise<void> {
     `daemon off;\nworker_processes 1;\npid ${dir}/nginx.pid;\nerror_log ${dir}/error.log warn;\nevents { worker_connections 256; }\nhttp {\n${temp}\n  include ${dir}/latchkey.conf;\n}\n`,
   );
   let out = '';
-  nginx = spawn('nginx', ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-e', path.join(dir, 'error.log')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  nginx = spawn(NGINX, ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-e', path.join(dir, 'error.log')], { stdio: ['ignore', 'pipe', 'pipe'] });
   nginx.stderr!.on('data', (d) => (out += d));
   lb = `http://127.0.0.1:${http}`;
   grpcLb = `http://127.0.0.1:${grpc}`;
