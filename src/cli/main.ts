@@ -1,40 +1,15 @@
 // The operator CLI (`latchkey <command>`): the server's own config (loadConfig) and services
 // (createDeps / openDatabase), so a command does exactly what the server would.
 
-import { RequestContext } from '@mikro-orm/core';
 import { Command } from 'commander';
-import { type Config, ConfigError, loadConfig } from '../config.js';
 import { openDatabase } from '../db/orm.js';
-import { createDeps, type Deps } from '../deps.js';
 import { createLogger } from '../log.js';
-import { User } from '../modules/account/user.entity.js';
-import { SYSTEM } from '../modules/audit/events.js';
 import { Organization } from '../modules/org/organization.entity.js';
 import { migrateUp, migrationStatus } from '../ops/migrate.js';
+import { auditExport } from './audit-export.js';
+import { CliError, config, OPERATOR, print, withDeps } from './context.js';
 import { doctor } from './doctor.js';
-
-function config(overrides: Record<string, string> = {}): Config {
-  try {
-    return loadConfig({ ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', ...overrides });
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      console.error(`latchkey: invalid configuration: ${e.message}`);
-      process.exit(2);
-    }
-    throw e;
-  }
-}
-
-/** Runs with the server's services in one ORM context, then closes everything. */
-async function withDeps<T>(fn: (deps: Deps) => Promise<T>): Promise<T> {
-  const c = config();
-  const deps = await createDeps(c, createLogger(c.logLevel));
-  try {
-    return await RequestContext.create(deps.db.orm.em, () => fn(deps));
-  } finally {
-    await deps.close();
-  }
-}
+import { bootstrap, mintKey, revokeKey, rotateSigningKey } from './keys.js';
 
 const program = new Command('latchkey').description('Latchkey operator commands (same configuration as the server: environment variables).');
 
@@ -67,6 +42,42 @@ migrate
     }
   });
 
+program
+  .command('bootstrap')
+  .description('on an empty database: the first user, an organization with them as root_admin, and an admin API key (its secret printed once)')
+  .requiredOption('--email <email>', "the first user's email (verified: the operator vouches for it)")
+  .option('--name <name>', "the user's display name", '')
+  .requiredOption('--org <name>', "the organization's name")
+  .option('--slug <slug>', "the organization's URL slug")
+  .option('--type <type>', 'organization type', 'team')
+  .option('--scopes <list>', "the key's scopes, comma-separated (default read,write: everything the root_admin may do)")
+  .option('--password-stdin', "read the user's password from stdin (otherwise they sign in with a magic link or code)")
+  .action(bootstrap);
+
+program
+  .command('mint-key')
+  .description('create an organization API key and print its secret once')
+  .requiredOption('--org <id|slug>', 'the organization')
+  .requiredOption('--name <name>', "the key's name")
+  .option('--scopes <list>', 'comma-separated scopes (default read,write)')
+  .option('--expires-in <duration>', '90d, 12h, 30m, seconds, or never', 'never')
+  .option('--as <email>', "the key's creator, whose role bounds its scopes (default: the organization's first root_admin)")
+  .action(mintKey);
+
+program.command('revoke-key').description('revoke an API key (every replica drops it from its cache at once with REDIS_URL)').argument('<key-id>', 'ak_…').action(revokeKey);
+
+program.command('rotate-signing-key').description('replace the JWT signing key now; the old one keeps verifying the tokens it signed until they expire').action(rotateSigningKey);
+
+const audit = program.command('audit').description('the audit log');
+audit
+  .command('export')
+  .description('audit events as NDJSON on stdout, newest first, organization by organization')
+  .option('--org <id|slug>', 'one organization (default: all)')
+  .option('--type <type>', 'one event type, e.g. api_key.revoked')
+  .option('--since <time>', 'events at or after this time (ISO 8601)')
+  .option('--until <time>', 'events before this time (ISO 8601)')
+  .action(auditExport);
+
 const org = program.command('org').description('organizations');
 org
   .command('list')
@@ -74,7 +85,7 @@ org
   .action(() =>
     withDeps(async (deps) => {
       const em = deps.db.orm.em.fork();
-      for (const o of await em.find(Organization, {}, { orderBy: { id: 'asc' } })) console.log(JSON.stringify({ id: o.id, name: o.name, slug: o.slug, type: o.type }));
+      for (const o of await em.find(Organization, {}, { orderBy: { id: 'asc' } })) print({ id: o.id, name: o.name, slug: o.slug, type: o.type });
     }),
   );
 org
@@ -86,10 +97,10 @@ org
   .option('--type <type>', 'organization type', 'team')
   .action((o: { name: string; owner: string; slug?: string; type: string }) =>
     withDeps(async (deps) => {
-      const user = await deps.db.orm.em.fork().findOne(User, { email: o.owner.toLowerCase() });
-      if (!user) throw new Error(`no user with email ${o.owner}`);
-      const created = await deps.orgs.create(user.id, { name: o.name, slug: o.slug, type: o.type }, SYSTEM);
-      console.log(JSON.stringify({ id: created.id, name: created.name, slug: created.slug, type: created.type }));
+      const user = await deps.accounts.findByEmail(o.owner.toLowerCase());
+      if (!user) throw new CliError(`no user with email ${o.owner}`);
+      const created = await deps.orgs.create(user.id, { name: o.name, slug: o.slug, type: o.type }, OPERATOR);
+      print({ id: created.id, name: created.name, slug: created.slug, type: created.type });
     }),
   );
 
@@ -102,6 +113,7 @@ program
   });
 
 program.parseAsync().catch((e) => {
-  console.error(`latchkey: ${e instanceof Error ? e.message : String(e)}`);
+  // An operator's mistake is one line; anything else keeps its stack for the bug report.
+  console.error(`latchkey: ${e instanceof CliError || !(e instanceof Error) ? String(e instanceof Error ? e.message : e) : (e.stack ?? e.message)}`);
   process.exit(1);
 });

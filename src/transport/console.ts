@@ -11,7 +11,10 @@ import { gzipSync } from 'node:zlib';
 type Req = http.IncomingMessage | http2.Http2ServerRequest;
 type Res = http.ServerResponse;
 
-const CONSOLE_DIST = fileURLToPath(new URL('../../console/dist/', import.meta.url));
+// src/transport/ when run from source, dist/src/transport/ when compiled (npm run build).
+const CONSOLE_DIST =
+  ['../../console/dist/', '../../../console/dist/'].map((rel) => fileURLToPath(new URL(rel, import.meta.url))).find((d) => existsSync(d)) ??
+  fileURLToPath(new URL('../../console/dist/', import.meta.url));
 
 /** Same origin only, no inline script or style, no framing: the console needs nothing else. */
 const CSP = [

@@ -1,5 +1,7 @@
 import { defineEntity, p } from '@mikro-orm/core';
+import { UserSchema } from '../account/user.entity.js';
 import { ulid } from '../common/ids.js';
+import { OrganizationSchema } from '../org/organization.entity.js';
 import type { Role } from '../org/roles.js';
 
 export type RefillInterval = 'minute' | 'hour' | 'day' | 'month';
@@ -8,6 +10,14 @@ export type RefillInterval = 'minute' | 'hour' | 'day' | 'month';
 export const ApiKeySchema = defineEntity({
   name: 'ApiKey',
   tableName: 'api_keys',
+  // As the migrations create them (the partial ones written out): lists page by (organization or creator, id).
+  indexes: [
+    { name: 'api_keys_organization_id_id_index', properties: ['organizationId', 'id'] },
+    { name: 'api_keys_created_by_user_id_id_index', properties: ['createdByUserId', 'id'] },
+    { name: 'api_keys_client_organization_id_index', expression: 'create index api_keys_client_organization_id_index on api_keys (client_organization_id) where client_organization_id is not null' },
+    { name: 'api_keys_pinned_organization_id_index', expression: 'create index api_keys_pinned_organization_id_index on api_keys (pinned_organization_id) where pinned_organization_id is not null' },
+  ],
+  uniques: [{ name: 'api_keys_previous_key_hash_unique', expression: 'create unique index api_keys_previous_key_hash_unique on api_keys (previous_key_hash) where previous_key_hash is not null' }],
   properties: {
     id: p
       .string()
@@ -28,12 +38,12 @@ export const ApiKeySchema = defineEntity({
     previousKeyHash: p.string().length(64).nullable().hidden(),
     previousExpiresAt: p.datetime().nullable(),
     /** Null for a personal access token. */
-    organizationId: p.string().length(26).nullable(),
+    organizationId: p.manyToOne(OrganizationSchema).mapToPk().fieldName('organization_id').deleteRule('cascade').deferMode('deferred').nullable(),
     /** A partner's client key: the client organization it is limited to. */
-    clientOrganizationId: p.string().length(26).nullable(),
+    clientOrganizationId: p.manyToOne(OrganizationSchema).mapToPk().fieldName('client_organization_id').deleteRule('cascade').deferMode('deferred').nullable(),
     /** metadata.organizationId: requests for any other organization are refused. */
-    pinnedOrganizationId: p.string().length(26).nullable(),
-    createdByUserId: p.string().length(26),
+    pinnedOrganizationId: p.manyToOne(OrganizationSchema).mapToPk().fieldName('pinned_organization_id').deleteRule('cascade').deferMode('deferred').nullable(),
+    createdByUserId: p.manyToOne(UserSchema).mapToPk().fieldName('created_by_user_id').deleteRule('cascade').deferMode('deferred'),
     /** As given (shorthands `read` / `write` kept). */
     scopes: p.json<string[]>(),
     metadata: p.json<Record<string, unknown>>(),

@@ -4,6 +4,12 @@ import { defineEntity, p } from '@mikro-orm/core';
 export const AuditEventSchema = defineEntity({
   name: 'AuditEvent',
   tableName: 'audit_events',
+  // As the migrations create them: the audit list pages by (organization, id), filters by type and time.
+  indexes: [
+    { name: 'audit_events_organization_id_id_index', properties: ['organizationId', 'id'] },
+    { name: 'audit_events_organization_id_type_id_index', properties: ['organizationId', 'type', 'id'] },
+    { name: 'audit_events_organization_id_created_at_index', properties: ['organizationId', 'createdAt'] },
+  ],
   properties: {
     /** Time-ordered and monotonic per process: paging newest first is ordering by id. */
     id: p.string().primary().length(26),

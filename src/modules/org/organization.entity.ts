@@ -1,4 +1,4 @@
-import { defineEntity, p } from '@mikro-orm/core';
+import { DeferMode, defineEntity, p } from '@mikro-orm/core';
 import { baseProperties } from '../common/base.entity.js';
 
 export const OrganizationSchema = defineEntity({
@@ -17,3 +17,6 @@ export const OrganizationSchema = defineEntity({
 
 export class Organization extends OrganizationSchema.class {}
 OrganizationSchema.setClass(Organization);
+// A self-reference cannot name its own schema inside defineEntity: the foreign key (as in the
+// migrations) is declared once the schema exists, the property staying a plain id.
+OrganizationSchema.addManyToOne('partnerId', 'Organization', { mapToPk: true, fieldName: 'partner_id', deleteRule: 'set null', deferMode: DeferMode.INITIALLY_DEFERRED, nullable: true, index: true });

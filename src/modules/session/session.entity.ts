@@ -1,4 +1,5 @@
 import { defineEntity, p } from '@mikro-orm/core';
+import { UserSchema } from '../account/user.entity.js';
 import { baseProperties } from '../common/base.entity.js';
 
 export const SessionSchema = defineEntity({
@@ -6,7 +7,7 @@ export const SessionSchema = defineEntity({
   tableName: 'sessions',
   properties: {
     ...baseProperties,
-    userId: p.string().length(26).index(),
+    userId: p.manyToOne(UserSchema).mapToPk().fieldName('user_id').deleteRule('cascade').deferMode('deferred').index(),
     /** SHA-256 of the cookie token; the token itself is never stored. */
     tokenHash: p.string().length(64).unique(),
     userAgent: p.string().length(512).default(''),
