@@ -8,7 +8,7 @@ import type { CacheContext } from '../common/cache.js';
 import type { Clock } from '../common/clock.js';
 import type { OrgService } from '../org/org.service.js';
 import type { RateLimiter } from '../ratelimit/index.js';
-import { ApiKeyLifecycle } from './api-key.service.js';
+import { ApiKeyLifecycle, type KeyPolicy } from './api-key.service.js';
 import { Credits } from './credits.js';
 import { KeyCache } from './key-cache.js';
 import { type LeakMail, LeakReports } from './leak.js';
@@ -36,6 +36,8 @@ export interface ApiKeyOptions {
   /** Every replica's caches, kept in step (and the trust bound while it is lost). */
   bus: InvalidationBus;
   caches: CacheContext;
+  /** The organization's key rules (maximum lifetime, keys must expire): a 400 naming the limit. */
+  keyPolicy?: KeyPolicy;
 }
 
 export interface ApiKeys {
@@ -70,7 +72,7 @@ export async function createApiKeys(o: ApiKeyOptions): Promise<ApiKeys> {
     o.clock,
     (id) => loadById(o.em, id),
   );
-  const lifecycle = new ApiKeyLifecycle(o.em, o.audit, o.clock, reach, bus, { prefix: o.prefix, orgTypes: o.orgTypes });
+  const lifecycle = new ApiKeyLifecycle(o.em, o.audit, o.clock, reach, bus, { prefix: o.prefix, orgTypes: o.orgTypes, keyPolicy: o.keyPolicy });
   const leaks = new LeakReports(o.em, lifecycle, bus, o.limiter, o.mail);
   return {
     lifecycle,
