@@ -51,7 +51,7 @@ export const routes = (deps: Deps) => (router: ConnectRouter) => {
     .service(ApiKeyService, apiKeyHandlers({ apiKeys: deps.apiKeys, clock: deps.clock }))
     .service(TokenService, tokenHandlers({ exchange: deps.exchange, introspection: deps.introspection, signingKeys: deps.signingKeys }))
     .service(MfaService, mfaHandlers({ mfa: deps.mfa, orgs, cookie }))
-    .service(OrgPolicyService, orgPolicyHandlers({ policies: deps.orgPolicies }))
+    .service(OrgPolicyService, orgPolicyHandlers({ policies: deps.orgPolicies, hasSecondFactor: (userId) => deps.mfa.hasSecondFactor(userId) }))
     .service(Health, healthHandlers)
     .service(Authorization, envoyAuthzHandlers(deps)) // Envoy ext_authz (GATEWAY_POLICY); gRPC only, no REST binding
     .service(ReflectionV1, reflection.v1)

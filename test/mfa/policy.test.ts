@@ -66,10 +66,14 @@ describe('organization policy', () => {
   });
 
   it('"admins" asks admins only', async () => {
+    expect((await setPolicy(alice, {})).status).toBe(200);
     const carol = await newUser(w, 'Carol');
     const dave = await newUser(w, 'Dave');
     await join(w, alice, org, carol, 'member');
     await join(w, alice, org, dave, 'admin');
+    // An admin without a second factor cannot require one (they would lock themselves out).
+    const lockout = await setPolicy(dave, { requireSecondFactor: 'admins' });
+    expect([lockout.status, lockout.body.reason]).toEqual([400, 'FAILED_PRECONDITION']);
     expect((await setPolicy(alice, { requireSecondFactor: 'admins' })).status).toBe(200);
     expect((await rest(w.server.url, 'GET', `/api/user/organizations/${org}`, { headers: session(carol) })).status).toBe(200);
     const r = await rest(w.server.url, 'GET', `/api/user/organizations/${org}/members`, { headers: session(dave) });

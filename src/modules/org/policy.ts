@@ -9,7 +9,7 @@ import { baseProperties } from '../common/base.entity.js';
 import type { Invalidation } from '../common/bus.js';
 import { Cache, type CacheContext } from '../common/cache.js';
 import type { Clock } from '../common/clock.js';
-import { invalid } from '../common/errors.js';
+import { DomainError, invalid } from '../common/errors.js';
 import { type Role, roleAtLeast } from './roles.js';
 
 export type SecondFactorRequirement = 'none' | 'admins' | 'all';
@@ -77,9 +77,13 @@ export class OrgPolicies {
     });
   }
 
-  async update(organizationId: string, input: PolicyInput, actor: Actor): Promise<PolicyView> {
+  /** `callerHasSecondFactor`: an admin cannot require a second factor they lack (they would lock themselves out). */
+  async update(organizationId: string, input: PolicyInput, actor: Actor, callerHasSecondFactor: boolean): Promise<PolicyView> {
     const requireSecondFactor = (input.requireSecondFactor || 'none') as SecondFactorRequirement;
     if (!REQUIREMENTS.includes(requireSecondFactor)) throw invalid('requireSecondFactor', 'must be "none", "admins" or "all"');
+    if (requireSecondFactor !== 'none' && !callerHasSecondFactor) {
+      throw new DomainError('FAILED_PRECONDITION', 'Enrol a second factor yourself before requiring one: you would lose access to the organization');
+    }
     const domains = [...new Set(input.allowedInvitationDomains.map((x) => x.trim().toLowerCase()).filter(Boolean))];
     const values = {
       requireSecondFactor,

@@ -6,6 +6,7 @@ import type { OrgPolicySchema, OrgPolicyService } from '../../../gen/latchkey/v1
 import type { OrgPolicies, PolicyView } from '../../modules/org/policy.js';
 import { actorOf, tenantOf } from '../interceptors/tenancy.js';
 import { ts } from '../mappers/time.js';
+import { principalOf } from './caller.js';
 
 const toPolicy = (p: PolicyView): MessageInitShape<typeof OrgPolicySchema> => ({
   requireSecondFactor: p.requireSecondFactor,
@@ -16,7 +17,7 @@ const toPolicy = (p: PolicyView): MessageInitShape<typeof OrgPolicySchema> => ({
   updateTime: ts(p.updatedAt),
 });
 
-export function orgPolicyHandlers({ policies }: { policies: OrgPolicies }): ServiceImpl<typeof OrgPolicyService> {
+export function orgPolicyHandlers({ policies, hasSecondFactor }: { policies: OrgPolicies; hasSecondFactor: (userId: string) => Promise<boolean> }): ServiceImpl<typeof OrgPolicyService> {
   return {
     async getOrgPolicy(_req, ctx) {
       return { policy: toPolicy(await policies.get(tenantOf(ctx).organizationId)) };
@@ -33,6 +34,7 @@ export function orgPolicyHandlers({ policies }: { policies: OrgPolicies }): Serv
           apiKeysMustExpire: req.apiKeysMustExpire,
         },
         actorOf(ctx),
+        await hasSecondFactor(principalOf(ctx).userId),
       );
       return { policy: toPolicy(policy) };
     },
