@@ -8,7 +8,7 @@ import { type Chromium, launch } from '../console/browser.js';
 import { PASSWORD, type TestUser } from '../helpers/accounts.js';
 import { rest } from '../helpers/clients.js';
 import { join, newUser, session, startWorld, type World } from '../org/fixtures.js';
-import { codeAt } from './helpers.js';
+import { codeAt, enrolTotp } from './helpers.js';
 
 let w: World;
 let chrome: Chromium;
@@ -81,10 +81,14 @@ describe('console', () => {
     const admin = await newUser(w, 'Ada');
     const member: TestUser = await newUser(w, 'Max');
     await join(w, admin, admin.organizationId, member, 'member');
-    // The admin sets the policy on the console's policy page.
+    // The admin (who has TOTP: nobody may require what they lack) signs in with both factors and
+    // sets the policy on the console's policy page.
+    const { secret: adminSecret } = await enrolTotp(w.server, admin.cookie);
     const actx = await chrome.context();
     const apage = await actx.newPage();
     await passwordStep(apage, admin.email);
+    await apage.getByLabel('Code from your authenticator app, or a recovery code').fill(codeAt(w.server, adminSecret, 1));
+    await apage.getByRole('button', { name: 'Verify' }).click();
     await apage.waitForURL(/\/organization$/);
     await apage.goto(`${origin}/security-policy`);
     await apage.getByLabel('Require a second factor').selectOption('all');
