@@ -35,6 +35,38 @@ async function withAuthenticator(ctx: BrowserContext): Promise<Page> {
   return page;
 }
 
+/** Runs in the page: StartPasskeyStepUp, the WebAuthn assertion, StepUp — over the console's own origin and cookie. */
+async function stepUpWithPasskey(): Promise<{ status: number }> {
+  const b64 = (buf: ArrayBuffer) =>
+    btoa(String.fromCharCode(...new Uint8Array(buf)))
+      .replace(/\+/g, '-')
+      .replace(/\//g, '_')
+      .replace(/=+$/, '');
+  const unb64 = (s: string) => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
+  const post = (path: string, body: unknown) => fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), credentials: 'include' });
+  const o: any = ((await (await post('/api/user/mfa/step-up/options', {})).json()) as any).data;
+  const opts = JSON.parse(o.optionsJson);
+  // The test runs without DOM types: the WebAuthn objects are typed loosely here.
+  const cred: any = await (globalThis as any).navigator.credentials.get({
+    publicKey: {
+      challenge: unb64(opts.challenge),
+      rpId: opts.rpId,
+      allowCredentials: opts.allowCredentials.map((c: { id: string }) => ({ type: 'public-key', id: unb64(c.id) })),
+      userVerification: opts.userVerification,
+    },
+  });
+  const r = cred.response;
+  const json = {
+    id: cred.id,
+    rawId: b64(cred.rawId),
+    type: cred.type,
+    clientExtensionResults: {},
+    response: { clientDataJSON: b64(r.clientDataJSON), authenticatorData: b64(r.authenticatorData), signature: b64(r.signature), userHandle: r.userHandle ? b64(r.userHandle) : undefined },
+  };
+  const res = await post('/api/user/mfa/step-up', { challengeToken: o.challengeToken, passkeyResponseJson: JSON.stringify(json) });
+  return { status: res.status };
+}
+
 async function passwordStep(page: Page, email: string) {
   await page.goto(`${origin}/sign-in`);
   await page.getByLabel('Email', { exact: true }).fill(email);
@@ -69,9 +101,21 @@ describe('console', () => {
     await page.goto(`${origin}/sign-in`);
     await page.getByRole('button', { name: 'Continue with a passkey' }).click();
     await page.waitForURL(/\/organization$/);
+    // Step-up with the passkey (the page's own fetch and navigator.credentials), then a removal it allows.
+    w.server.clock.advance(11 * 60);
+    try {
+      const stepped = await page.evaluate(stepUpWithPasskey);
+      expect(stepped.status).toBe(200);
+      const cookie = (await ctx.cookies()).find((c) => c.name === 'latchkey_session')!;
+      const id = listed.body.data.passkeys[0].id;
+      const removed = await rest(w.server.url, 'DELETE', `/api/user/mfa/passkeys/${id}`, { headers: { cookie: `${cookie.name}=${cookie.value}` } });
+      expect(removed.status).toBe(200);
+    } finally {
+      w.server.clock.advance(-11 * 60);
+    }
     const events = await rest(w.server.url, 'GET', `/api/user/organizations/${u.organizationId}/audit-events`, { headers: session(u) });
     const types = events.body.data.auditEvents.map((e: { type: string }) => e.type);
-    expect(types).toContain('mfa.passkey_added');
+    expect(types).toEqual(expect.arrayContaining(['mfa.passkey_added', 'mfa.stepped_up', 'mfa.passkey_removed']));
     const methods = events.body.data.auditEvents.filter((e: { type: string }) => e.type === 'user.signed_in').map((e: { metadata: { method: string } }) => e.metadata.method);
     expect(methods).toContain('passkey');
     await ctx.close();
