@@ -18,8 +18,11 @@ import { type Clock, systemClock } from './modules/common/clock.js';
 import { RedisConnections } from './modules/common/redis.js';
 import { OrgRefs, TokenExchange, TokenIntrospection } from './modules/exchange/index.js';
 import { invitationEmail, Mailer } from './modules/mail/index.js';
+import { createSecondFactors, type SecondFactors } from './modules/mfa/index.js';
+import { PolicyGate } from './modules/mfa/policy-gate.js';
 import { OrgService } from './modules/org/org.service.js';
 import type { InvitationMail } from './modules/org/outbox.js';
+import { OrgPolicies } from './modules/org/policy.js';
 import { AuthThrottle, createRateLimiter, type RateLimiter } from './modules/ratelimit/index.js';
 import { AccessTokenVerifier } from './modules/session/access-token-verifier.js';
 import { Authenticator } from './modules/session/credentials.js';
@@ -62,6 +65,11 @@ export interface Deps {
   exchange: TokenExchange;
   /** IntrospectToken: what a JWT, API key or session token is. */
   introspection: TokenIntrospection;
+  /** Second factors: TOTP, recovery codes, passkeys, sign-in challenges, step-up. */
+  mfa: SecondFactors;
+  /** Organization security policies, and their check at the door of every tenant-scoped call. */
+  orgPolicies: OrgPolicies;
+  policyGate: PolicyGate;
   close(): Promise<void>;
 }
 
@@ -88,7 +96,16 @@ export async function createDeps(config: Config, log: Logger, clock: Clock = sys
   const rateLimiter = createRateLimiter(redis, clock);
   const throttle = new AuthThrottle(rateLimiter, config.authThrottle);
   const invitationMailer = { sendInvitation: (m: InvitationMail) => mailer.send(invitationEmail(m.to, m.link, m.organizationName, m.inviterName)) };
-  const orgs = new OrgService(em, { clock, audit, mailer: invitationMailer, publicUrl: () => config.publicUrl, caches });
+  const orgPolicies = new OrgPolicies(em, { clock, audit, caches, invalidate: (inv) => bus.invalidate(inv) });
+  bus.subscribe((inv) => orgPolicies.apply(inv));
+  const orgs = new OrgService(em, {
+    clock,
+    audit,
+    mailer: invitationMailer,
+    publicUrl: () => config.publicUrl,
+    caches,
+    checkInvitee: (organizationId, email) => orgPolicies.checkInvitee(organizationId, email),
+  });
   // Role changes, removals and deletions go to every replica; each drops roles, keys, profiles it holds.
   orgs.onInvalidate((inv) => bus.invalidate(inv));
   bus.subscribe((inv) => orgs.roles.apply(inv));
@@ -141,6 +158,7 @@ export async function createDeps(config: Config, log: Logger, clock: Clock = sys
     caches,
     secretScanning: config.secretScanningPublicKeys,
     maxBodyBytes: config.maxBodyBytes,
+    keyPolicy: orgPolicies,
   });
   authenticator.register(apiKeys.verifier);
   const orgRefs = new OrgRefs(em, caches);
@@ -162,6 +180,19 @@ export async function createDeps(config: Config, log: Logger, clock: Clock = sys
     ttlSeconds: config.exchangeTokenTtlSeconds,
     perMinute: config.exchangeRateLimitPerMinute,
   });
+  const mfa = createSecondFactors({
+    em,
+    clock,
+    audit,
+    throttle,
+    accounts,
+    sessions,
+    caches,
+    bus,
+    keys: { seal: deriveKey(secret, 'totp-secrets'), recovery: deriveKey(secret, 'recovery-codes') },
+    publicUrl,
+  });
+  const policyGate = new PolicyGate(orgPolicies, mfa, clock);
   const introspection = new TokenIntrospection({ keys: apiKeys.verifier, tokens: accessTokens, sessions, orgs, profiles, issuer: publicUrl });
   return {
     config,
@@ -188,6 +219,9 @@ export async function createDeps(config: Config, log: Logger, clock: Clock = sys
     apiKeys,
     exchange,
     introspection,
+    mfa,
+    orgPolicies,
+    policyGate,
     async close() {
       signingKeys.stop();
       await apiKeys.close();

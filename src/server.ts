@@ -23,6 +23,7 @@ import { authnInterceptor } from './transport/interceptors/authn.js';
 import { csrfInterceptor } from './transport/interceptors/csrf.js';
 import { errorsInterceptor } from './transport/interceptors/errors.js';
 import { ormContextInterceptor } from './transport/interceptors/orm-context.js';
+import { stepUpInterceptor } from './transport/interceptors/step-up.js';
 import { tenancyInterceptor } from './transport/interceptors/tenancy.js';
 import { malformedBodyGate, validationInterceptor } from './transport/interceptors/validation.js';
 import { RouteTable } from './transport/rest/route-table.js';
@@ -140,7 +141,8 @@ function createRequestHandler(deps: Deps) {
     validationInterceptor,
     authnInterceptor(deps.authenticator),
     csrfInterceptor(config),
-    tenancyInterceptor(deps.orgs, deps.apiKeys.reach),
+    tenancyInterceptor(deps.orgs, deps.apiKeys.reach, deps.policyGate),
+    stepUpInterceptor(deps.mfa),
   ];
   const router = createConnectRouter({
     interceptors,

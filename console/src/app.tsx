@@ -10,8 +10,10 @@ import { Audit } from './pages/audit.js';
 import { ForgotPassword, MagicCode, MagicLinkRedirect, Register, ResetPassword, SignIn, VerifyEmail } from './pages/auth.js';
 import { Invitation } from './pages/invitation.js';
 import { Members } from './pages/members.js';
+import { TwoFactor } from './pages/mfa.js';
 import { OrganizationSettings } from './pages/organization.js';
 import { Partner } from './pages/partner.js';
+import { SecurityPolicy } from './pages/policy.js';
 import { Profile } from './pages/profile.js';
 import { Link, navigate, useLocation } from './router.js';
 import { OrgProvider, useMe, useOrg } from './session.js';
@@ -34,6 +36,8 @@ const CONSOLE: { path: string; label: string; page: () => ReactNode }[] = [
   { path: '/partner', label: 'Partner Experience', page: Partner },
   { path: '/audit', label: 'Audit log', page: Audit },
   { path: '/profile', label: 'Profile', page: Profile },
+  { path: '/two-factor', label: 'Two-factor', page: TwoFactor },
+  { path: '/security-policy', label: 'Security policy', page: SecurityPolicy },
 ];
 
 export function App() {

@@ -4,9 +4,11 @@ import { UserSchema } from '../modules/account/user.entity.js';
 import { ApiKeySchema } from '../modules/apikey/api-key.entity.js';
 import { ApiKeySourceSchema, ApiKeyUsageSchema } from '../modules/apikey/usage.entity.js';
 import { AuditEventSchema } from '../modules/audit/audit-event.entity.js';
+import { MfaChallengeSchema, PasskeySchema, RecoveryCodeSchema, TotpFactorSchema } from '../modules/mfa/entities.js';
 import { InvitationSchema } from '../modules/org/invitation.entity.js';
 import { MembershipSchema } from '../modules/org/membership.entity.js';
 import { OrganizationSchema } from '../modules/org/organization.entity.js';
+import { OrgPolicySchema } from '../modules/org/policy.js';
 import { RefreshTokenSchema } from '../modules/session/refresh-token.entity.js';
 import { SessionSchema } from '../modules/session/session.entity.js';
 import { SigningKeySchema } from '../modules/token/signing-key.entity.js';
@@ -24,4 +26,9 @@ export const entities = [
   ApiKeySchema,
   ApiKeyUsageSchema,
   ApiKeySourceSchema,
+  TotpFactorSchema,
+  RecoveryCodeSchema,
+  PasskeySchema,
+  MfaChallengeSchema,
+  OrgPolicySchema,
 ];

@@ -8,7 +8,9 @@ import { ServerReflection as ReflectionV1 } from '../../gen/grpc/reflection/v1/r
 import { ServerReflection as ReflectionV1alpha } from '../../gen/grpc/reflection/v1alpha/reflection_pb.js';
 import { ApiKeyService } from '../../gen/latchkey/v1/api_key_pb.js';
 import { AuthService } from '../../gen/latchkey/v1/auth_pb.js';
+import { MfaService } from '../../gen/latchkey/v1/mfa_pb.js';
 import { OrgService } from '../../gen/latchkey/v1/org_pb.js';
+import { OrgPolicyService } from '../../gen/latchkey/v1/policy_pb.js';
 import { TokenService } from '../../gen/latchkey/v1/token_pb.js';
 import type { Deps } from '../deps.js';
 import { envoyAuthzHandlers } from '../gateway/envoy.js';
@@ -16,11 +18,13 @@ import { assertAccessRules } from './access.js';
 import { apiKeyHandlers } from './handlers/api-key.js';
 import { authHandlers } from './handlers/auth.js';
 import { healthHandlers } from './handlers/health.js';
+import { mfaHandlers } from './handlers/mfa.js';
+import { orgPolicyHandlers } from './handlers/mfa-policy.js';
 import { orgHandlers } from './handlers/org.js';
 import { Reflection, reflectionHandlers } from './handlers/reflection.js';
 import { tokenHandlers } from './handlers/token.js';
 
-export const SERVICES = [AuthService, OrgService, ApiKeyService, TokenService, Health, Authorization, ReflectionV1, ReflectionV1alpha];
+export const SERVICES = [AuthService, OrgService, ApiKeyService, TokenService, MfaService, OrgPolicyService, Health, Authorization, ReflectionV1, ReflectionV1alpha];
 // Reflection lists every served service, itself included.
 const reflection = reflectionHandlers(new Reflection(SERVICES));
 
@@ -28,10 +32,26 @@ export const routes = (deps: Deps) => (router: ConnectRouter) => {
   const { accounts, emailVerification, sessions, magicLinks, passwordReset, profiles, ownAccount, orgs, audit } = deps;
   const cookie = { ttlSeconds: deps.config.sessionTtlSeconds, secure: deps.secureCookies };
   router
-    .service(AuthService, authHandlers({ accounts, emailVerification, sessions, magicLinks, passwordReset, profiles, ownAccount, orgs, cookie }))
+    .service(
+      AuthService,
+      authHandlers({
+        accounts,
+        emailVerification,
+        sessions,
+        magicLinks,
+        passwordReset,
+        profiles,
+        ownAccount,
+        orgs,
+        cookie,
+        enrolmentRequired: async (userId) => !(await deps.mfa.hasSecondFactor(userId)) && (await deps.orgPolicies.anyRequiresSecondFactor(userId)),
+      }),
+    )
     .service(OrgService, orgHandlers({ orgs, audit }))
     .service(ApiKeyService, apiKeyHandlers({ apiKeys: deps.apiKeys, clock: deps.clock }))
     .service(TokenService, tokenHandlers({ exchange: deps.exchange, introspection: deps.introspection, signingKeys: deps.signingKeys, accessTokens: deps.accessTokens }))
+    .service(MfaService, mfaHandlers({ mfa: deps.mfa, orgs, cookie }))
+    .service(OrgPolicyService, orgPolicyHandlers({ policies: deps.orgPolicies, hasSecondFactor: (userId) => deps.mfa.hasSecondFactor(userId) }))
     .service(Health, healthHandlers)
     .service(Authorization, envoyAuthzHandlers(deps)) // Envoy ext_authz (GATEWAY_POLICY); gRPC only, no REST binding
     .service(ReflectionV1, reflection.v1)

@@ -24,6 +24,8 @@ describe('gRPC reflection', () => {
       'grpc.reflection.v1alpha.ServerReflection',
       'latchkey.v1.ApiKeyService',
       'latchkey.v1.AuthService',
+      'latchkey.v1.MfaService',
+      'latchkey.v1.OrgPolicyService',
       'latchkey.v1.OrgService',
       'latchkey.v1.TokenService',
     ]);

@@ -8,6 +8,7 @@ import { isUnauthenticated } from '../api.js';
 import { Link, navigate, safeNext, useLocation } from '../router.js';
 import { useMe } from '../session.js';
 import { Banner, Button, errorsOf, Field, Loading, Page } from '../ui.js';
+import { afterSignIn, type FirstFactor, PasskeySignInButton, SecondFactorStep } from './mfa-challenge.js';
 
 const values = (e: FormEvent<HTMLFormElement>) => Object.fromEntries(new FormData(e.currentTarget)) as Record<string, string>;
 
@@ -37,8 +38,10 @@ function takeToken(): string {
 export function SignIn() {
   const { query } = useLocation();
   const next = safeNext(query.get('next'));
-  const signIn = useMutation(AuthService.method.signIn, { onSuccess: () => navigate(next) });
+  const [challenge, setChallenge] = useState<FirstFactor>();
+  const signIn = useMutation(AuthService.method.signIn, { onSuccess: (r) => (r.secondFactorChallenge ? setChallenge(r) : afterSignIn(r, next)) });
   const errs = errorsOf(signIn.error, ['email', 'password']);
+  if (challenge) return <SecondFactorStep challenge={challenge} next={next} />;
   return (
     <Page title="Sign in">
       <form className="card" onSubmit={(e) => (e.preventDefault(), signIn.mutate(values(e)))}>
@@ -49,6 +52,7 @@ export function SignIn() {
           Sign in
         </Button>
       </form>
+      <PasskeySignInButton next={next} />
       <ul className="links">
         <li>
           <Link to={`/register${next !== '/' ? `?next=${encodeURIComponent(next)}` : ''}`}>Create an account, or get a sign-in link by email</Link>
@@ -154,11 +158,13 @@ export function Register() {
 }
 
 export function MagicLinkRedirect() {
-  const redeem = useMutation(AuthService.method.redeemMagicLink, { onSuccess: () => navigate('/', { replace: true }) });
+  const [challenge, setChallenge] = useState<FirstFactor>();
+  const redeem = useMutation(AuthService.method.redeemMagicLink, { onSuccess: (r) => (r.secondFactorChallenge ? setChallenge(r) : afterSignIn(r, '/')) });
   useOnce(() => {
     const token = takeToken();
     if (token) redeem.mutate({ token });
   });
+  if (challenge) return <SecondFactorStep challenge={challenge} next="/" />;
   return (
     <Page title="Signing you in">
       {redeem.isError ? (
@@ -179,8 +185,10 @@ export function MagicLinkRedirect() {
 
 export function MagicCode() {
   const { query } = useLocation();
-  const redeem = useMutation(AuthService.method.redeemMagicLink, { onSuccess: () => navigate('/', { replace: true }) });
+  const [challenge, setChallenge] = useState<FirstFactor>();
+  const redeem = useMutation(AuthService.method.redeemMagicLink, { onSuccess: (r) => (r.secondFactorChallenge ? setChallenge(r) : afterSignIn(r, '/')) });
   const errs = errorsOf(redeem.error, ['email', 'code']);
+  if (challenge) return <SecondFactorStep challenge={challenge} next="/" />;
   return (
     <Page title="Enter your code" intro="We emailed you a 6-digit code. It works once, for 10 minutes.">
       <form className="card" onSubmit={(e) => (e.preventDefault(), redeem.mutate(values(e)))}>

@@ -66,6 +66,11 @@ export interface ListQuery {
 
 const noKey = () => notFound('API key');
 
+/** An organization's rules for new keys (org/policy.ts). */
+export interface KeyPolicy {
+  checkKeyExpiry(organizationId: string, expiresAt: Date | null | undefined, now: Date): Promise<void>;
+}
+
 export class ApiKeyLifecycle {
   constructor(
     private readonly em: EntityManager,
@@ -73,7 +78,7 @@ export class ApiKeyLifecycle {
     private readonly clock: Clock,
     private readonly reach: KeyReach,
     private readonly bus: InvalidationBus,
-    private readonly opts: { prefix: string; orgTypes: string[] },
+    private readonly opts: { prefix: string; orgTypes: string[]; keyPolicy?: KeyPolicy },
   ) {}
 
   async create(c: KeyCaller, input: CreateInput): Promise<{ key: ApiKey; secret: string }> {
@@ -113,6 +118,7 @@ export class ApiKeyLifecycle {
       if (this.opts.orgTypes.length && !this.opts.orgTypes.includes(org.type)) {
         throw forbidden(`API keys cannot be created in an organization of type "${org.type}"`);
       }
+      await this.opts.keyPolicy?.checkKeyExpiry(organizationId, expiresAt, now);
       grantRole = role;
     } else {
       grantRole = await this.bestRoleOf(p.userId);

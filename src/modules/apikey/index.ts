@@ -9,7 +9,7 @@ import type { CacheContext } from '../common/cache.js';
 import type { Clock } from '../common/clock.js';
 import type { OrgService } from '../org/org.service.js';
 import type { RateLimiter } from '../ratelimit/index.js';
-import { ApiKeyLifecycle } from './api-key.service.js';
+import { ApiKeyLifecycle, type KeyPolicy } from './api-key.service.js';
 import { Credits } from './credits.js';
 import { KeyCache } from './key-cache.js';
 import { type LeakMail, LeakReports } from './leak.js';
@@ -43,6 +43,8 @@ export interface ApiKeyOptions {
   secretScanning?: ScanningKeysConfig;
   /** Largest request body accepted (the secret-scanning endpoint reads its own). */
   maxBodyBytes: number;
+  /** The organization's key rules (maximum lifetime, keys must expire): a 400 naming the limit. */
+  keyPolicy?: KeyPolicy;
 }
 
 export interface ApiKeys {
@@ -81,7 +83,7 @@ export async function createApiKeys(o: ApiKeyOptions): Promise<ApiKeys> {
     o.clock,
     (id) => loadById(o.em, id),
   );
-  const lifecycle = new ApiKeyLifecycle(o.em, o.audit, o.clock, reach, bus, { prefix: o.prefix, orgTypes: o.orgTypes });
+  const lifecycle = new ApiKeyLifecycle(o.em, o.audit, o.clock, reach, bus, { prefix: o.prefix, orgTypes: o.orgTypes, keyPolicy: o.keyPolicy });
   const leaks = new LeakReports(o.em, lifecycle, bus, o.limiter, o.mail);
   const scanning = o.secretScanning ? new SecretScanning(o.secretScanning, leaks) : undefined;
   const inContext = <T>(fn: () => Promise<T>) => RequestContext.create(o.em, fn);

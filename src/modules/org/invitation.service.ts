@@ -34,6 +34,7 @@ export class InvitationService {
     const role = (input.role || 'member') as Role;
     if (role !== 'admin' && role !== 'member') throw invalid('role', 'must be "admin" or "member"');
     assertMayChange(tenant.role, role, role);
+    await this.opts.checkInvitee?.(tenant.organizationId, email);
     const member = await this.em.execute('select 1 from memberships m join users u on u.id = m.user_id where m.organization_id = ? and u.email = ?', [tenant.organizationId, email]);
     if (member.length) throw conflict('This email is already a member of the organization', 'ALREADY_MEMBER');
     const token = randomToken(32);

@@ -47,6 +47,8 @@ export interface OrgServiceOptions {
   publicUrl: () => string;
   /** The replica's cache clock and trust bound (the role cache). */
   caches: CacheContext;
+  /** The organization's invitation rule (allowed email domains): a 400 naming the field. */
+  checkInvitee?: (organizationId: string, email: string) => Promise<void>;
 }
 
 function slugify(name: string): string {

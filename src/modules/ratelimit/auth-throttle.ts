@@ -2,7 +2,7 @@
 // action, so password guessing, code guessing and mail bombing are each bounded.
 import { consume, type RateLimiter } from './rate-limiter.js';
 
-export type AuthAction = 'sign-in' | 'sign-up' | 'magic-link' | 'magic-redeem' | 'password-reset' | 'verify';
+export type AuthAction = 'sign-in' | 'sign-up' | 'magic-link' | 'magic-redeem' | 'password-reset' | 'verify' | 'second-factor';
 
 export interface ThrottleLimits {
   ip: { limit: number; windowSeconds: number };

@@ -7,7 +7,7 @@ import type { OneTimeTokens } from '../account/one-time-tokens.js';
 import { invalid, unauthorized } from '../common/errors.js';
 import { CONSOLE_PATHS, linkWithToken, type Mailer, magicCodeEmail, magicLinkEmail, signUpLinkEmail } from '../mail/index.js';
 import type { AuthThrottle } from '../ratelimit/index.js';
-import type { ClientInfo, SessionService, SignedIn } from './session.service.js';
+import type { ClientInfo, SessionService, SignInOutcome } from './session.service.js';
 
 const MAGIC_LINK_TTL_SECONDS = 15 * 60;
 const MAGIC_CODE_TTL_SECONDS = 10 * 60;
@@ -54,7 +54,7 @@ export class MagicLinks {
   }
 
   /** Spend the link or code and sign in exactly as SignIn does; creates the account on first use. */
-  async redeem(r: Redemption, client: ClientInfo): Promise<SignedIn> {
+  async redeem(r: Redemption, client: ClientInfo): Promise<SignInOutcome> {
     const byCode = !r.token;
     if (byCode && (!r.email || !r.code)) throw invalid('token', 'is required (or email and code)');
     const email = byCode ? normalizeEmail('email', r.email!) : undefined;
@@ -66,6 +66,6 @@ export class MagicLinks {
     // First proof of the address on an account someone signed up for without proving it: their
     // password is gone (cleared above) and so is every session and key they started.
     if (claimed) await this.d.endCredentials(user.id);
-    return this.d.sessions.start(user, client, byCode ? 'magic_code' : 'magic_link');
+    return this.d.sessions.open(user, client, byCode ? 'magic_code' : 'magic_link');
   }
 }

@@ -15,6 +15,8 @@ export const SessionSchema = defineEntity({
     lastSeenAt: p.datetime(),
     expiresAt: p.datetime(),
     revokedAt: p.datetime().nullable(),
+    /** When a second factor (TOTP, recovery code, passkey) was last used in this session: step-up checks it. */
+    secondFactorAt: p.datetime().nullable(),
   },
 });
 

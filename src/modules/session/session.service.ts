@@ -32,9 +32,28 @@ export interface ClientInfo {
   userAgent: string;
 }
 
-export type SignInMethod = 'password' | 'magic_link' | 'magic_code';
+export type SignInMethod = 'password' | 'magic_link' | 'magic_code' | 'passkey';
+
+/** Instead of a session: the account has a second factor, and the session starts once it is given. */
+export interface SecondFactorChallenge {
+  kind: 'challenge';
+  user: User;
+  token: string;
+  expiresAt: Date;
+  /** "totp", "recovery_code", "passkey". */
+  methods: string[];
+}
+
+/** What a first factor (password, magic link) leads to: a session, or a second-factor challenge. */
+export type SignInOutcome = SignedIn | SecondFactorChallenge;
+
+/** Decides whether a sign-in needs a second factor first (the mfa module). */
+export interface SignInGate {
+  gate(user: User, method: SignInMethod): Promise<SecondFactorChallenge | undefined>;
+}
 
 export interface SignedIn {
+  kind?: 'session';
   user: User;
   session: Session;
   /** Cookie token. */
@@ -129,7 +148,31 @@ export class SessionService {
     d.bus.subscribe((inv) => this.apply(inv));
   }
 
-  async signIn(rawEmail: string, password: string, client: ClientInfo): Promise<SignedIn> {
+  private signInGate?: SignInGate;
+
+  /** Install the second-factor gate: sign-ins of users with a second factor get a challenge instead. */
+  setGate(gate: SignInGate): void {
+    this.signInGate = gate;
+  }
+
+  /** After a first factor: a challenge when the gate asks for a second one, else a new session. */
+  async open(user: User, client: ClientInfo, method: SignInMethod): Promise<SignInOutcome> {
+    const challenge = await this.signInGate?.gate(user, method);
+    if (challenge) return challenge; // issuing it flushed the unit of work (an outdated hash re-hashed above)
+    return this.start(user, client, method);
+  }
+
+  /** When the session last used a second factor (step-up), or null. */
+  async secondFactorAt(sessionId: string): Promise<Date | null> {
+    const s = await this.em.findOne(Session, { id: sessionId }, { fields: ['id', 'secondFactorAt'] });
+    return s?.secondFactorAt ?? null;
+  }
+
+  async markSecondFactor(sessionId: string, at: Date): Promise<void> {
+    await this.em.nativeUpdate(Session, { id: sessionId }, { secondFactorAt: at });
+  }
+
+  async signIn(rawEmail: string, password: string, client: ClientInfo): Promise<SignInOutcome> {
     const email = (rawEmail ?? '').trim().toLowerCase();
     await this.d.throttle.check('sign-in', client.ip, email || undefined);
     const user = email && password ? await this.d.accounts.findWithPassword(email) : null;
@@ -151,6 +194,12 @@ export class SessionService {
     }
     if (this.d.requireEmailVerification && !user.verifiedAt) throw forbidden('Verify your email address before signing in: follow the link we emailed you', 'EMAIL_NOT_VERIFIED');
     const rehashed = user.passwordHash && this.d.passwords.outdated(user.passwordHash) ? await this.d.passwords.hash(password) : undefined;
+    if (this.signInGate) {
+      // A second factor enrolled: a challenge instead of a session (issuing it flushes the re-hash).
+      if (rehashed) user.passwordHash = rehashed;
+      const challenge = await this.signInGate.gate(user, 'password');
+      if (challenge) return challenge;
+    }
     return this.startAtOnce(user, client, rehashed);
   }
 
@@ -176,6 +225,7 @@ export class SessionService {
       lastSeenAt: now,
       expiresAt: new Date(now.getTime() + this.d.sessionTtlSeconds * 1000),
       revokedAt: null,
+      secondFactorAt: null,
     };
     const writes = [this.em.createQueryBuilder(Session).insert(session), this.em.createQueryBuilder(RefreshToken).insert(this.refreshRow(sessionId, user.id, refreshToken, now))];
     let organizationCount: number | undefined;
@@ -224,7 +274,7 @@ export class SessionService {
   }
 
   /** Open a new session for an authenticated user (new tokens on every sign-in). */
-  async start(user: User, client: ClientInfo, method: SignInMethod = 'password'): Promise<SignedIn> {
+  async start(user: User, client: ClientInfo, method: SignInMethod = 'password', factor: { secondFactorAt?: Date; secondFactor?: string } = {}): Promise<SignedIn> {
     const now = this.d.clock.now();
     const token = randomToken(32);
     const session = this.em.create(Session, {
@@ -235,6 +285,7 @@ export class SessionService {
       lastSeenAt: now,
       expiresAt: new Date(now.getTime() + this.d.sessionTtlSeconds * 1000),
       revokedAt: null,
+      secondFactorAt: factor.secondFactorAt ?? null,
     });
     const refreshToken = this.addRefreshToken(session.id, user.id);
     user.lastLoginAt = now;
@@ -246,7 +297,7 @@ export class SessionService {
       userAgent: client.userAgent,
       targetType: 'session',
       targetId: session.id,
-      metadata: { method },
+      metadata: factor.secondFactor ? { method, secondFactor: factor.secondFactor } : { method },
     });
     await this.em.flush();
     const state = this.stateOf(session, user.isActive);

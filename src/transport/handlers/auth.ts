@@ -10,7 +10,7 @@ import { unauthorized } from '../../modules/common/errors.js';
 import { readPage } from '../../modules/common/page-token.js';
 import type { OrgService } from '../../modules/org/org.service.js';
 import type { MagicLinks } from '../../modules/session/magic-links.js';
-import type { SessionService, SignedIn } from '../../modules/session/session.service.js';
+import type { SessionService, SignInOutcome } from '../../modules/session/session.service.js';
 import { clearedSessionCookie, sessionCookie } from '../cookies.js';
 import { toUser } from '../mappers/account.js';
 import { toOrganization } from '../mappers/org.js';
@@ -31,13 +31,18 @@ export interface AuthHandlerDeps {
   orgs: OrgService;
   /** The session cookie: lifetime, and Secure unless served on loopback HTTP. */
   cookie: { ttlSeconds: number; secure: boolean };
+  /** True when an organization of the user requires a second factor the user has not enrolled. */
+  enrolmentRequired?: (userId: string) => Promise<boolean>;
 }
 
 export function authHandlers(d: AuthHandlerDeps): ServiceImpl<typeof AuthService> {
   const { accounts, sessions, orgs, cookie } = d;
 
-  /** SignIn and RedeemMagicLink answer alike: the cookie, and the access + refresh pair. */
-  async function signedIn(s: SignedIn, ctx: HandlerContext) {
+  /** SignIn and RedeemMagicLink answer alike: the cookie, and the access + refresh pair (or a second-factor challenge). */
+  async function signedIn(s: SignInOutcome, ctx: HandlerContext) {
+    if (s.kind === 'challenge') {
+      return { secondFactorChallenge: s.token, secondFactorMethods: s.methods, secondFactorChallengeExpiresAt: ts(s.expiresAt) };
+    }
     ctx.responseHeader.append('set-cookie', sessionCookie(s.token, cookie.ttlSeconds, cookie.secure));
     return {
       user: toUser(s.user, s.organizationCount ?? (await orgs.countForUser(s.user.id))),
@@ -45,6 +50,7 @@ export function authHandlers(d: AuthHandlerDeps): ServiceImpl<typeof AuthService
       refreshToken: s.refreshToken,
       accessTokenExpiresAt: ts(s.accessTokenExpiresAt),
       sessionId: s.session.id,
+      secondFactorEnrolmentRequired: (await d.enrolmentRequired?.(s.user.id)) ?? false,
     };
   }
 

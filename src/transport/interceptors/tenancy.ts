@@ -12,7 +12,7 @@ import type { Actor } from '../../modules/audit/events.js';
 import { DomainError, forbidden, notFound } from '../../modules/common/errors.js';
 import { homeOrganizationOf, type Principal } from '../../modules/common/principal.js';
 import type { OrgService, Tenant } from '../../modules/org/org.service.js';
-import { capScopes, roleAtLeast } from '../../modules/org/roles.js';
+import { capScopes, type Role, roleAtLeast } from '../../modules/org/roles.js';
 import { type AccessRule, accessOf, bindingOf } from '../access.js';
 import { principalKey, requestInfoKey, restPathKey } from '../context.js';
 import { missingTenantHeader, tenantHeaderOf } from '../tenant-header.js';
@@ -66,8 +66,13 @@ export interface KeyReachCheck {
   assertReach(p: Principal, organizationId: string): Promise<void>;
 }
 
+/** The organization's own rules at its door (security policy: second factor, session lifetime). */
+export interface TenantPolicyCheck {
+  check(p: Principal, organizationId: string, role: Role): Promise<void>;
+}
+
 export const tenancyInterceptor =
-  (orgs: OrgService, reach: KeyReachCheck): Interceptor =>
+  (orgs: OrgService, reach: KeyReachCheck, policy?: TenantPolicyCheck): Interceptor =>
   (next) =>
   async (req) => {
     const access = accessOf(req.method);
@@ -105,6 +110,7 @@ export const tenancyInterceptor =
     const scopes = granted && capScopes(granted, found.role);
     if (scopes && !scopes.includes(access.scope)) throw forbidden(`Missing scope ${access.scope}`, 'SCOPE_MISSING');
     if (access.minRole && !roleAtLeast(found.role, access.minRole)) throw forbidden(`Requires the ${access.minRole} role`, 'ROLE_REQUIRED');
+    await policy?.check(principal, organizationId, found.role);
     req.contextValues.set(tenantKey, { organizationId, ...found, scopes });
     return next(req);
   };
