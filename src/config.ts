@@ -71,6 +71,15 @@ export interface Config {
   metricsPort?: number;
   /** Apply pending migrations at start (MIGRATE_ON_START, default true); off when operators run `latchkey migrate up`. */
   migrateOnStart: boolean;
+  /** The OAuth 2.1 / OIDC provider (issuer PUBLIC_URL). */
+  oauth: OAuthConfig;
+}
+
+interface OAuthConfig {
+  /** OAUTH_DYNAMIC_REGISTRATION: off (default), token (RFC 7591 with an initial access token) or open (anyone, e.g. MCP clients). */
+  registration: 'off' | 'token' | 'open';
+  /** OAUTH_RESOURCES: resource indicators (RFC 8707) besides PUBLIC_URL that tokens may be issued for. */
+  resources: string[];
 }
 
 interface GatewayConfig {
@@ -240,7 +249,16 @@ export function loadConfig(env: Env = process.env): Config {
     gateway: gatewayConfig(env),
     metricsPort: env.METRICS_PORT ? int(env, 'METRICS_PORT', 0, 0, 65535) : undefined,
     migrateOnStart: bool(env, 'MIGRATE_ON_START', true),
+    oauth: oauthConfig(env),
   };
+}
+
+function oauthConfig(env: Env): OAuthConfig {
+  const registration = (env.OAUTH_DYNAMIC_REGISTRATION || 'off').toLowerCase();
+  if (registration !== 'off' && registration !== 'token' && registration !== 'open')
+    throw new ConfigError(`OAUTH_DYNAMIC_REGISTRATION must be off, token or open, got "${env.OAUTH_DYNAMIC_REGISTRATION}"`);
+  const resources = list(env, 'OAUTH_RESOURCES').map((r) => url({ r }, 'r', ['http:', 'https:'])!);
+  return { registration, resources };
 }
 
 function gatewayConfig(env: Env): GatewayConfig {

@@ -18,6 +18,7 @@ import { type Clock, systemClock } from './modules/common/clock.js';
 import { RedisConnections } from './modules/common/redis.js';
 import { OrgRefs, TokenExchange, TokenIntrospection } from './modules/exchange/index.js';
 import { invitationEmail, Mailer } from './modules/mail/index.js';
+import { createOAuth, type OAuth } from './modules/oauth/index.js';
 import { OrgService } from './modules/org/org.service.js';
 import type { InvitationMail } from './modules/org/outbox.js';
 import { AuthThrottle, createRateLimiter, type RateLimiter } from './modules/ratelimit/index.js';
@@ -62,6 +63,8 @@ export interface Deps {
   exchange: TokenExchange;
   /** IntrospectToken: what a JWT, API key or session token is. */
   introspection: TokenIntrospection;
+  /** The OAuth 2.1 / OpenID Connect provider, its Bearer verifier, clients and grants. */
+  oauth: OAuth;
   close(): Promise<void>;
 }
 
@@ -125,6 +128,22 @@ export async function createDeps(config: Config, log: Logger, clock: Clock = sys
   const ownAccount = new OwnAccount({ em, passwords, throttle, endOtherSessions: (userId, keep) => sessions.revokeAllOf(userId, keep) });
   const magicLinks = new MagicLinks({ em, accounts, tokens: oneTimeTokens, sessions, mailer, publicUrl, throttle, endCredentials });
   const authenticator = new Authenticator(sessions);
+  const oauth = createOAuth({
+    em,
+    keys: signingKeys,
+    profiles,
+    orgs,
+    audit,
+    clock,
+    log,
+    caches,
+    issuer: publicUrl,
+    cookieKey: deriveKey(secret, 'oauth-cookies'),
+    ...config.oauth,
+    accessTokenTtlSeconds: config.accessTokenTtlSeconds,
+    refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
+  });
+  authenticator.register(oauth.verifier); // before the sign-in JWT verifier: it claims JWTs that name a client_id
   authenticator.register(new AccessTokenVerifier(accessTokens, sessions));
   const apiKeys = await createApiKeys({
     em,
@@ -186,6 +205,7 @@ export async function createDeps(config: Config, log: Logger, clock: Clock = sys
     apiKeys,
     exchange,
     introspection,
+    oauth,
     async close() {
       signingKeys.stop();
       await apiKeys.close();

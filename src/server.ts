@@ -92,7 +92,8 @@ function createRequestHandler(deps: Deps) {
     routes: new RouteTable(SERVICES),
     handlers,
     maxBodyBytes: config.maxBodyBytes,
-    unrouted: async (req, res, path, allow, values) => (!allow && !!gateway && (await gateway(req, res, values.get(requestInfoKey)!))) || serveConsole(req, res, path),
+    unrouted: async (req, res, path, allow, values) =>
+      (await deps.oauth.provider.handle(req as http.IncomingMessage, res, path)) || (!allow && !!gateway && (await gateway(req, res, values.get(requestInfoKey)!))) || serveConsole(req, res, path),
   });
   // Operations endpoints (/metrics, /openapi.json, /docs): see src/ops/routes.ts.
   const ops = opsRoute(deps);

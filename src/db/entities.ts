@@ -3,6 +3,7 @@ import { OneTimeTokenSchema } from '../modules/account/one-time-token.entity.js'
 import { UserSchema } from '../modules/account/user.entity.js';
 import { ApiKeySchema } from '../modules/apikey/api-key.entity.js';
 import { AuditEventSchema } from '../modules/audit/audit-event.entity.js';
+import { OAuthRecordSchema } from '../modules/oauth/oauth-record.entity.js';
 import { InvitationSchema } from '../modules/org/invitation.entity.js';
 import { MembershipSchema } from '../modules/org/membership.entity.js';
 import { OrganizationSchema } from '../modules/org/organization.entity.js';
@@ -10,4 +11,16 @@ import { RefreshTokenSchema } from '../modules/session/refresh-token.entity.js';
 import { SessionSchema } from '../modules/session/session.entity.js';
 import { SigningKeySchema } from '../modules/token/signing-key.entity.js';
 
-export const entities = [UserSchema, OrganizationSchema, MembershipSchema, SessionSchema, InvitationSchema, AuditEventSchema, OneTimeTokenSchema, RefreshTokenSchema, SigningKeySchema, ApiKeySchema];
+export const entities = [
+  UserSchema,
+  OrganizationSchema,
+  MembershipSchema,
+  SessionSchema,
+  InvitationSchema,
+  AuditEventSchema,
+  OneTimeTokenSchema,
+  RefreshTokenSchema,
+  SigningKeySchema,
+  ApiKeySchema,
+  OAuthRecordSchema,
+];
