@@ -179,7 +179,7 @@ export async function createDeps(config: Config, log: Logger, clock: Clock = sys
     ttlSeconds: config.exchangeTokenTtlSeconds,
     perMinute: config.exchangeRateLimitPerMinute,
   });
-  const introspection = new TokenIntrospection({ keys: apiKeys.verifier, tokens: accessTokens, sessions, orgs, profiles, issuer: publicUrl });
+  const introspection = new TokenIntrospection({ keys: apiKeys.verifier, tokens: accessTokens, sessions, orgs, profiles, issuer: publicUrl, oauth: oauth.verifier });
   return {
     config,
     log,

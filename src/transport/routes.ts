@@ -8,6 +8,7 @@ import { ServerReflection as ReflectionV1 } from '../../gen/grpc/reflection/v1/r
 import { ServerReflection as ReflectionV1alpha } from '../../gen/grpc/reflection/v1alpha/reflection_pb.js';
 import { ApiKeyService } from '../../gen/latchkey/v1/api_key_pb.js';
 import { AuthService } from '../../gen/latchkey/v1/auth_pb.js';
+import { OAuthClientService } from '../../gen/latchkey/v1/oauth_pb.js';
 import { OrgService } from '../../gen/latchkey/v1/org_pb.js';
 import { TokenService } from '../../gen/latchkey/v1/token_pb.js';
 import type { Deps } from '../deps.js';
@@ -16,11 +17,12 @@ import { assertAccessRules } from './access.js';
 import { apiKeyHandlers } from './handlers/api-key.js';
 import { authHandlers } from './handlers/auth.js';
 import { healthHandlers } from './handlers/health.js';
+import { oauthHandlers } from './handlers/oauth.js';
 import { orgHandlers } from './handlers/org.js';
 import { Reflection, reflectionHandlers } from './handlers/reflection.js';
 import { tokenHandlers } from './handlers/token.js';
 
-export const SERVICES = [AuthService, OrgService, ApiKeyService, TokenService, Health, Authorization, ReflectionV1, ReflectionV1alpha];
+export const SERVICES = [AuthService, OrgService, ApiKeyService, TokenService, OAuthClientService, Health, Authorization, ReflectionV1, ReflectionV1alpha];
 // Reflection lists every served service, itself included.
 const reflection = reflectionHandlers(new Reflection(SERVICES));
 
@@ -32,6 +34,7 @@ export const routes = (deps: Deps) => (router: ConnectRouter) => {
     .service(OrgService, orgHandlers({ orgs, audit }))
     .service(ApiKeyService, apiKeyHandlers({ apiKeys: deps.apiKeys, clock: deps.clock }))
     .service(TokenService, tokenHandlers({ exchange: deps.exchange, introspection: deps.introspection, signingKeys: deps.signingKeys }))
+    .service(OAuthClientService, oauthHandlers({ oauth: deps.oauth.service }))
     .service(Health, healthHandlers)
     .service(Authorization, envoyAuthzHandlers(deps)) // Envoy ext_authz (GATEWAY_POLICY); gRPC only, no REST binding
     .service(ReflectionV1, reflection.v1)

@@ -12,7 +12,6 @@ import { OAuthService } from './oauth.service.js';
 import { OAuthProvider, type RegistrationMode } from './provider.js';
 import { OAuthTokenVerifier } from './verifier.js';
 
-
 export interface OAuth {
   provider: OAuthProvider;
   verifier: OAuthTokenVerifier;
@@ -38,6 +37,7 @@ export interface OAuthDeps {
 
 export function createOAuth(d: OAuthDeps): OAuth {
   const store = new OAuthStore(d.em);
+  const verifier = new OAuthTokenVerifier(d.keys, store, d.clock, d.issuer, d.caches);
   const provider = new OAuthProvider({
     store,
     keys: d.keys,
@@ -57,9 +57,9 @@ export function createOAuth(d: OAuthDeps): OAuth {
         return undefined;
       }
     },
+    verifier,
     clientOrganization: async (clientId) => (await store.find('Client', 'id', clientId))?.organization_id as string | undefined,
   });
-  const verifier = new OAuthTokenVerifier(d.keys, store, d.clock, d.issuer, d.caches);
   const service = new OAuthService({ em: d.em, store, provider, verifier, orgs: d.orgs, audit: d.audit, clock: d.clock });
   return { provider, verifier, service };
 }

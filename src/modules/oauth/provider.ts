@@ -11,6 +11,7 @@ import { sha256 } from '../common/secrets.js';
 import { isLatchkeyScope } from '../org/roles.js';
 import type { SigningKeys } from '../token/signing-keys.js';
 import type { OAuthStore } from './adapter.js';
+import { isOAuthJwt, type OAuthTokenVerifier } from './verifier.js';
 
 const OAUTH_PREFIX = '/oauth/';
 /** Where the provider sends the browser to sign in and consent: a console page. */
@@ -48,6 +49,8 @@ export interface OAuthProviderOptions {
   resources: string[];
   /** A client's owner: the organization whose client_credentials tokens it gets. */
   clientOrganization(clientId: string): Promise<string | undefined>;
+  /** Checks the provider's JWT access tokens, which it does not store itself. */
+  verifier: OAuthTokenVerifier;
 }
 
 /** Client secrets are stored as their SHA-256: the presented secret is hashed before the provider compares. */
@@ -105,6 +108,7 @@ export class OAuthProvider {
     provider.proxy = false;
     provider.use(hashPresentedSecret);
     provider.use(registrationProfile(this.o.registration));
+    provider.use(structuredTokens(this.o.verifier, this.o.issuer));
     provider.on('server_error', (_ctx: unknown, err: Error) => this.o.log.error({ err }, 'oauth provider error'));
     this.current = { key, provider, callback: provider.callback() };
     return provider;
@@ -254,6 +258,53 @@ function readRaw(req: IncomingMessage, limit: number): Promise<string> {
     req.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.once('error', reject);
   });
+}
+
+/**
+ * The provider keeps no record of JWT access tokens, so its introspection answers them inactive and
+ * its revocation cannot end them: for the client the token was issued to, Latchkey answers instead
+ * (introspection from the token and its grant/client state; revocation into a denylist).
+ */
+function structuredTokens(verifier: OAuthTokenVerifier, issuer: () => string) {
+  return async (ctx: KoaContextWithOIDC, next: () => Promise<void>) => {
+    await next();
+    const route = ctx.oidc?.route;
+    if (route !== 'introspection' && route !== 'revocation') return;
+    // The provider refuses JWTs (unsupported_token_type) only after the client authenticated.
+    if ((ctx.body as { error?: string } | undefined)?.error !== 'unsupported_token_type') return;
+    const token = ctx.oidc.params?.token;
+    const client = ctx.oidc.client;
+    if (typeof token !== 'string' || !client) return;
+    let t: Awaited<ReturnType<OAuthTokenVerifier['check']>> | undefined;
+    try {
+      if (isOAuthJwt(token)) t = await verifier.check(token);
+    } catch {
+      // expired, revoked, not ours: inactive, and nothing to revoke
+    }
+    // RFC 7662/7009: only the client the token was issued to learns about it or ends it.
+    if (t && t.clientId !== client.clientId) t = undefined;
+    ctx.status = 200;
+    if (route === 'revocation') {
+      if (t) await verifier.revoke(t);
+      ctx.body = '';
+      return;
+    }
+    ctx.body = t
+      ? {
+          active: true,
+          token_type: 'Bearer',
+          client_id: t.clientId,
+          sub: t.machine ? t.clientId : t.userId,
+          scope: t.scopes.join(' '),
+          exp: t.expiresAt,
+          iat: t.issuedAt,
+          iss: issuer(),
+          aud: issuer(),
+          jti: t.jti,
+          ...(t.organizationId ? { org_id: t.organizationId } : {}),
+        }
+      : { active: false };
+  };
 }
 
 /** Dynamic registration (RFC 7591) makes public clients only: no secret the provider would store in plaintext. */

@@ -5,9 +5,10 @@
 import { errors, type JWTPayload, jwtVerify } from 'jose';
 import { Cache, type CacheContext } from '../common/cache.js';
 import type { Clock } from '../common/clock.js';
-import { unauthorized } from '../common/errors.js';
+import { DomainError, unauthorized } from '../common/errors.js';
 import type { Principal } from '../common/principal.js';
 import { sha256 } from '../common/secrets.js';
+import type { Introspection } from '../exchange/introspection.js';
 import type { BearerVerifier } from '../session/credentials.js';
 import { ALG, type SigningKeys } from '../token/signing-keys.js';
 import type { OAuthStore } from './adapter.js';
@@ -35,7 +36,7 @@ interface ClientState {
 }
 
 /** A JWT whose payload names a `client_id`: an OAuth access token, not one Latchkey's sign-in issued. */
-function isOAuthJwt(token: string): boolean {
+export function isOAuthJwt(token: string): boolean {
   if (!/^eyJ[\w-]*\.[\w-]+\.[\w-]+$/.test(token)) return false;
   const mid = token.slice(token.indexOf('.') + 1, token.lastIndexOf('.'));
   if (mid.length > 8192) return false;
@@ -90,6 +91,36 @@ export class OAuthTokenVerifier implements BearerVerifier {
       return { ...t, userId: c.createdBy };
     }
     return t;
+  }
+
+  /** IntrospectToken's view (RFC 7662 shape); inactive when it does not verify or no longer stands. */
+  async introspect(token: string): Promise<Introspection> {
+    let t: OAuthAccessToken;
+    try {
+      t = await this.check(token);
+    } catch (e) {
+      if (e instanceof DomainError) return { active: false };
+      throw e;
+    }
+    return {
+      active: true,
+      tokenType: 'access_token',
+      sub: t.machine ? t.clientId : t.userId,
+      scopes: t.scopes,
+      clientId: t.clientId,
+      exp: t.expiresAt,
+      iat: t.issuedAt,
+      iss: this.issuer(),
+      jti: t.jti,
+      orgId: t.organizationId,
+    };
+  }
+
+  /** RFC 7009 for a JWT access token: remembered as revoked until it would have expired. */
+  async revoke(t: OAuthAccessToken): Promise<void> {
+    const ttl = t.expiresAt - Math.floor(this.clock.now().getTime() / 1000);
+    if (ttl > 0) await this.store.upsert('RevokedAccessToken', t.jti, { jti: t.jti }, ttl);
+    this.forget({ jti: t.jti });
   }
 
   /** Forget what is known of a grant, a client or a token (revoked, deleted) so the next request sees it. */
