@@ -10,6 +10,7 @@ import { Audit } from './pages/audit.js';
 import { ForgotPassword, MagicCode, MagicLinkRedirect, Register, ResetPassword, SignIn, VerifyEmail } from './pages/auth.js';
 import { Invitation } from './pages/invitation.js';
 import { Members } from './pages/members.js';
+import { OAuthConsent } from './pages/oauth-consent.js';
 import { OrganizationSettings } from './pages/organization.js';
 import { Partner } from './pages/partner.js';
 import { Profile } from './pages/profile.js';
@@ -43,6 +44,12 @@ export function App() {
     return (
       <Frame>
         <Public />
+      </Frame>
+    );
+  if (path.startsWith('/oauth-consent/'))
+    return (
+      <Frame>
+        <OAuthConsent uid={decodeURIComponent(path.slice('/oauth-consent/'.length))} />
       </Frame>
     );
   if (path.startsWith('/invitations/'))

@@ -9,7 +9,7 @@ import { forbidden, invalid, notFound } from '../common/errors.js';
 import { ulid } from '../common/ids.js';
 import { randomToken } from '../common/secrets.js';
 import type { OrgService } from '../org/org.service.js';
-import { capScopes, type Role, roleRank } from '../org/roles.js';
+import { capScopes, type Role } from '../org/roles.js';
 import type { OAuthStore } from './adapter.js';
 import { hashClientSecret, OAUTH_SCOPES, type OAuthProvider } from './provider.js';
 import type { OAuthTokenVerifier } from './verifier.js';
@@ -52,6 +52,7 @@ export interface InteractionView {
   /** Scopes asked for that the user's role does not allow. */
   refusedScopes: string[];
   redirectUri: string;
+  organizationId: string;
 }
 
 const CLIENT_ID_PREFIX = 'oc_';
@@ -258,10 +259,16 @@ export class OAuthService {
     await this.d.em.flush();
   }
 
-  /** The highest role the user holds in any organization: what caps the Latchkey scopes a user's consent grants. */
-  private async bestRole(userId: string): Promise<Role> {
-    const rows = await this.d.em.execute<{ role: string }[]>('select distinct role from memberships where user_id = ?', [userId]);
-    return rows.map((r) => r.role as Role).reduce<Role>((a, b) => (roleRank(b) > roleRank(a) ? b : a), 'member');
+  /** The organization a user's consent acts in (the one named, else their first) and their role there. */
+  private async actingIn(userId: string, organizationId?: string): Promise<{ organizationId: string; role: Role }> {
+    let org = organizationId;
+    if (!org) {
+      const rows = await this.d.em.execute<{ organization_id: string }[]>('select organization_id from memberships where user_id = ? order by organization_id limit 1', [userId]);
+      org = rows[0]?.organization_id;
+    }
+    const role = org && /^[0-9A-Z]{26}$/.test(org) ? await this.d.orgs.roleOf(userId, org) : undefined;
+    if (!org || !role) throw notFound('Organization');
+    return { organizationId: org, role };
   }
 
   private async interaction(uid: string) {
@@ -273,17 +280,26 @@ export class OAuthService {
     return { provider, i, client };
   }
 
-  async describe(userId: string, uid: string): Promise<InteractionView> {
+  async describe(userId: string, uid: string, organizationId?: string): Promise<InteractionView> {
     const { i, client } = await this.interaction(uid);
     const scopes = String(i.params.scope ?? '')
       .split(' ')
       .filter(Boolean);
-    const { refused } = this.capped(scopes, await this.bestRole(userId));
-    return { uid, clientId: client.clientId, clientName: client.clientName ?? client.clientId, scopes, refusedScopes: refused, redirectUri: String(i.params.redirect_uri ?? '') };
+    const acting = await this.actingIn(userId, organizationId);
+    const { refused } = this.capped(scopes, acting.role);
+    return {
+      uid,
+      clientId: client.clientId,
+      clientName: client.clientName ?? client.clientId,
+      scopes,
+      refusedScopes: refused,
+      redirectUri: String(i.params.redirect_uri ?? ''),
+      organizationId: acting.organizationId,
+    };
   }
 
   /** The user's answer: signs the user in to the provider and records the consent; returns where the browser goes next. */
-  async complete(actor: Actor, uid: string, approve: boolean): Promise<string> {
+  async complete(actor: Actor, uid: string, approve: boolean, organizationId?: string): Promise<string> {
     const { provider, i, client } = await this.interaction(uid);
     const userId = actor.userId;
     const scopes = String(i.params.scope ?? '')
@@ -291,15 +307,16 @@ export class OAuthService {
       .filter(Boolean);
     const login = { accountId: userId };
     let result: Record<string, unknown>;
-    const { refused } = this.capped(scopes, await this.bestRole(userId));
+    const acting = await this.actingIn(userId, organizationId);
+    const { refused } = this.capped(scopes, acting.role);
     if (!approve) result = { login, error: 'access_denied', error_description: 'The user denied the request' };
     else if (refused.length) result = { login, error: 'invalid_scope', error_description: `The user's role does not allow ${refused.join(', ')}` };
     else {
       const existing = i.grantId && i.session?.accountId === userId ? await provider.Grant.find(i.grantId) : undefined;
       const grant = existing ?? new provider.Grant({ accountId: userId, clientId: client.clientId });
-      const oidc = scopes.filter((s) => !OAUTH_SCOPES.includes(s));
+      // Latchkey's scopes are both provider scopes (asked in `scope`) and the resource's (in the token).
       const api = scopes.filter((s) => OAUTH_SCOPES.includes(s));
-      if (oidc.length) grant.addOIDCScope(oidc.join(' '));
+      if (scopes.length) grant.addOIDCScope(scopes.join(' '));
       const resources = i.params.resource ? [i.params.resource].flat().map(String) : [this.d.provider.resource()];
       for (const r of resources) if (api.length) grant.addResourceScope(r, api.join(' '));
       const grantId = await grant.save();

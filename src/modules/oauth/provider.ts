@@ -15,7 +15,7 @@ import { isOAuthJwt, type OAuthTokenVerifier } from './verifier.js';
 
 const OAUTH_PREFIX = '/oauth/';
 /** Where the provider sends the browser to sign in and consent: a console page. */
-export const CONSENT_PATH = '/oauth-consent/';
+const CONSENT_PATH = '/oauth-consent/';
 const DISCOVERY = '/.well-known/openid-configuration';
 const AS_METADATA = '/.well-known/oauth-authorization-server';
 const PR_METADATA = '/.well-known/oauth-protected-resource';
@@ -109,6 +109,8 @@ export class OAuthProvider {
     provider.use(hashPresentedSecret);
     provider.use(registrationProfile(this.o.registration));
     provider.use(structuredTokens(this.o.verifier, this.o.issuer));
+    // Reuse detection (a replayed refresh token or code) revokes the grant inside the provider.
+    provider.on('grant.revoked', (_ctx: unknown, grantId: string) => this.o.verifier.forget({ grantId }));
     provider.on('server_error', (_ctx: unknown, err: Error) => this.o.log.error({ err }, 'oauth provider error'));
     this.current = { key, provider, callback: provider.callback() };
     return provider;
@@ -179,7 +181,10 @@ export class OAuthProvider {
       },
       // Machine tokens carry their organization (RFC 9068 plus Latchkey's org_id claim).
       extraTokenClaims: async (_ctx, token) => {
-        if (token.kind === 'AccessToken') return { gid: token.grantId };
+        if (token.kind === 'AccessToken') {
+          const org = token.grantId ? (await store.find('GrantOrganization', 'id', token.grantId))?.organization_id : undefined;
+          return { gid: token.grantId, ...(org ? { org_id: org } : {}) };
+        }
         if (token.kind !== 'ClientCredentials') return undefined;
         const org = await o.clientOrganization(token.clientId!);
         return org ? { org_id: org } : undefined;

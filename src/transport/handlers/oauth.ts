@@ -61,11 +61,11 @@ export function oauthHandlers({ oauth }: { oauth: OAuthService }): ServiceImpl<t
       return {};
     },
     async getOAuthInteraction(req, ctx) {
-      const v = await oauth.describe(principalOf(ctx).userId, req.uid);
-      return { clientId: v.clientId, clientName: v.clientName, scopes: v.scopes, refusedScopes: v.refusedScopes, redirectUri: v.redirectUri };
+      const v = await oauth.describe(principalOf(ctx).userId, req.uid, req.organizationId || undefined);
+      return { clientId: v.clientId, clientName: v.clientName, scopes: v.scopes, refusedScopes: v.refusedScopes, redirectUri: v.redirectUri, organizationId: v.organizationId };
     },
     async completeOAuthInteraction(req, ctx) {
-      return { redirectTo: await oauth.complete(actorOf(ctx), req.uid, req.approve) };
+      return { redirectTo: await oauth.complete(actorOf(ctx), req.uid, req.approve, req.organizationId || undefined) };
     },
   };
 }
