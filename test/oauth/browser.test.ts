@@ -98,7 +98,7 @@ describe('authorization code + PKCE through the console', () => {
     await b.page.getByLabel('Password').fill(PASSWORD);
     await b.page.getByRole('button', { name: 'Sign in' }).click();
     await b.page.getByRole('heading', { level: 1, name: 'Allow Acme Dashboard to use your account?' }).waitFor();
-    expect(await b.page.getByRole('list', { name: 'Requested access' }).innerText()).toContain('See the members of your organizations');
+    expect(await b.page.getByRole('list', { name: 'Requested access' }).textContent()).toContain('See the members of your organizations');
     expect(await checkPage(b.page, 'oauth-consent')).toEqual([]);
     await b.page.getByRole('button', { name: 'Allow' }).click();
     const cb = await b.callback();
@@ -138,7 +138,7 @@ describe('authorization code + PKCE through the console', () => {
     const noPrompt = oidc.buildAuthorizationUrl(config, Object.fromEntries([...f.url.searchParams].filter(([k]) => k !== 'prompt')));
     const pages: string[] = [];
     b.page.on('framenavigated', (fr) => pages.push(fr.url()));
-    await b.page.evaluate((u) => window.location.assign(u), noPrompt.href); // a navigation from the page, as a link click is
+    await b.page.evaluate((u) => (globalThis as any).location.assign(u), noPrompt.href); // a navigation from the page, as a link click is
     const cb = await b.callback();
     expect(pages.some((u) => u.includes('/oauth-consent/'))).toBe(false);
     const tokens = await exchange(f, cb);
@@ -180,7 +180,7 @@ describe('refused with the standard OAuth error', () => {
   });
 
   test('missing PKCE and plain PKCE: invalid_request to the application', async () => {
-    for (const params of [{}, { code_challenge: 'a'.repeat(43), code_challenge_method: 'plain' }]) {
+    for (const params of [{}, { code_challenge: 'a'.repeat(43), code_challenge_method: 'plain' }] as Record<string, string>[]) {
       const r = await authorize(params);
       expect(r.status).toBe(303);
       const to = new URL(r.headers.get('location')!);
