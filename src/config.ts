@@ -76,8 +76,10 @@ export interface Config {
 }
 
 interface OAuthConfig {
-  /** OAUTH_DYNAMIC_REGISTRATION: off (default), token (RFC 7591 with an initial access token) or open (anyone, e.g. MCP clients). */
+  /** OAUTH_DYNAMIC_REGISTRATION: off (default), token (RFC 7591 with OAUTH_REGISTRATION_TOKEN as the initial access token) or open (anyone, e.g. MCP clients). */
   registration: 'off' | 'token' | 'open';
+  /** OAUTH_REGISTRATION_TOKEN: the initial access token dynamic registration requires in `token` mode. */
+  registrationToken?: string;
   /** OAUTH_RESOURCES: resource indicators (RFC 8707) besides PUBLIC_URL that tokens may be issued for. */
   resources: string[];
 }
@@ -258,7 +260,10 @@ function oauthConfig(env: Env): OAuthConfig {
   if (registration !== 'off' && registration !== 'token' && registration !== 'open')
     throw new ConfigError(`OAUTH_DYNAMIC_REGISTRATION must be off, token or open, got "${env.OAUTH_DYNAMIC_REGISTRATION}"`);
   const resources = list(env, 'OAUTH_RESOURCES').map((r) => url({ r }, 'r', ['http:', 'https:'])!);
-  return { registration, resources };
+  const registrationToken = env.OAUTH_REGISTRATION_TOKEN || undefined;
+  if (registration === 'token' && (!registrationToken || registrationToken.length < 32))
+    throw new ConfigError('OAUTH_DYNAMIC_REGISTRATION=token needs OAUTH_REGISTRATION_TOKEN (at least 32 characters)');
+  return { registration, registrationToken, resources };
 }
 
 function gatewayConfig(env: Env): GatewayConfig {

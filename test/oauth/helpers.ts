@@ -31,3 +31,47 @@ export async function oauthError(p: Promise<unknown>): Promise<string> {
   }
   throw new Error('expected the call to fail');
 }
+
+/** Cookies a client keeps between requests (the provider's interaction cookies). */
+class Jar {
+  private readonly cookies = new Map<string, string>();
+  take(res: Response): void {
+    for (const c of res.headers.getSetCookie()) {
+      const [pair] = c.split(';');
+      const i = pair.indexOf('=');
+      this.cookies.set(pair.slice(0, i), pair.slice(i + 1));
+    }
+  }
+  header(extra = ''): string {
+    return [...[...this.cookies].map(([k, v]) => `${k}=${v}`), extra].filter(Boolean).join('; ');
+  }
+}
+
+/**
+ * The code flow without a browser, for tests about storage rather than pages: the user's consent is
+ * given through CompleteOAuthInteraction (what the console page calls) with their session cookie.
+ */
+export async function authorizeOverHttp(
+  baseUrl: string,
+  config: oidc.Configuration,
+  user: TestUser,
+  redirectUri: string,
+  scope: string,
+  resource = baseUrl,
+): Promise<{ callback: URL; verifier: string; state: string }> {
+  const verifier = oidc.randomPKCECodeVerifier();
+  const state = oidc.randomState();
+  const url = oidc.buildAuthorizationUrl(config, { redirect_uri: redirectUri, scope, code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', state, resource });
+  const jar = new Jar();
+  const first = await fetch(url, { redirect: 'manual' });
+  jar.take(first);
+  const consent = new URL(first.headers.get('location')!, baseUrl);
+  const uid = consent.pathname.split('/').pop()!;
+  const done = await rest(baseUrl, 'POST', `/api/oauth/interactions/${uid}`, { body: { approve: true }, headers: { cookie: user.cookie } });
+  if (done.status !== 200) throw new Error(`consent: ${done.status} ${JSON.stringify(done.body)}`);
+  const back = await fetch(done.body.data.redirectTo, { redirect: 'manual', headers: { cookie: jar.header() } });
+  if (!back.headers.get('location')) throw new Error(`resume: ${back.status} ${(await back.text()).slice(0, 300)} cookies=${jar.header()}`);
+  const to = new URL(back.headers.get('location')!, baseUrl);
+  if (!to.href.startsWith(redirectUri)) throw new Error(`expected a redirect to the application, got ${to.href}`);
+  return { callback: to, verifier, state };
+}

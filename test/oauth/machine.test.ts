@@ -102,6 +102,28 @@ describe('client_credentials', () => {
   });
 });
 
+describe('discovery (defaults)', () => {
+  test('no registration endpoint in discovery, and none served', async () => {
+    const meta = (await (await fetch(`${s.url}/.well-known/openid-configuration`)).json()) as Record<string, any>;
+    expect(meta.issuer).toBe(s.url);
+    expect(meta.registration_endpoint).toBeUndefined();
+    expect(meta.code_challenge_methods_supported).toEqual(['S256']);
+    expect(meta.response_types_supported).toEqual(['code']);
+    expect(meta.grant_types_supported).not.toContain('password');
+    const r = await fetch(`${s.url}/oauth/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ redirect_uris: ['http://127.0.0.1:8976/callback'], token_endpoint_auth_method: 'none' }),
+    });
+    expect(r.status).toBe(404);
+    // RFC 8414 alias and RFC 9728 protected-resource metadata
+    const as = (await (await fetch(`${s.url}/.well-known/oauth-authorization-server`)).json()) as Record<string, any>;
+    expect(as.token_endpoint).toBe(`${s.url}/oauth/token`);
+    const pr = (await (await fetch(`${s.url}/.well-known/oauth-protected-resource`)).json()) as Record<string, any>;
+    expect(pr).toMatchObject({ resource: s.url, authorization_servers: [s.url] });
+  });
+});
+
 describe('client management', () => {
   test('a client of another organization is not found; members cannot register clients', async () => {
     const c = await createClient(s.url, admin, { name: 'Mine', type: 'O_AUTH_CLIENT_TYPE_MACHINE', scopes: ['orgs:read'] });

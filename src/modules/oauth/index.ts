@@ -1,4 +1,5 @@
 // The OAuth 2.1 / OpenID Connect provider, wired: storage, provider, Bearer verifier, clients and grants.
+import { RequestContext } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import type { Profiles } from '../account/profiles.js';
@@ -30,6 +31,7 @@ export interface OAuthDeps {
   issuer: () => string;
   cookieKey: Buffer;
   registration: RegistrationMode;
+  registrationToken?: string;
   resources: string[];
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
@@ -45,6 +47,7 @@ export function createOAuth(d: OAuthDeps): OAuth {
     issuer: d.issuer,
     cookieKey: d.cookieKey,
     registration: d.registration,
+    registrationToken: d.registrationToken,
     resources: d.resources,
     accessTokenTtlSeconds: d.accessTokenTtlSeconds,
     refreshTokenTtlSeconds: d.refreshTokenTtlSeconds,
@@ -58,6 +61,7 @@ export function createOAuth(d: OAuthDeps): OAuth {
       }
     },
     verifier,
+    inContext: (fn) => RequestContext.create(d.em, fn),
     clientOrganization: async (clientId) => (await store.find('Client', 'id', clientId))?.organization_id as string | undefined,
   });
   const service = new OAuthService({ em: d.em, store, provider, verifier, orgs: d.orgs, audit: d.audit, clock: d.clock });

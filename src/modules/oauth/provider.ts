@@ -43,12 +43,16 @@ export interface OAuthProviderOptions {
   cookieKey: Buffer;
   account(userId: string): Promise<AccountClaims | undefined>;
   registration: RegistrationMode;
+  /** The initial access token registration requires in `token` mode. */
+  registrationToken?: string;
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
   /** Extra resource indicators (RFC 8707) tokens may be issued for, besides PUBLIC_URL itself. */
   resources: string[];
   /** A client's owner: the organization whose client_credentials tokens it gets. */
   clientOrganization(clientId: string): Promise<string | undefined>;
+  /** Runs a provider request in its own ORM context (a forked EntityManager), as RPCs run. */
+  inContext<T>(fn: () => Promise<T>): Promise<T>;
   /** Checks the provider's JWT access tokens, which it does not store itself. */
   verifier: OAuthTokenVerifier;
 }
@@ -82,7 +86,8 @@ export class OAuthProvider {
     if (path === AS_METADATA) req.url = DISCOVERY + (req.url?.slice(AS_METADATA.length) ?? '');
     else if (path !== DISCOVERY && !path.startsWith(OAUTH_PREFIX)) return false;
     await this.provider();
-    await this.current!.callback(req, res);
+    const callback = this.current!.callback;
+    await this.o.inContext(() => callback(req, res));
     return true;
   }
 
@@ -166,7 +171,7 @@ export class OAuthProvider {
         revocation: { enabled: true },
         userinfo: { enabled: true },
         rpInitiatedLogout: { enabled: true },
-        registration: o.registration === 'off' ? { enabled: false } : { enabled: true, initialAccessToken: o.registration === 'token' },
+        registration: o.registration === 'off' ? { enabled: false } : { enabled: true, initialAccessToken: o.registration === 'token' ? o.registrationToken! : false },
         resourceIndicators: {
           enabled: true,
           // Machine clients always get a token for Latchkey's API; a user flow without `resource`
