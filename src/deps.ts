@@ -208,6 +208,7 @@ export async function createDeps(config: Config, log: Logger, clock: Clock = sys
     oauth,
     async close() {
       signingKeys.stop();
+      oauth.close();
       await apiKeys.close();
       await mailer.close();
       await rateLimiter.close();

@@ -17,7 +17,11 @@ export interface OAuth {
   provider: OAuthProvider;
   verifier: OAuthTokenVerifier;
   service: OAuthService;
+  close(): void;
 }
+
+// Expired codes, tokens, sessions and interactions are never read again: deleted now and then.
+const SWEEP_EVERY_MS = 15 * 60_000;
 
 export interface OAuthDeps {
   em: EntityManager;
@@ -65,5 +69,7 @@ export function createOAuth(d: OAuthDeps): OAuth {
     clientOrganization: async (clientId) => (await store.find('Client', 'id', clientId))?.organization_id as string | undefined,
   });
   const service = new OAuthService({ em: d.em, store, provider, verifier, orgs: d.orgs, audit: d.audit, clock: d.clock });
-  return { provider, verifier, service };
+  const sweep = setInterval(() => void store.sweep().catch((err) => d.log.warn({ err }, 'oauth sweep failed')), SWEEP_EVERY_MS);
+  sweep.unref();
+  return { provider, verifier, service, close: () => clearInterval(sweep) };
 }

@@ -185,13 +185,14 @@ export class OAuthProvider {
         },
       },
       // Machine tokens carry their organization (RFC 9068 plus Latchkey's org_id claim).
-      extraTokenClaims: async (_ctx, token) => {
+      extraTokenClaims: async (ctx, token) => {
         if (token.kind === 'AccessToken') {
           const org = token.grantId ? (await store.find('GrantOrganization', 'id', token.grantId))?.organization_id : undefined;
           return { gid: token.grantId, ...(org ? { org_id: org } : {}) };
         }
         if (token.kind !== 'ClientCredentials') return undefined;
-        const org = await o.clientOrganization(token.clientId!);
+        // The authenticated client is at hand; only a token issued outside a request looks it up.
+        const org = (ctx.oidc?.client?.metadata().organization_id as string | undefined) ?? (await o.clientOrganization(token.clientId!));
         return org ? { org_id: org } : undefined;
       },
       issueRefreshToken: async (_ctx, client, code) => client.grantTypeAllowed('refresh_token') && [...code.scopes].some((s) => s === 'offline_access' || s === 'openid' || isLatchkeyScope(s)),

@@ -85,9 +85,10 @@ export class OAuthTokenVerifier implements BearerVerifier {
     if (t.expiresAt * 1000 <= this.clock.now().getTime()) throw unauthorized('Access token expired', 'ACCESS_TOKEN_EXPIRED');
     if (await this.revoked.get(t.jti, (jti) => this.store.find('RevokedAccessToken', 'id', jti).then((r) => !!r))) throw unauthorized('Access token revoked', 'ACCESS_TOKEN_INVALID');
     if (t.grantId && !(await this.grants.get(t.grantId, (id) => this.store.find('Grant', 'id', id).then((g) => !!g)))) throw unauthorized('Access token revoked', 'ACCESS_TOKEN_INVALID');
+    const c = await this.client(t.clientId);
+    if (!c) throw unauthorized('OAuth client no longer exists', 'ACCESS_TOKEN_INVALID');
     if (t.machine) {
-      const c = await this.client(t.clientId);
-      if (!c?.createdBy || !c.organizationId || c.organizationId !== t.organizationId) throw unauthorized('OAuth client no longer exists', 'ACCESS_TOKEN_INVALID');
+      if (!c.createdBy || !c.organizationId || c.organizationId !== t.organizationId) throw unauthorized('OAuth client no longer exists', 'ACCESS_TOKEN_INVALID');
       return { ...t, userId: c.createdBy };
     }
     return t;
