@@ -24,6 +24,7 @@ describe('gRPC reflection', () => {
       'grpc.reflection.v1alpha.ServerReflection',
       'latchkey.v1.ApiKeyService',
       'latchkey.v1.AuthService',
+      'latchkey.v1.OAuthClientService',
       'latchkey.v1.OrgService',
       'latchkey.v1.TokenService',
     ]);
