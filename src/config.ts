@@ -84,6 +84,17 @@ export interface Config {
    * + "/v1/traces". Unset: no tracing, and no OpenTelemetry module is loaded.
    */
   otlpTracesUrl?: string;
+  /** The OAuth 2.1 / OIDC provider (issuer PUBLIC_URL). */
+  oauth: OAuthConfig;
+}
+
+interface OAuthConfig {
+  /** OAUTH_DYNAMIC_REGISTRATION: off (default), token (RFC 7591 with OAUTH_REGISTRATION_TOKEN as the initial access token) or open (anyone, e.g. MCP clients). */
+  registration: 'off' | 'token' | 'open';
+  /** OAUTH_REGISTRATION_TOKEN: the initial access token dynamic registration requires in `token` mode. */
+  registrationToken?: string;
+  /** OAUTH_RESOURCES: resource indicators (RFC 8707) besides PUBLIC_URL that tokens may be issued for. */
+  resources: string[];
 }
 
 interface GatewayConfig {
@@ -264,6 +275,7 @@ export function loadConfig(env: Env = process.env): Config {
     metricsPort: env.METRICS_PORT ? int(env, 'METRICS_PORT', 0, 0, 65535) : undefined,
     migrateOnStart: bool(env, 'MIGRATE_ON_START', true),
     otlpTracesUrl: otlpTracesUrl(env),
+    oauth: oauthConfig(env),
   };
 }
 
@@ -282,6 +294,17 @@ function scanningKeys(env: Env): ScanningKeysConfig | undefined {
   } catch (e) {
     throw new ConfigError(`SECRET_SCANNING_PUBLIC_KEYS must be a URL or JSON [{"key_identifier": "…", "key": "-----BEGIN PUBLIC KEY-----…"}]: ${(e as Error).message}`);
   }
+}
+
+function oauthConfig(env: Env): OAuthConfig {
+  const registration = (env.OAUTH_DYNAMIC_REGISTRATION || 'off').toLowerCase();
+  if (registration !== 'off' && registration !== 'token' && registration !== 'open')
+    throw new ConfigError(`OAUTH_DYNAMIC_REGISTRATION must be off, token or open, got "${env.OAUTH_DYNAMIC_REGISTRATION}"`);
+  const resources = list(env, 'OAUTH_RESOURCES').map((r) => url({ r }, 'r', ['http:', 'https:'])!);
+  const registrationToken = env.OAUTH_REGISTRATION_TOKEN || undefined;
+  if (registration === 'token' && (!registrationToken || registrationToken.length < 32))
+    throw new ConfigError('OAUTH_DYNAMIC_REGISTRATION=token needs OAUTH_REGISTRATION_TOKEN (at least 32 characters)');
+  return { registration, registrationToken, resources };
 }
 
 function gatewayConfig(env: Env): GatewayConfig {

@@ -20,6 +20,7 @@ import { OrgRefs, TokenExchange, TokenIntrospection } from './modules/exchange/i
 import { invitationEmail, Mailer } from './modules/mail/index.js';
 import { createSecondFactors, type SecondFactors } from './modules/mfa/index.js';
 import { PolicyGate } from './modules/mfa/policy-gate.js';
+import { createOAuth, type OAuth } from './modules/oauth/index.js';
 import { OrgService } from './modules/org/org.service.js';
 import type { InvitationMail } from './modules/org/outbox.js';
 import { OrgPolicies } from './modules/org/policy.js';
@@ -70,6 +71,8 @@ export interface Deps {
   /** Organization security policies, and their check at the door of every tenant-scoped call. */
   orgPolicies: OrgPolicies;
   policyGate: PolicyGate;
+  /** The OAuth 2.1 / OpenID Connect provider, its Bearer verifier, clients and grants. */
+  oauth: OAuth;
   close(): Promise<void>;
 }
 
@@ -142,6 +145,22 @@ export async function createDeps(config: Config, log: Logger, clock: Clock = sys
   const ownAccount = new OwnAccount({ em, passwords, throttle, endOtherSessions: (userId, keep) => sessions.revokeAllOf(userId, keep) });
   const magicLinks = new MagicLinks({ em, accounts, tokens: oneTimeTokens, sessions, mailer, publicUrl, throttle, endCredentials });
   const authenticator = new Authenticator(sessions);
+  const oauth = createOAuth({
+    em,
+    keys: signingKeys,
+    profiles,
+    orgs,
+    audit,
+    clock,
+    log,
+    caches,
+    issuer: publicUrl,
+    cookieKey: deriveKey(secret, 'oauth-cookies'),
+    ...config.oauth,
+    accessTokenTtlSeconds: config.accessTokenTtlSeconds,
+    refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
+  });
+  authenticator.register(oauth.verifier); // before the sign-in JWT verifier: it claims JWTs that name a client_id
   authenticator.register(new AccessTokenVerifier(accessTokens, sessions));
   const apiKeys = await createApiKeys({
     em,
@@ -193,7 +212,7 @@ export async function createDeps(config: Config, log: Logger, clock: Clock = sys
     publicUrl,
   });
   const policyGate = new PolicyGate(orgPolicies, mfa, clock);
-  const introspection = new TokenIntrospection({ keys: apiKeys.verifier, tokens: accessTokens, sessions, orgs, profiles, issuer: publicUrl });
+  const introspection = new TokenIntrospection({ keys: apiKeys.verifier, tokens: accessTokens, sessions, orgs, profiles, issuer: publicUrl, oauth: oauth.verifier });
   return {
     config,
     log,
@@ -222,8 +241,10 @@ export async function createDeps(config: Config, log: Logger, clock: Clock = sys
     mfa,
     orgPolicies,
     policyGate,
+    oauth,
     async close() {
       signingKeys.stop();
+      oauth.close();
       await apiKeys.close();
       passwords.close();
       await mailer.close();

@@ -164,7 +164,8 @@ function createRequestHandler(deps: Deps) {
     methods: implementations,
     interceptors,
     maxBodyBytes: config.maxBodyBytes,
-    unrouted: async (req, res, path, allow, values) => (!allow && !!gateway && (await gateway(req, res, values.get(requestInfoKey)!))) || serveConsole(req, res, path),
+    unrouted: async (req, res, path, allow, values) =>
+      (await deps.oauth.provider.handle(req as http.IncomingMessage, res, path)) || (!allow && !!gateway && (await gateway(req, res, values.get(requestInfoKey)!))) || serveConsole(req, res, path),
   });
   // Plain Connect unary JSON calls skip connect-node's handler (same interceptors and implementations).
   const connectUnary = createConnectUnary({

@@ -11,6 +11,7 @@ import { ForgotPassword, MagicCode, MagicLinkRedirect, Register, ResetPassword, 
 import { Invitation } from './pages/invitation.js';
 import { Members } from './pages/members.js';
 import { TwoFactor } from './pages/mfa.js';
+import { OAuthConsent } from './pages/oauth-consent.js';
 import { OrganizationSettings } from './pages/organization.js';
 import { Partner } from './pages/partner.js';
 import { SecurityPolicy } from './pages/policy.js';
@@ -47,6 +48,12 @@ export function App() {
     return (
       <Frame>
         <Public />
+      </Frame>
+    );
+  if (path.startsWith('/oauth-consent/'))
+    return (
+      <Frame>
+        <OAuthConsent uid={decodeURIComponent(path.slice('/oauth-consent/'.length))} />
       </Frame>
     );
   if (path.startsWith('/invitations/'))

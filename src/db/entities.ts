@@ -5,6 +5,7 @@ import { ApiKeySchema } from '../modules/apikey/api-key.entity.js';
 import { ApiKeySourceSchema, ApiKeyUsageSchema } from '../modules/apikey/usage.entity.js';
 import { AuditEventSchema } from '../modules/audit/audit-event.entity.js';
 import { MfaChallengeSchema, PasskeySchema, RecoveryCodeSchema, TotpFactorSchema } from '../modules/mfa/entities.js';
+import { OAuthRecordSchema } from '../modules/oauth/oauth-record.entity.js';
 import { InvitationSchema } from '../modules/org/invitation.entity.js';
 import { MembershipSchema } from '../modules/org/membership.entity.js';
 import { OrganizationSchema } from '../modules/org/organization.entity.js';
@@ -31,4 +32,5 @@ export const entities = [
   PasskeySchema,
   MfaChallengeSchema,
   OrgPolicySchema,
+  OAuthRecordSchema,
 ];

@@ -9,6 +9,7 @@ import { ServerReflection as ReflectionV1alpha } from '../../gen/grpc/reflection
 import { ApiKeyService } from '../../gen/latchkey/v1/api_key_pb.js';
 import { AuthService } from '../../gen/latchkey/v1/auth_pb.js';
 import { MfaService } from '../../gen/latchkey/v1/mfa_pb.js';
+import { OAuthClientService } from '../../gen/latchkey/v1/oauth_pb.js';
 import { OrgService } from '../../gen/latchkey/v1/org_pb.js';
 import { OrgPolicyService } from '../../gen/latchkey/v1/policy_pb.js';
 import { TokenService } from '../../gen/latchkey/v1/token_pb.js';
@@ -20,11 +21,12 @@ import { authHandlers } from './handlers/auth.js';
 import { healthHandlers } from './handlers/health.js';
 import { mfaHandlers } from './handlers/mfa.js';
 import { orgPolicyHandlers } from './handlers/mfa-policy.js';
+import { oauthHandlers } from './handlers/oauth.js';
 import { orgHandlers } from './handlers/org.js';
 import { Reflection, reflectionHandlers } from './handlers/reflection.js';
 import { tokenHandlers } from './handlers/token.js';
 
-export const SERVICES = [AuthService, OrgService, ApiKeyService, TokenService, MfaService, OrgPolicyService, Health, Authorization, ReflectionV1, ReflectionV1alpha];
+export const SERVICES = [AuthService, OrgService, ApiKeyService, TokenService, MfaService, OrgPolicyService, OAuthClientService, Health, Authorization, ReflectionV1, ReflectionV1alpha];
 // Reflection lists every served service, itself included.
 const reflection = reflectionHandlers(new Reflection(SERVICES));
 
@@ -52,6 +54,7 @@ export const routes = (deps: Deps) => (router: ConnectRouter) => {
     .service(TokenService, tokenHandlers({ exchange: deps.exchange, introspection: deps.introspection, signingKeys: deps.signingKeys, accessTokens: deps.accessTokens }))
     .service(MfaService, mfaHandlers({ mfa: deps.mfa, orgs, cookie }))
     .service(OrgPolicyService, orgPolicyHandlers({ policies: deps.orgPolicies, hasSecondFactor: (userId) => deps.mfa.hasSecondFactor(userId) }))
+    .service(OAuthClientService, oauthHandlers({ oauth: deps.oauth.service }))
     .service(Health, healthHandlers)
     .service(Authorization, envoyAuthzHandlers(deps)) // Envoy ext_authz (GATEWAY_POLICY); gRPC only, no REST binding
     .service(ReflectionV1, reflection.v1)

@@ -26,6 +26,7 @@ describe('gRPC reflection', () => {
       'latchkey.v1.AuthService',
       'latchkey.v1.MfaService',
       'latchkey.v1.OrgPolicyService',
+      'latchkey.v1.OAuthClientService',
       'latchkey.v1.OrgService',
       'latchkey.v1.TokenService',
     ]);

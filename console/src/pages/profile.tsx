@@ -5,6 +5,7 @@ import { useState } from 'react';
 import { AuthService } from '../../../gen/latchkey/v1/auth_pb.js';
 import { useOrg } from '../session.js';
 import { Banner, Button, ErrorBanner, errorsOf, Field, fmt, Kv, Loading, Page } from '../ui.js';
+import { OAuthGrants } from './oauth-grants.js';
 
 export function Profile() {
   const { me } = useOrg();
@@ -33,6 +34,7 @@ export function Profile() {
       </section>
       <PasswordSection />
       <Sessions />
+      <OAuthGrants />
     </Page>
   );
 }

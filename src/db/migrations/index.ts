@@ -4,6 +4,7 @@ import { Migration20261122000002 } from './Migration20261122000002.js';
 import { Migration20261122000003 } from './Migration20261122000003.js';
 import { Migration20261122000004 } from './Migration20261122000004.js';
 import { Migration20261201000010 } from './Migration20261201000010.js';
+import { Migration20261201000100 } from './Migration20261201000100.js';
 import { Migration20261201000200 } from './Migration20261201000200.js';
 import { Migration20261201000500 } from './Migration20261201000500.js';
 import { Migration20261201000700 } from './Migration20261201000700.js';
@@ -14,6 +15,7 @@ export const migrationsList = [
   { name: 'Migration20261122000003', class: Migration20261122000003 },
   { name: 'Migration20261122000004', class: Migration20261122000004 },
   { name: 'Migration20261201000010', class: Migration20261201000010 },
+  { name: 'Migration20261201000100', class: Migration20261201000100 },
   { name: 'Migration20261201000200', class: Migration20261201000200 },
   { name: 'Migration20261201000500', class: Migration20261201000500 },
   { name: 'Migration20261201000700', class: Migration20261201000700 },

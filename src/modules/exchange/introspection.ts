@@ -53,6 +53,8 @@ export interface IntrospectionOptions {
   orgs: OrgService;
   profiles: Profiles;
   issuer: () => string;
+  /** OAuth access tokens (the OAuth provider's JWTs), described by the OAuth module. */
+  oauth?: { recognises(token: string): boolean; introspect(token: string): Promise<Introspection> };
 }
 
 export class TokenIntrospection {
@@ -65,6 +67,7 @@ export class TokenIntrospection {
   async introspect(token: string): Promise<Introspection> {
     const t = token.trim();
     if (!t || t.length > MAX_TOKEN_CHARS) return INACTIVE;
+    if (this.o.oauth?.recognises(t)) return this.o.oauth.introspect(t);
     if (looksLikeJwt(t)) return this.accessToken(t);
     if (isWellFormedKey(t)) return this.apiKey(t);
     return this.session(t);

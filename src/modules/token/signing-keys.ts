@@ -43,7 +43,7 @@ export interface SigningKeysOptions {
 
 export class SigningKeys {
   private keys = new Map<string, LoadedKey>();
-  private signing?: { kid: string; privateKey: CryptoKey; activatedAt: Date };
+  private signing?: { kid: string; privateKey: CryptoKey; activatedAt: Date; privateJwk: JWK };
   private rotating?: Promise<void>;
   private reloading?: Promise<void>;
   private lastReload = 0;
@@ -73,6 +73,15 @@ export class SigningKeys {
   async signer(): Promise<{ kid: string; privateKey: CryptoKey }> {
     if (!this.signing || this.due(this.signing.activatedAt)) await this.rotate(false);
     return this.signing!;
+  }
+
+  /**
+   * The signing key as a private JWK (kid, alg, use set), for a signer that takes keys only in that
+   * form (the OAuth provider). It never leaves the process.
+   */
+  async signingJwk(): Promise<JWK> {
+    const s = await this.signer();
+    return { ...this.signing!.privateJwk, kid: s.kid, alg: ALG, use: 'sig' };
   }
 
   /** Public key for a `kid`; an unknown kid (a key another replica just made) triggers one reload. */
@@ -143,7 +152,7 @@ export class SigningKeys {
       } catch {
         throw new Error('Cannot decrypt the signing key: SECRET is not the one that created it (every replica needs the same SECRET)');
       }
-      this.signing = { kid: current.id, privateKey: (await importJWK(privateJwk, ALG)) as CryptoKey, activatedAt: current.activatedAt };
+      this.signing = { kid: current.id, privateKey: (await importJWK(privateJwk, ALG)) as CryptoKey, activatedAt: current.activatedAt, privateJwk };
     }
     this.keys = keys;
   }
