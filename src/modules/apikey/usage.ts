@@ -72,7 +72,7 @@ export class UsageRecorder {
   private sourcesWritten = new Map<string, number>();
   private timer?: NodeJS.Timeout;
   private rollupTimer?: NodeJS.Timeout;
-  private flushing?: Promise<void>;
+  private flushing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly em: () => EntityManager,
@@ -149,10 +149,15 @@ export class UsageRecorder {
     return undefined;
   }
 
-  /** Write everything pending now (also called on shutdown and by tests). */
+  /**
+   * Write everything pending now (also called on shutdown and by tests). Flushes run one after another:
+   * a flush asked for while one is writing runs after it, so what was counted before the call is written
+   * when its promise resolves.
+   */
   flush(): Promise<void> {
-    if (!this.flushing) this.flushing = this.write().finally(() => (this.flushing = undefined));
-    return this.flushing;
+    const next = this.flushing.then(() => this.write());
+    this.flushing = next.catch(() => undefined);
+    return next;
   }
 
   private async write(): Promise<void> {

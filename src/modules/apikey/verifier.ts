@@ -137,23 +137,22 @@ export class KeyVerifier implements BearerVerifier {
     const r = await this.cache.get(hash, () => this.load(hash));
     if (!r) return fail('NOT_FOUND', 'Invalid API key');
     const now = this.clock.now().getTime();
-    const v = await this.use(r, hash, now, requiredScopes, ip);
-    this.usage.count(r, OUTCOME[v.code], now, ip);
-    return v;
-  }
-
-  private async use(r: KeyRecord, hash: string, now: number, requiredScopes: readonly string[], ip: string | undefined): Promise<Verification> {
     const bad = this.judge(r, hash, now);
-    if (bad) return bad;
+    if (bad) return this.counted(r, bad, now, ip);
     if (r.allowlist && !(ip && allows(r.allowlist, ip))) {
-      return fail('FORBIDDEN', ip ? `This API key may not be used from ${ip}: the address is not in its IP allowlist` : 'This API key has an IP allowlist and the client address is unknown', r);
+      return this.counted(
+        r,
+        fail('FORBIDDEN', ip ? `This API key may not be used from ${ip}: the address is not in its IP allowlist` : 'This API key has an IP allowlist and the client address is unknown', r),
+        now,
+        ip,
+      );
     }
     const scopes = this.scopesOf(r);
-    for (const s of requiredScopes) if (!scopes.includes(s)) return { ...fail('INSUFFICIENT_SCOPE', `API key lacks scope ${s}`, r), scopes };
+    for (const s of requiredScopes) if (!scopes.includes(s)) return this.counted(r, { ...fail('INSUFFICIENT_SCOPE', `API key lacks scope ${s}`, r), scopes }, now, ip);
     let rateLimit: RateLimitResult | undefined;
     if (r.rateLimitPerMinute) {
       rateLimit = await this.limiter.hit(`apikey:${r.id}`, r.rateLimitPerMinute, 60);
-      if (!rateLimit.allowed) return { ...fail('RATE_LIMITED', 'API key rate limit exceeded', r), scopes, rateLimit };
+      if (!rateLimit.allowed) return this.counted(r, { ...fail('RATE_LIMITED', 'API key rate limit exceeded', r), scopes, rateLimit }, now, ip);
     }
     let remaining: number | undefined;
     if (r.remaining !== null) {
@@ -161,11 +160,18 @@ export class KeyVerifier implements BearerVerifier {
         { keyId: r.id, generation: r.creditsGeneration, remaining: r.remaining, remainingPeriod: r.remainingPeriod, refillInterval: r.refillInterval, refillAmount: r.refillAmount },
         now,
       );
-      if (!take.allowed) return { ...fail('USAGE_EXCEEDED', 'API key usage limit exhausted', r), scopes, rateLimit, remaining: 0 };
+      if (!take.allowed) return this.counted(r, { ...fail('USAGE_EXCEEDED', 'API key usage limit exhausted', r), scopes, rateLimit, remaining: 0 }, now, ip);
       if (!take.unlimited) remaining = take.remaining;
     }
     this.usage.touch(r, now);
+    this.usage.count(r, 0, now, ip);
     return { code: 'VALID', message: 'OK', record: r, scopes, rateLimit, remaining };
+  }
+
+  /** Counts a verification of a known key by outcome (memory only) and returns it. */
+  private counted(r: KeyRecord, v: Verification, now: number, ip: string | undefined): Verification {
+    this.usage.count(r, OUTCOME[v.code], now, ip);
+    return v;
   }
 }
 
