@@ -10,6 +10,7 @@ import { OwnAccount } from './modules/account/own-account.js';
 import { PasswordHasher } from './modules/account/password.js';
 import { PasswordReset } from './modules/account/password-reset.js';
 import { Profiles } from './modules/account/profiles.js';
+import { ExpiryNotices } from './modules/apikey/expiry.js';
 import { type ApiKeys, createApiKeys } from './modules/apikey/index.js';
 import { AuditLog } from './modules/audit/audit.service.js';
 import { SYSTEM } from './modules/audit/events.js';
@@ -26,6 +27,7 @@ import { Authenticator } from './modules/session/credentials.js';
 import { MagicLinks } from './modules/session/magic-links.js';
 import { SessionService } from './modules/session/session.service.js';
 import { AccessTokens, deriveKey, loadOrCreateSecret, SigningKeys } from './modules/token/index.js';
+import { createWebhooks, type Webhooks } from './modules/webhook/index.js';
 import { isLoopbackHttp } from './transport/cookies.js';
 
 export interface Deps {
@@ -62,6 +64,10 @@ export interface Deps {
   exchange: TokenExchange;
   /** IntrospectToken: what a JWT, API key or session token is. */
   introspection: TokenIntrospection;
+  /** Webhook endpoints, the outbox fed by the audit log, and this replica's delivery worker. */
+  webhooks: Webhooks;
+  /** 7-day / 1-day / expired notices of API keys (email + event), once across replicas. */
+  expiryNotices: ExpiryNotices;
   close(): Promise<void>;
 }
 
@@ -94,7 +100,7 @@ export async function createDeps(config: Config, log: Logger, clock: Clock = sys
   bus.subscribe((inv) => orgs.roles.apply(inv));
   const oneTimeTokens = new OneTimeTokens(em, clock, deriveKey(secret, 'magic-codes'));
   const emailVerification = new EmailVerification(em, oneTimeTokens, mailer, publicUrl, clock, throttle);
-  const accounts = new AccountService(em, passwords, orgs, { verification: emailVerification, throttle, clock });
+  const accounts = new AccountService(em, passwords, orgs, { verification: emailVerification, throttle, clock, audit });
   const profiles = new Profiles(accounts, orgs, em, caches, bus);
   const signingKeys = new SigningKeys(em, deriveKey(secret, 'signing-keys'), clock, log, {
     rotationDays: config.signingKeyRotationDays,
@@ -160,6 +166,10 @@ export async function createDeps(config: Config, log: Logger, clock: Clock = sys
     ttlSeconds: config.exchangeTokenTtlSeconds,
     perMinute: config.exchangeRateLimitPerMinute,
   });
+  const forkEm = () => db.orm.em.fork() as EntityManager;
+  const webhooks = createWebhooks({ em, forkEm, clock, audit, sealKey: deriveKey(secret, 'webhook-secrets'), log, settings: config.webhooks });
+  const expiryNotices = new ExpiryNotices(forkEm, clock, audit, mailer, log, { intervalMs: config.apiKeyExpiryCheckIntervalMs });
+  expiryNotices.start();
   const introspection = new TokenIntrospection({ keys: apiKeys.verifier, tokens: accessTokens, sessions, orgs, profiles, issuer: publicUrl });
   return {
     config,
@@ -186,7 +196,11 @@ export async function createDeps(config: Config, log: Logger, clock: Clock = sys
     apiKeys,
     exchange,
     introspection,
+    webhooks,
+    expiryNotices,
     async close() {
+      await expiryNotices.close();
+      await webhooks.close();
       signingKeys.stop();
       await apiKeys.close();
       await mailer.close();

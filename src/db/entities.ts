@@ -2,6 +2,7 @@
 import { OneTimeTokenSchema } from '../modules/account/one-time-token.entity.js';
 import { UserSchema } from '../modules/account/user.entity.js';
 import { ApiKeySchema } from '../modules/apikey/api-key.entity.js';
+import { ExpiryNoticeSchema } from '../modules/apikey/expiry.js';
 import { AuditEventSchema } from '../modules/audit/audit-event.entity.js';
 import { InvitationSchema } from '../modules/org/invitation.entity.js';
 import { MembershipSchema } from '../modules/org/membership.entity.js';
@@ -9,5 +10,22 @@ import { OrganizationSchema } from '../modules/org/organization.entity.js';
 import { RefreshTokenSchema } from '../modules/session/refresh-token.entity.js';
 import { SessionSchema } from '../modules/session/session.entity.js';
 import { SigningKeySchema } from '../modules/token/signing-key.entity.js';
+import { WebhookDeliverySchema, WebhookEndpointSchema, WebhookEventSchema } from '../modules/webhook/webhook.entity.js';
 
-export const entities = [UserSchema, OrganizationSchema, MembershipSchema, SessionSchema, InvitationSchema, AuditEventSchema, OneTimeTokenSchema, RefreshTokenSchema, SigningKeySchema, ApiKeySchema];
+export const entities = [
+  UserSchema,
+  OrganizationSchema,
+  MembershipSchema,
+  SessionSchema,
+  InvitationSchema,
+  AuditEventSchema,
+  OneTimeTokenSchema,
+  RefreshTokenSchema,
+  SigningKeySchema,
+  ApiKeySchema,
+  // Webhooks and API-key expiry notices (issue 17).
+  WebhookEndpointSchema,
+  WebhookEventSchema,
+  WebhookDeliverySchema,
+  ExpiryNoticeSchema,
+];

@@ -10,6 +10,7 @@ import { ApiKeyService } from '../../gen/latchkey/v1/api_key_pb.js';
 import { AuthService } from '../../gen/latchkey/v1/auth_pb.js';
 import { OrgService } from '../../gen/latchkey/v1/org_pb.js';
 import { TokenService } from '../../gen/latchkey/v1/token_pb.js';
+import { WebhookService } from '../../gen/latchkey/v1/webhook_pb.js';
 import type { Deps } from '../deps.js';
 import { envoyAuthzHandlers } from '../gateway/envoy.js';
 import { assertAccessRules } from './access.js';
@@ -19,8 +20,9 @@ import { healthHandlers } from './handlers/health.js';
 import { orgHandlers } from './handlers/org.js';
 import { Reflection, reflectionHandlers } from './handlers/reflection.js';
 import { tokenHandlers } from './handlers/token.js';
+import { webhookHandlers } from './handlers/webhook.js';
 
-export const SERVICES = [AuthService, OrgService, ApiKeyService, TokenService, Health, Authorization, ReflectionV1, ReflectionV1alpha];
+export const SERVICES = [AuthService, OrgService, ApiKeyService, TokenService, WebhookService, Health, Authorization, ReflectionV1, ReflectionV1alpha];
 // Reflection lists every served service, itself included.
 const reflection = reflectionHandlers(new Reflection(SERVICES));
 
@@ -32,6 +34,7 @@ export const routes = (deps: Deps) => (router: ConnectRouter) => {
     .service(OrgService, orgHandlers({ orgs, audit }))
     .service(ApiKeyService, apiKeyHandlers({ apiKeys: deps.apiKeys, clock: deps.clock }))
     .service(TokenService, tokenHandlers({ exchange: deps.exchange, introspection: deps.introspection, signingKeys: deps.signingKeys }))
+    .service(WebhookService, webhookHandlers({ webhooks: deps.webhooks.endpoints }))
     .service(Health, healthHandlers)
     .service(Authorization, envoyAuthzHandlers(deps)) // Envoy ext_authz (GATEWAY_POLICY); gRPC only, no REST binding
     .service(ReflectionV1, reflection.v1)
