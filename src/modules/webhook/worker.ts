@@ -67,6 +67,8 @@ export class DeliveryWorker {
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private stopped = false;
+  /** Requests this replica sent (every attempt), for operators and tests. */
+  sent = 0;
 
   constructor(
     private readonly forkEm: () => EntityManager,
@@ -193,6 +195,7 @@ export class DeliveryWorker {
       // The wall clock, not the injected one: receivers compare webhook-timestamp with their own clocks.
       const sentAt = new Date();
       const signature = secrets.map((s) => new Webhook(s).sign(c.event_id, sentAt, body)).join(' ');
+      this.sent++;
       const res = await fetch(url, {
         method: 'POST',
         body,
