@@ -51,7 +51,19 @@ interface EndpointRow {
   previous_secret_expires_at: Date | string | null;
 }
 
+interface Outcome {
+  c: Claimed;
+  status: 'delivered' | 'pending' | 'dead_lettered';
+  next?: Date;
+  code?: number;
+  latencyMs?: number;
+  error?: string;
+}
+
 const FAN_OUT_BATCH = 200;
+/** Delivered and dead-lettered deliveries (and their events) are kept this long for the log and replays. */
+const RETENTION_MS = 30 * 24 * 3600 * 1000;
+const PRUNE_EVERY_MS = 3600 * 1000;
 const USER_AGENT = 'Latchkey-Webhooks/1';
 const place = (n: number) => Array.from({ length: n }, () => '?').join(', ');
 const date = (v: Date | string | null) => (v === null ? null : new Date(v));
@@ -67,6 +79,7 @@ export class DeliveryWorker {
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private stopped = false;
+  private prunedAt = 0;
   /** Requests this replica sent (every attempt), for operators and tests. */
   sent = 0;
 
@@ -103,10 +116,22 @@ export class DeliveryWorker {
 
   /** One round: fan out new events, then send due deliveries until none is left or a round is long enough. */
   async tick(): Promise<void> {
+    await this.prune();
     while ((await this.fanOut()) === FAN_OUT_BATCH);
     for (let round = 0; round < 10 && !this.stopped; round++) {
       if ((await this.deliverDue()) < this.s.concurrency) break;
     }
+  }
+
+  /** Hourly: the log keeps 30 days. Idempotent, so replicas doing it at once do no harm. */
+  private async prune(): Promise<void> {
+    const now = this.clock.now().getTime();
+    if (now - this.prunedAt < PRUNE_EVERY_MS) return;
+    this.prunedAt = now;
+    const before = new Date(now - RETENTION_MS);
+    const em = this.forkEm();
+    await em.execute(`delete from webhook_deliveries where status <> 'pending' and updated_at < ?`, [before]);
+    await em.execute(`delete from webhook_events e where e.dispatched_at < ? and not exists (select 1 from webhook_deliveries d where d.event_id = e.id)`, [before]);
   }
 
   async fanOut(): Promise<number> {
@@ -174,13 +199,17 @@ export class DeliveryWorker {
         typeof e.payload === 'string' ? e.payload : JSON.stringify(e.payload),
       ]),
     );
-    await Promise.all(claimed.map((c) => this.attempt(em, c, endpoints.get(c.endpoint_id), payloads.get(c.event_id))));
+    const outcomes = await Promise.all(claimed.map((c) => this.attempt(c, endpoints.get(c.endpoint_id), payloads.get(c.event_id))));
+    await this.finish(
+      em,
+      outcomes.filter((o): o is Outcome => !!o),
+    );
     return claimed.length;
   }
 
-  private async attempt(em: EntityManager, c: Claimed, ep: EndpointRow | undefined, body: string | undefined): Promise<void> {
+  private async attempt(c: Claimed, ep: EndpointRow | undefined, body: string | undefined): Promise<Outcome | undefined> {
     if (!ep || body === undefined) return; // deleted meanwhile: the cascade removes the delivery
-    if (!ep.enabled) return this.finish(em, c, { status: 'dead_lettered', error: 'endpoint disabled' });
+    if (!ep.enabled) return { c, status: 'dead_lettered', error: 'endpoint disabled' };
     const started = performance.now();
     let code: number | undefined;
     let error = '';
@@ -218,24 +247,30 @@ export class DeliveryWorker {
       error = err.name === 'TimeoutError' ? `no answer within ${this.s.timeoutMs} ms` : (err.cause?.message ?? err.message);
     }
     const latencyMs = Math.round(performance.now() - started);
-    if (!error) return this.finish(em, c, { status: 'delivered', code, latencyMs });
+    if (!error) return { c, status: 'delivered', code, latencyMs };
     const now = this.clock.now();
     const next = new Date(now.getTime() + retryDelayMs(c.attempts, this.s));
     const dead = next.getTime() - new Date(c.window_start_at).getTime() > this.s.retryWindowSeconds * 1000;
-    return this.finish(em, c, { status: dead ? 'dead_lettered' : 'pending', next: dead ? undefined : next, code, latencyMs, error });
+    return { c, status: dead ? 'dead_lettered' : 'pending', next: dead ? undefined : next, code, latencyMs, error };
   }
 
-  private async finish(em: EntityManager, c: Claimed, r: { status: string; next?: Date; code?: number; latencyMs?: number; error?: string }): Promise<void> {
+  /** One statement for a round's outcomes, each written only if its row is still the attempt claimed. */
+  private async finish(em: EntityManager, outcomes: Outcome[]): Promise<void> {
+    if (outcomes.length === 0) return;
     const now = this.clock.now();
+    const values = outcomes.map(() => `(${place(8)})`).join(', ');
+    const params = outcomes.flatMap((o) => [o.c.id, o.c.attempts, o.status, o.next ?? null, o.code ?? null, o.latencyMs ?? null, (o.error ?? '').slice(0, 500), o.status === 'delivered' ? now : null]);
     try {
       await em.execute(
-        `update webhook_deliveries set status = ?, next_attempt_at = ?, last_status_code = ?, last_latency_ms = ?, last_error = ?, delivered_at = ?, updated_at = ?
-          where id = ? and attempts = ? and status = 'pending'`,
-        [r.status, r.next ?? null, r.code ?? null, r.latencyMs ?? null, (r.error ?? '').slice(0, 500), r.status === 'delivered' ? now : null, now, c.id, c.attempts],
+        `update webhook_deliveries d set status = v.status, next_attempt_at = v.next::timestamptz, last_status_code = v.code::int, last_latency_ms = v.latency::int,
+                last_error = v.error, delivered_at = v.delivered::timestamptz, updated_at = ?
+           from (values ${values}) as v(id, attempts, status, next, code, latency, error, delivered)
+          where d.id = v.id and d.attempts = v.attempts::int and d.status = 'pending'`,
+        [now, ...params],
       );
     } catch (err) {
-      // The lease runs out and the delivery is tried again: at-least-once holds.
-      this.log.warn({ err: (err as Error).message, delivery: c.id }, 'could not record a webhook delivery outcome');
+      // The leases run out and the deliveries are tried again: at-least-once holds.
+      this.log.warn({ err: (err as Error).message, deliveries: outcomes.length }, 'could not record webhook delivery outcomes');
     }
   }
 }
