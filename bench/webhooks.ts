@@ -56,7 +56,8 @@ async function ready(url: string): Promise<void> {
 for (const concurrency of CONCURRENCY) {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'latchkey-bench-wh-'));
   const db: Record<string, string> = process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {};
-  const env = { DATA_DIR: dataDir, WEBHOOK_ALLOW_PRIVATE: 'true', ...db };
+  // One SECRET for every run: with DATABASE_URL the runs share a database (and its sealed keys).
+  const env = { DATA_DIR: dataDir, SECRET: 'latchkey-bench-secret-0123456789-abcdefghij', WEBHOOK_ALLOW_PRIVATE: 'true', ...db };
   const queueing = await startServerProcess({ ...env, WEBHOOK_WORKER: 'false' });
   await ready(queueing.url);
   const u = await benchUser(queueing.url);

@@ -26,6 +26,7 @@ describe('gRPC reflection', () => {
       'latchkey.v1.AuthService',
       'latchkey.v1.OrgService',
       'latchkey.v1.TokenService',
+      'latchkey.v1.WebhookService',
     ]);
   });
 

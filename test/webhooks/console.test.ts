@@ -56,7 +56,7 @@ describe('console: webhooks', () => {
     expect(await page.content()).not.toContain(secret);
 
     const item = page.locator('li.item', { hasText: r.url });
-    await item.getByText('console receiver').waitFor();
+    await item.getByText('console receiver', { exact: true }).waitFor();
     await item.getByRole('button', { name: 'Send test event' }).click();
     const [got] = await r.waitFor((all) => all.length === 1);
     expect(got.event.type).toBe('webhook.test');
@@ -79,5 +79,11 @@ describe('console: webhooks', () => {
     expect(replayed.id).toBe(all[failures - 1].id); // the same webhook-id as the failed attempts
     expect(replayed.verifiedWith).toEqual([secret]);
     await log.getByText('dead lettered').waitFor({ state: 'detached' });
+
+    // At 375 px the page (long URLs and event ids included) does not scroll sideways.
+    await page.setViewportSize({ width: 375, height: 900 });
+    expect(await checkPage(page, 'narrow-webhooks')).toEqual([]);
+    const overflow = await page.evaluate(() => (globalThis as any).document.documentElement.scrollWidth - (globalThis as any).document.documentElement.clientWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
   });
 });
