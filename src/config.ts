@@ -86,6 +86,10 @@ export interface Config {
   otlpTracesUrl?: string;
   /** The OAuth 2.1 / OIDC provider (issuer PUBLIC_URL). */
   oauth: OAuthConfig;
+  /** Webhook delivery (WEBHOOK_*). */
+  webhooks: WebhookConfig;
+  /** How often each replica looks for API keys whose expiry notices are due (API_KEY_EXPIRY_CHECK_INTERVAL_MS). */
+  apiKeyExpiryCheckIntervalMs: number;
 }
 
 interface OAuthConfig {
@@ -95,6 +99,21 @@ interface OAuthConfig {
   registrationToken?: string;
   /** OAUTH_RESOURCES: resource indicators (RFC 8707) besides PUBLIC_URL that tokens may be issued for. */
   resources: string[];
+}
+
+interface WebhookConfig {
+  /** WEBHOOK_ALLOW_PRIVATE: allow receivers on private, loopback and link-local addresses (tests, internal receivers). */
+  allowPrivate: boolean;
+  /** WEBHOOK_WORKER: this replica delivers (default true). */
+  worker: boolean;
+  intervalMs: number;
+  timeoutMs: number;
+  retryBaseMs: number;
+  retryMaxDelayMs: number;
+  retryWindowSeconds: number;
+  concurrency: number;
+  /** WEBHOOK_SECRET_OVERLAP_SECONDS: how long a rotated-out secret still signs, unless the call says. */
+  defaultOverlapSeconds: number;
 }
 
 interface GatewayConfig {
@@ -276,6 +295,18 @@ export function loadConfig(env: Env = process.env): Config {
     migrateOnStart: bool(env, 'MIGRATE_ON_START', true),
     otlpTracesUrl: otlpTracesUrl(env),
     oauth: oauthConfig(env),
+    webhooks: {
+      allowPrivate: bool(env, 'WEBHOOK_ALLOW_PRIVATE', false),
+      worker: bool(env, 'WEBHOOK_WORKER', true),
+      intervalMs: int(env, 'WEBHOOK_WORKER_INTERVAL_MS', 1000, 5, 3_600_000),
+      timeoutMs: int(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100, 120_000),
+      retryBaseMs: int(env, 'WEBHOOK_RETRY_BASE_MS', 5_000, 1, 3_600_000),
+      retryMaxDelayMs: int(env, 'WEBHOOK_RETRY_MAX_DELAY_MS', 3_600_000, 1, 24 * 3_600_000),
+      retryWindowSeconds: int(env, 'WEBHOOK_RETRY_WINDOW_SECONDS', 24 * 3600, 1, 7 * 24 * 3600),
+      concurrency: int(env, 'WEBHOOK_CONCURRENCY', 16, 1, 256),
+      defaultOverlapSeconds: int(env, 'WEBHOOK_SECRET_OVERLAP_SECONDS', 24 * 3600, 0, 7 * 24 * 3600),
+    },
+    apiKeyExpiryCheckIntervalMs: int(env, 'API_KEY_EXPIRY_CHECK_INTERVAL_MS', 60_000, 5, 24 * 3_600_000),
   };
 }
 

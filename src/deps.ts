@@ -10,6 +10,7 @@ import { OwnAccount } from './modules/account/own-account.js';
 import { PasswordHasher } from './modules/account/password.js';
 import { PasswordReset } from './modules/account/password-reset.js';
 import { Profiles } from './modules/account/profiles.js';
+import { ExpiryNotices } from './modules/apikey/expiry.js';
 import { type ApiKeys, createApiKeys } from './modules/apikey/index.js';
 import { AuditLog } from './modules/audit/audit.service.js';
 import { SYSTEM } from './modules/audit/events.js';
@@ -30,6 +31,7 @@ import { Authenticator } from './modules/session/credentials.js';
 import { MagicLinks } from './modules/session/magic-links.js';
 import { SessionService } from './modules/session/session.service.js';
 import { AccessTokens, deriveKey, loadOrCreateSecret, SigningKeys } from './modules/token/index.js';
+import { createWebhooks, type Webhooks } from './modules/webhook/index.js';
 import { isLoopbackHttp } from './transport/cookies.js';
 
 export interface Deps {
@@ -73,6 +75,10 @@ export interface Deps {
   policyGate: PolicyGate;
   /** The OAuth 2.1 / OpenID Connect provider, its Bearer verifier, clients and grants. */
   oauth: OAuth;
+  /** Webhook endpoints, the outbox fed by the audit log, and this replica's delivery worker. */
+  webhooks: Webhooks;
+  /** 7-day / 1-day / expired notices of API keys (email + event), once across replicas. */
+  expiryNotices: ExpiryNotices;
   close(): Promise<void>;
 }
 
@@ -114,7 +120,7 @@ export async function createDeps(config: Config, log: Logger, clock: Clock = sys
   bus.subscribe((inv) => orgs.roles.apply(inv));
   const oneTimeTokens = new OneTimeTokens(em, clock, deriveKey(secret, 'magic-codes'));
   const emailVerification = new EmailVerification(em, oneTimeTokens, mailer, publicUrl, clock, throttle);
-  const accounts = new AccountService(em, passwords, orgs, { verification: emailVerification, throttle, clock });
+  const accounts = new AccountService(em, passwords, orgs, { verification: emailVerification, throttle, clock, audit });
   const profiles = new Profiles(accounts, orgs, em, caches, bus);
   const signingKeys = new SigningKeys(em, deriveKey(secret, 'signing-keys'), clock, log, {
     rotationDays: config.signingKeyRotationDays,
@@ -212,6 +218,10 @@ export async function createDeps(config: Config, log: Logger, clock: Clock = sys
     publicUrl,
   });
   const policyGate = new PolicyGate(orgPolicies, mfa, clock);
+  const forkEm = () => db.orm.em.fork() as EntityManager;
+  const webhooks = createWebhooks({ em, forkEm, clock, audit, sealKey: deriveKey(secret, 'webhook-secrets'), log, settings: config.webhooks });
+  const expiryNotices = new ExpiryNotices(forkEm, clock, audit, mailer, log, { intervalMs: config.apiKeyExpiryCheckIntervalMs });
+  expiryNotices.start();
   const introspection = new TokenIntrospection({ keys: apiKeys.verifier, tokens: accessTokens, sessions, orgs, profiles, issuer: publicUrl, oauth: oauth.verifier });
   return {
     config,
@@ -242,7 +252,11 @@ export async function createDeps(config: Config, log: Logger, clock: Clock = sys
     orgPolicies,
     policyGate,
     oauth,
+    webhooks,
+    expiryNotices,
     async close() {
+      await expiryNotices.close();
+      await webhooks.close();
       signingKeys.stop();
       oauth.close();
       await apiKeys.close();

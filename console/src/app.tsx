@@ -16,6 +16,7 @@ import { OrganizationSettings } from './pages/organization.js';
 import { Partner } from './pages/partner.js';
 import { SecurityPolicy } from './pages/policy.js';
 import { Profile } from './pages/profile.js';
+import { Webhooks } from './pages/webhooks.js';
 import { Link, navigate, useLocation } from './router.js';
 import { OrgProvider, useMe, useOrg } from './session.js';
 import { Banner, ErrorBanner, Loading, SelectField } from './ui.js';
@@ -36,6 +37,7 @@ const CONSOLE: { path: string; label: string; page: () => ReactNode }[] = [
   { path: '/members', label: 'Members', page: Members },
   { path: '/partner', label: 'Partner Experience', page: Partner },
   { path: '/audit', label: 'Audit log', page: Audit },
+  { path: '/webhooks', label: 'Webhooks', page: Webhooks },
   { path: '/profile', label: 'Profile', page: Profile },
   { path: '/two-factor', label: 'Two-factor', page: TwoFactor },
   { path: '/security-policy', label: 'Security policy', page: SecurityPolicy },

@@ -2,6 +2,7 @@
 import { OneTimeTokenSchema } from '../modules/account/one-time-token.entity.js';
 import { UserSchema } from '../modules/account/user.entity.js';
 import { ApiKeySchema } from '../modules/apikey/api-key.entity.js';
+import { ExpiryNoticeSchema } from '../modules/apikey/expiry.js';
 import { ApiKeySourceSchema, ApiKeyUsageSchema } from '../modules/apikey/usage.entity.js';
 import { AuditEventSchema } from '../modules/audit/audit-event.entity.js';
 import { MfaChallengeSchema, PasskeySchema, RecoveryCodeSchema, TotpFactorSchema } from '../modules/mfa/entities.js';
@@ -13,6 +14,7 @@ import { OrgPolicySchema } from '../modules/org/policy.js';
 import { RefreshTokenSchema } from '../modules/session/refresh-token.entity.js';
 import { SessionSchema } from '../modules/session/session.entity.js';
 import { SigningKeySchema } from '../modules/token/signing-key.entity.js';
+import { WebhookDeliverySchema, WebhookEndpointSchema, WebhookEventSchema } from '../modules/webhook/webhook.entity.js';
 
 export const entities = [
   UserSchema,
@@ -33,4 +35,9 @@ export const entities = [
   MfaChallengeSchema,
   OrgPolicySchema,
   OAuthRecordSchema,
+  // Webhooks and API-key expiry notices (issue 17).
+  WebhookEndpointSchema,
+  WebhookEventSchema,
+  WebhookDeliverySchema,
+  ExpiryNoticeSchema,
 ];

@@ -13,6 +13,7 @@ import { OAuthClientService } from '../../gen/latchkey/v1/oauth_pb.js';
 import { OrgService } from '../../gen/latchkey/v1/org_pb.js';
 import { OrgPolicyService } from '../../gen/latchkey/v1/policy_pb.js';
 import { TokenService } from '../../gen/latchkey/v1/token_pb.js';
+import { WebhookService } from '../../gen/latchkey/v1/webhook_pb.js';
 import type { Deps } from '../deps.js';
 import { envoyAuthzHandlers } from '../gateway/envoy.js';
 import { assertAccessRules } from './access.js';
@@ -25,8 +26,22 @@ import { oauthHandlers } from './handlers/oauth.js';
 import { orgHandlers } from './handlers/org.js';
 import { Reflection, reflectionHandlers } from './handlers/reflection.js';
 import { tokenHandlers } from './handlers/token.js';
+import { webhookHandlers } from './handlers/webhook.js';
 
-export const SERVICES = [AuthService, OrgService, ApiKeyService, TokenService, MfaService, OrgPolicyService, OAuthClientService, Health, Authorization, ReflectionV1, ReflectionV1alpha];
+export const SERVICES = [
+  AuthService,
+  OrgService,
+  ApiKeyService,
+  TokenService,
+  MfaService,
+  OrgPolicyService,
+  OAuthClientService,
+  WebhookService,
+  Health,
+  Authorization,
+  ReflectionV1,
+  ReflectionV1alpha,
+];
 // Reflection lists every served service, itself included.
 const reflection = reflectionHandlers(new Reflection(SERVICES));
 
@@ -55,6 +70,7 @@ export const routes = (deps: Deps) => (router: ConnectRouter) => {
     .service(MfaService, mfaHandlers({ mfa: deps.mfa, orgs, cookie }))
     .service(OrgPolicyService, orgPolicyHandlers({ policies: deps.orgPolicies, hasSecondFactor: (userId) => deps.mfa.hasSecondFactor(userId) }))
     .service(OAuthClientService, oauthHandlers({ oauth: deps.oauth.service }))
+    .service(WebhookService, webhookHandlers({ webhooks: deps.webhooks.endpoints }))
     .service(Health, healthHandlers)
     .service(Authorization, envoyAuthzHandlers(deps)) // Envoy ext_authz (GATEWAY_POLICY); gRPC only, no REST binding
     .service(ReflectionV1, reflection.v1)

@@ -29,6 +29,7 @@ describe('gRPC reflection', () => {
       'latchkey.v1.OAuthClientService',
       'latchkey.v1.OrgService',
       'latchkey.v1.TokenService',
+      'latchkey.v1.WebhookService',
     ]);
   });
 

@@ -56,6 +56,7 @@ describe('recording', () => {
       'organization.updated': 1,
       'invitation.created': 2,
       'invitation.accepted': 1,
+      'member.added': 1,
       'invitation.revoked': 1,
       'member.role_changed': 1,
       'user.signed_in': 1,

@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { AuditLog } from '../audit/audit.service.js';
 import type { Clock } from '../common/clock.js';
 import { conflict, invalid, notFound } from '../common/errors.js';
 import type { OrgService } from '../org/org.service.js';
@@ -41,6 +42,8 @@ export interface AccountDeps {
   verification: EmailVerification;
   throttle: AuthThrottle;
   clock: Clock;
+  /** `user.created`, in the new user's default organization. */
+  audit?: AuditLog;
 }
 
 export class AccountService {
@@ -66,6 +69,7 @@ export class AccountService {
       created = await this.em.transactional(async (tx) => {
         const user = tx.create(User, { email, passwordHash, fullName: name, handle: handleFor(email), verifiedAt: null, isActive: true, lastLoginAt: null });
         const organization = this.orgs.createWithOwner(tx, user.id, name ? `${name}'s organization` : 'My organization', 'personal');
+        this.recordCreated(tx, user, organization.id, 'password');
         return { user, organization };
       });
     } catch (e) {
@@ -90,7 +94,8 @@ export class AccountService {
       try {
         user = await this.em.transactional(async (tx) => {
           const u = tx.create(User, { email, passwordHash: null, fullName: '', handle: handleFor(email), verifiedAt: now, isActive: true, lastLoginAt: null });
-          this.orgs.createWithOwner(tx, u.id, 'My organization', 'personal');
+          const organization = this.orgs.createWithOwner(tx, u.id, 'My organization', 'personal');
+          this.recordCreated(tx, u, organization.id, 'magic_link');
           return u;
         });
       } catch (e) {
@@ -106,6 +111,11 @@ export class AccountService {
       await this.em.refresh(user);
     }
     return { user: user!, claimed };
+  }
+
+  private recordCreated(tx: EntityManager, user: User, organizationId: string, method: string): void {
+    const actor = { actorType: 'user' as const, actorId: user.id, ip: '', userAgent: '' };
+    this.d.audit?.record(tx, { ...actor, organizationId, type: 'user.created', targetType: 'user', targetId: user.id, metadata: { email: user.email, method } });
   }
 
   findByEmail(email: string): Promise<User | null> {

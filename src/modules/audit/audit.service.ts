@@ -24,8 +24,12 @@ export interface AuditFilter {
   end?: Date;
 }
 
+/** Called for every event as it is appended, with the same EntityManager; adds rows to the same unit of work, never flushes. */
+export type AuditListener = (em: EntityManager, event: AuditEvent) => void;
+
 export class AuditLog {
   private readonly ids = new EventIds();
+  private readonly listeners: AuditListener[] = [];
 
   constructor(
     private readonly em: EntityManager,
@@ -38,7 +42,7 @@ export class AuditLog {
    */
   record(em: EntityManager, e: AuditRecord): AuditEvent {
     const now = this.clock.now();
-    return em.create(AuditEvent, {
+    const event = em.create(AuditEvent, {
       id: this.ids.next(now),
       createdAt: now,
       organizationId: e.organizationId,
@@ -51,6 +55,16 @@ export class AuditLog {
       userAgent: (e.userAgent ?? '').slice(0, 512),
       metadata: e.metadata ?? {},
     });
+    for (const l of this.listeners) l(em, event);
+    return event;
+  }
+
+  /**
+   * Derive rows from every event in the event's own unit of work (the webhook outbox): they commit
+   * with the change or not at all, and no call site has to know about them.
+   */
+  onRecord(listener: AuditListener): void {
+    this.listeners.push(listener);
   }
 
   /**

@@ -1,5 +1,6 @@
 // The security events Latchkey records. Other modules use these names, so a filter by type finds them all.
 const AUDIT_EVENT_TYPES = [
+  'user.created',
   'user.signed_in',
   'user.sign_in_failed',
   'session.revoked',
@@ -13,6 +14,7 @@ const AUDIT_EVENT_TYPES = [
   'invitation.created',
   'invitation.revoked',
   'invitation.accepted',
+  'member.added',
   'member.role_changed',
   'member.removed',
   'api_key.created',
@@ -21,6 +23,8 @@ const AUDIT_EVENT_TYPES = [
   'api_key.revoked',
   'api_key.leak_reported',
   'api_key.used_after_idle',
+  'api_key.expiring',
+  'api_key.expired',
   'token.exchanged',
   'token.impersonated',
 ] as const;

@@ -127,6 +127,14 @@ export class InvitationService {
           targetId: userId,
           metadata: { invitationId: inv.id, role: inv.role },
         });
+        this.opts.audit.record(tx, {
+          ...actor,
+          organizationId: organization.id,
+          type: 'member.added',
+          targetType: 'user',
+          targetId: userId,
+          metadata: { role: inv.role, via: 'invitation', invitationId: inv.id },
+        });
         return { organization, role: inv.role as Role };
       });
       this.roles.invalidate({ userId });
