@@ -36,7 +36,7 @@ try {
   window[0] = Date.now() - spawned + 500;
   const body = process.env.PROFILE_BODY;
   // PROFILE_AUTH=cookie sends the session cookie (and orgid) instead of the key, e.g. to profile key create.
-  const auth = process.env.PROFILE_AUTH === 'cookie' ? { cookie, orgid } : { 'x-api-key': key };
+  const auth: Record<string, string> = process.env.PROFILE_AUTH === 'cookie' ? { cookie, orgid } : { 'x-api-key': key };
   const headers: Record<string, string> = { ...auth, ...(body === undefined ? {} : { 'content-type': 'application/json' }) };
   const r = await load({ name: 'profiled', url, method: body === undefined ? 'GET' : 'POST', headers, body, connections: 50, seconds: Number(process.env.BENCH_SECONDS ?? 10) });
   window[1] = Date.now() - spawned - 500;
