@@ -35,7 +35,9 @@ try {
   const url = `${server.url}${process.env.PROFILE_PATH ?? '/api/user/me'}`;
   window[0] = Date.now() - spawned + 500;
   const body = process.env.PROFILE_BODY;
-  const headers: Record<string, string> = { 'x-api-key': key, ...(body === undefined ? {} : { 'content-type': 'application/json' }) };
+  // PROFILE_AUTH=cookie sends the session cookie (and orgid) instead of the key, e.g. to profile key create.
+  const auth: Record<string, string> = process.env.PROFILE_AUTH === 'cookie' ? { cookie, orgid } : { 'x-api-key': key };
+  const headers: Record<string, string> = { ...auth, ...(body === undefined ? {} : { 'content-type': 'application/json' }) };
   const r = await load({ name: 'profiled', url, method: body === undefined ? 'GET' : 'POST', headers, body, connections: 50, seconds: Number(process.env.BENCH_SECONDS ?? 10) });
   window[1] = Date.now() - spawned - 500;
   console.log(`${r.rps.toFixed(0)} req/s, p99 ${r.p99} ms, ${r.non2xx} non-2xx (load average ${os.loadavg()[0].toFixed(2)})`);

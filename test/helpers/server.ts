@@ -71,6 +71,9 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
       SCRYPT_LOG_N: '10',
       SCRYPT_P: '1',
+      // Hash in this process: a child process per test server costs start-up time on a loaded machine
+      // (test/auth/hash-process.test.ts covers the separate hashing process, the production default).
+      SCRYPT_PROCESS: 'false',
       // Files sign up many users from 127.0.0.1: throttles stay out of the way unless a test sets them.
       AUTH_IP_LIMIT: '1000000',
       AUTH_EMAIL_LIMIT: '1000000',

@@ -1,4 +1,5 @@
 // Several writes as ONE statement (data-modifying CTEs): atomic without BEGIN / COMMIT, one round trip.
+import { EventType } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 
 /** A write: MikroORM's query builder, or SQL with `?` parameters. */
@@ -37,6 +38,13 @@ export async function insertAtOnce(em: EntityManager, scratch: EntityManager): P
     em,
     created.map((e) => em.createQueryBuilder(e.constructor as new () => object).insert({ ...e } as never)),
   );
+  for (const entity of created) await written(em, EventType.afterCreate, entity);
+}
+
+/** Tell the ORM's subscribers about a row written without a flush, as a flush would (caches that watch the entity). */
+export function written(em: EntityManager, type: EventType.afterCreate | EventType.afterUpdate, entity: object): Promise<unknown> {
+  const meta = em.getMetadata().get(entity.constructor as never);
+  return em.getEventManager().dispatchEvent(type, { entity, em, meta }, meta);
 }
 
 /** SQL with parameters, as a Write. */

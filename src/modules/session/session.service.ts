@@ -3,6 +3,7 @@
 // family is the session). Only SHA-256 hashes are stored. Session state (with the user's suspension)
 // is cached so cookie and JWT requests need no database round trip when warm; an ended session or a
 // suspended user goes out on the invalidation bus, so every replica refuses it within milliseconds.
+import { EventType } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AccountService } from '../account/account.service.js';
 import type { PasswordHasher } from '../account/password.js';
@@ -15,7 +16,7 @@ import { forbidden, notFound, unauthorized } from '../common/errors.js';
 import { ulid } from '../common/ids.js';
 import { cut, type Page } from '../common/page-token.js';
 import { randomToken, sha256 } from '../common/secrets.js';
-import { sql, writeAtOnce } from '../common/write-at-once.js';
+import { sql, writeAtOnce, written } from '../common/write-at-once.js';
 import type { AuthThrottle } from '../ratelimit/index.js';
 import type { AccessTokens } from '../token/index.js';
 import { RefreshToken } from './refresh-token.entity.js';
@@ -229,6 +230,7 @@ export class SessionService {
     };
     const writes = [this.em.createQueryBuilder(Session).insert(session), this.em.createQueryBuilder(RefreshToken).insert(this.refreshRow(sessionId, user.id, refreshToken, now))];
     let organizationCount: number | undefined;
+    let auditEvents: AuditEvent[] = [];
     if (this.d.audit) {
       // The audit log appends to a unit of work; this one is never flushed: its events go into the statement.
       const scratch = this.em.fork();
@@ -242,16 +244,19 @@ export class SessionService {
         targetId: sessionId,
         metadata: { method: 'password' },
       });
-      const events = [...scratch.getUnitOfWork().getPersistStack()].filter((e): e is AuditEvent => e instanceof AuditEvent);
-      if (events.length) writes.push(this.em.createQueryBuilder(AuditEvent).insert(events.map((e) => ({ ...e }))) as never);
+      auditEvents = [...scratch.getUnitOfWork().getPersistStack()].filter((e): e is AuditEvent => e instanceof AuditEvent);
+      if (auditEvents.length) writes.push(this.em.createQueryBuilder(AuditEvent).insert(auditEvents.map((e) => ({ ...e }))) as never);
     }
     const userWrite = this.em
       .createQueryBuilder(UserEntity)
       .update({ lastLoginAt: now, updatedAt: now, ...(rehashed ? { passwordHash: rehashed } : {}) })
       .where({ id: user.id });
     await writeAtOnce(this.em, [...writes, userWrite]);
-    // The answer shows the new values (nothing flushes after this; a flush would write the same ones).
+    // The answer shows the new values (nothing flushes after this; a flush would write the same ones),
+    // and whatever watches users and audit events (the profile cache) hears of the writes.
     Object.assign(user, { lastLoginAt: now, updatedAt: now, ...(rehashed ? { passwordHash: rehashed } : {}) });
+    await written(this.em, EventType.afterUpdate, user);
+    for (const e of auditEvents) await written(this.em, EventType.afterCreate, e);
     const state: SessionState = { sessionId, userId: user.id, expiresAt: session.expiresAt.getTime(), revoked: false, userActive: user.isActive, lastSeenAt: now.getTime() };
     this.byToken.set(session.tokenHash, state);
     this.byId.set(sessionId, state);
