@@ -71,6 +71,8 @@ export interface Config {
   metricsPort?: number;
   /** Apply pending migrations at start (MIGRATE_ON_START, default true); off when operators run `latchkey migrate up`. */
   migrateOnStart: boolean;
+  /** Enterprise SSO: DNS_SERVERS (resolvers for domain TXT checks; empty = the system's), clock skew, plain-http IdPs. */
+  sso: { dnsServers: string[]; clockSkewSeconds: number; allowInsecureIdp: boolean };
 }
 
 interface GatewayConfig {
@@ -240,6 +242,12 @@ export function loadConfig(env: Env = process.env): Config {
     gateway: gatewayConfig(env),
     metricsPort: env.METRICS_PORT ? int(env, 'METRICS_PORT', 0, 0, 65535) : undefined,
     migrateOnStart: bool(env, 'MIGRATE_ON_START', true),
+    sso: {
+      dnsServers: list(env, 'DNS_SERVERS'),
+      clockSkewSeconds: int(env, 'SSO_CLOCK_SKEW_SECONDS', 60, 0, 600),
+      // http:// issuers and SAML endpoints (a test IdP on loopback); never in production.
+      allowInsecureIdp: bool(env, 'SSO_ALLOW_INSECURE_IDP', false),
+    },
   };
 }
 

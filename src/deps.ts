@@ -25,6 +25,7 @@ import { AccessTokenVerifier } from './modules/session/access-token-verifier.js'
 import { Authenticator } from './modules/session/credentials.js';
 import { MagicLinks } from './modules/session/magic-links.js';
 import { SessionService } from './modules/session/session.service.js';
+import { createSso, type Sso } from './modules/sso/index.js';
 import { AccessTokens, deriveKey, loadOrCreateSecret, SigningKeys } from './modules/token/index.js';
 import { isLoopbackHttp } from './transport/cookies.js';
 
@@ -62,6 +63,8 @@ export interface Deps {
   exchange: TokenExchange;
   /** IntrospectToken: what a JWT, API key or session token is. */
   introspection: TokenIntrospection;
+  /** Enterprise SSO: connections, domains, the OIDC relying party and SAML service provider. */
+  sso: Sso;
   close(): Promise<void>;
 }
 
@@ -160,6 +163,7 @@ export async function createDeps(config: Config, log: Logger, clock: Clock = sys
     ttlSeconds: config.exchangeTokenTtlSeconds,
     perMinute: config.exchangeRateLimitPerMinute,
   });
+  const sso = createSso({ em, clock, audit, accounts, sessions, orgs, secret, publicUrl, endCredentials, ...config.sso });
   const introspection = new TokenIntrospection({ keys: apiKeys.verifier, tokens: accessTokens, sessions, orgs, profiles, issuer: publicUrl });
   return {
     config,
@@ -186,6 +190,7 @@ export async function createDeps(config: Config, log: Logger, clock: Clock = sys
     apiKeys,
     exchange,
     introspection,
+    sso,
     async close() {
       signingKeys.stop();
       await apiKeys.close();

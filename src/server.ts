@@ -15,6 +15,7 @@ import { ulid } from './modules/common/ids.js';
 import { listenMetrics, metricsInterceptor, opsRoute } from './ops/routes.js';
 import { createConsole } from './transport/console.js';
 import { type RequestInfo, requestInfoKey } from './transport/context.js';
+import { ssoRoutes } from './transport/handlers/sso-routes.js';
 import { authnInterceptor } from './transport/interceptors/authn.js';
 import { csrfInterceptor } from './transport/interceptors/csrf.js';
 import { errorsInterceptor } from './transport/interceptors/errors.js';
@@ -87,12 +88,14 @@ function createRequestHandler(deps: Deps) {
   const accepted = new Set(ENCODINGS);
   const gateway = gatewayHook(deps); // GATEWAY_POLICY: forward-auth and the built-in gateway
   const serveConsole = createConsole();
+  const sso = ssoRoutes(deps); // SSO browser legs: /api/sso/{id}/start, /api/sso/oidc/callback, SAML ACS and metadata
   // Paths no REST route answers: forward-auth and policy routes (only where no Latchkey route has the path), then the console.
   const transcode = createTranscoder({
     routes: new RouteTable(SERVICES),
     handlers,
     maxBodyBytes: config.maxBodyBytes,
-    unrouted: async (req, res, path, allow, values) => (!allow && !!gateway && (await gateway(req, res, values.get(requestInfoKey)!))) || serveConsole(req, res, path),
+    unrouted: async (req, res, path, allow, values) =>
+      (await sso(req, res, path, values.get(requestInfoKey)!)) || (!allow && !!gateway && (await gateway(req, res, values.get(requestInfoKey)!))) || serveConsole(req, res, path),
   });
   // Operations endpoints (/metrics, /openapi.json, /docs): see src/ops/routes.ts.
   const ops = opsRoute(deps);

@@ -8,6 +8,21 @@ import { MembershipSchema } from '../modules/org/membership.entity.js';
 import { OrganizationSchema } from '../modules/org/organization.entity.js';
 import { RefreshTokenSchema } from '../modules/session/refresh-token.entity.js';
 import { SessionSchema } from '../modules/session/session.entity.js';
+import { SsoConnectionSchema, SsoDomainSchema, SsoSeenIdSchema } from '../modules/sso/sso.entity.js';
 import { SigningKeySchema } from '../modules/token/signing-key.entity.js';
 
-export const entities = [UserSchema, OrganizationSchema, MembershipSchema, SessionSchema, InvitationSchema, AuditEventSchema, OneTimeTokenSchema, RefreshTokenSchema, SigningKeySchema, ApiKeySchema];
+export const entities = [
+  UserSchema,
+  OrganizationSchema,
+  MembershipSchema,
+  SessionSchema,
+  InvitationSchema,
+  AuditEventSchema,
+  OneTimeTokenSchema,
+  RefreshTokenSchema,
+  SigningKeySchema,
+  ApiKeySchema,
+  SsoConnectionSchema,
+  SsoDomainSchema,
+  SsoSeenIdSchema,
+];

@@ -9,6 +9,7 @@ import { ServerReflection as ReflectionV1alpha } from '../../gen/grpc/reflection
 import { ApiKeyService } from '../../gen/latchkey/v1/api_key_pb.js';
 import { AuthService } from '../../gen/latchkey/v1/auth_pb.js';
 import { OrgService } from '../../gen/latchkey/v1/org_pb.js';
+import { SsoService } from '../../gen/latchkey/v1/sso_pb.js';
 import { TokenService } from '../../gen/latchkey/v1/token_pb.js';
 import type { Deps } from '../deps.js';
 import { envoyAuthzHandlers } from '../gateway/envoy.js';
@@ -18,9 +19,10 @@ import { authHandlers } from './handlers/auth.js';
 import { healthHandlers } from './handlers/health.js';
 import { orgHandlers } from './handlers/org.js';
 import { Reflection, reflectionHandlers } from './handlers/reflection.js';
+import { ssoHandlers } from './handlers/sso.js';
 import { tokenHandlers } from './handlers/token.js';
 
-export const SERVICES = [AuthService, OrgService, ApiKeyService, TokenService, Health, Authorization, ReflectionV1, ReflectionV1alpha];
+export const SERVICES = [AuthService, OrgService, ApiKeyService, TokenService, SsoService, Health, Authorization, ReflectionV1, ReflectionV1alpha];
 // Reflection lists every served service, itself included.
 const reflection = reflectionHandlers(new Reflection(SERVICES));
 
@@ -28,10 +30,11 @@ export const routes = (deps: Deps) => (router: ConnectRouter) => {
   const { accounts, emailVerification, sessions, magicLinks, passwordReset, profiles, ownAccount, orgs, audit } = deps;
   const cookie = { ttlSeconds: deps.config.sessionTtlSeconds, secure: deps.secureCookies };
   router
-    .service(AuthService, authHandlers({ accounts, emailVerification, sessions, magicLinks, passwordReset, profiles, ownAccount, orgs, cookie }))
+    .service(AuthService, authHandlers({ accounts, emailVerification, sessions, magicLinks, passwordReset, profiles, ownAccount, orgs, cookie, sso: deps.sso }))
     .service(OrgService, orgHandlers({ orgs, audit }))
     .service(ApiKeyService, apiKeyHandlers({ apiKeys: deps.apiKeys, clock: deps.clock }))
     .service(TokenService, tokenHandlers({ exchange: deps.exchange, introspection: deps.introspection, signingKeys: deps.signingKeys }))
+    .service(SsoService, ssoHandlers(deps.sso))
     .service(Health, healthHandlers)
     .service(Authorization, envoyAuthzHandlers(deps)) // Envoy ext_authz (GATEWAY_POLICY); gRPC only, no REST binding
     .service(ReflectionV1, reflection.v1)

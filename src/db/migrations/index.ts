@@ -4,6 +4,7 @@ import { Migration20261122000002 } from './Migration20261122000002.js';
 import { Migration20261122000003 } from './Migration20261122000003.js';
 import { Migration20261122000004 } from './Migration20261122000004.js';
 import { Migration20261201000010 } from './Migration20261201000010.js';
+import { Migration20261201000300 } from './Migration20261201000300.js';
 
 export const migrationsList = [
   { name: 'Migration20261122000001', class: Migration20261122000001 },
@@ -11,4 +12,5 @@ export const migrationsList = [
   { name: 'Migration20261122000003', class: Migration20261122000003 },
   { name: 'Migration20261122000004', class: Migration20261122000004 },
   { name: 'Migration20261201000010', class: Migration20261201000010 },
+  { name: 'Migration20261201000300', class: Migration20261201000300 },
 ];

@@ -29,7 +29,7 @@ export interface ClientInfo {
   userAgent: string;
 }
 
-export type SignInMethod = 'password' | 'magic_link' | 'magic_code';
+export type SignInMethod = 'password' | 'magic_link' | 'magic_code' | 'sso';
 
 export interface SignedIn {
   user: User;

@@ -11,6 +11,7 @@ import { readPage } from '../../modules/common/page-token.js';
 import type { OrgService } from '../../modules/org/org.service.js';
 import type { MagicLinks } from '../../modules/session/magic-links.js';
 import type { SessionService, SignedIn } from '../../modules/session/session.service.js';
+import type { Sso } from '../../modules/sso/index.js';
 import { clearedSessionCookie, sessionCookie } from '../cookies.js';
 import { toUser } from '../mappers/account.js';
 import { toOrganization } from '../mappers/org.js';
@@ -31,6 +32,8 @@ export interface AuthHandlerDeps {
   orgs: OrgService;
   /** The session cookie: lifetime, and Secure unless served on loopback HTTP. */
   cookie: { ttlSeconds: number; secure: boolean };
+  /** Email-domain routing to an organization's SSO, and "SSO required" domains. */
+  sso?: Sso;
 }
 
 export function authHandlers(d: AuthHandlerDeps): ServiceImpl<typeof AuthService> {
@@ -55,6 +58,16 @@ export function authHandlers(d: AuthHandlerDeps): ServiceImpl<typeof AuthService
     throw unauthorized('No session to end: this credential is not a session (API keys are revoked with RevokeApiKey)', 'SESSION_REQUIRED');
   }
 
+  /** SSO domains: no password sent → the redirect; "SSO required" → refused with where to go. */
+  async function ssoRoute(rawEmail: string, hasPassword: boolean) {
+    const sso = d.sso;
+    const email = (rawEmail ?? '').trim().toLowerCase();
+    if (!sso || !email.includes('@')) return undefined;
+    if (hasPassword) return void (await sso.connections.assertPasswordAllowed(email, sso.signInUrl));
+    const r = await sso.connections.route(email);
+    return r ? { ssoRedirectUrl: sso.signInUrl(r, email), ssoConnectionName: r.connection.name } : undefined;
+  }
+
   return {
     async signUp(req, ctx) {
       const { user, organization } = await accounts.signUp({ email: req.email, password: req.password, name: req.name }, clientOf(ctx));
@@ -67,6 +80,8 @@ export function authHandlers(d: AuthHandlerDeps): ServiceImpl<typeof AuthService
     },
 
     async signIn(req, ctx) {
+      const routed = await ssoRoute(req.email, !!req.password);
+      if (routed) return routed;
       return signedIn(await sessions.signIn(req.email, req.password, clientOf(ctx)), ctx);
     },
 
@@ -77,11 +92,13 @@ export function authHandlers(d: AuthHandlerDeps): ServiceImpl<typeof AuthService
     },
 
     async requestMagicLink(req, ctx) {
+      await d.sso?.connections.assertPasswordAllowed(req.email, d.sso.signInUrl);
       await d.magicLinks.request(req.email, req.type, clientOf(ctx).ip);
       return {};
     },
 
     async redeemMagicLink(req, ctx) {
+      if (req.email) await d.sso?.connections.assertPasswordAllowed(req.email, d.sso.signInUrl);
       return signedIn(await d.magicLinks.redeem({ token: req.token, email: req.email, code: req.code }, clientOf(ctx)), ctx);
     },
 
