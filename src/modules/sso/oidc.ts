@@ -51,7 +51,8 @@ export class OidcRelyingParty {
     let config: oidc.Configuration;
     try {
       config = await oidc.discovery(new URL(s.issuer!), s.clientId!, { client_id: s.clientId!, [oidc.clockTolerance]: this.d.clockSkewSeconds }, oidc.ClientSecretBasic(this.d.clientSecretOf(c)), {
-        execute: this.d.allowInsecure ? [oidc.allowInsecureRequests] : [],
+        // Also check the ID token's signature against the IdP's JWKS (not only TLS to the token endpoint).
+        execute: this.d.allowInsecure ? [oidc.allowInsecureRequests, oidc.enableNonRepudiationChecks] : [oidc.enableNonRepudiationChecks],
         timeout: 10,
       });
     } catch {
@@ -84,7 +85,7 @@ export class OidcRelyingParty {
   async finish(c: SsoConnection, pending: PendingOidc, callbackUrl: URL): Promise<IdpIdentity> {
     if (pending.exp < this.d.clock.now().getTime()) throw refused('the sign-in took too long; start again');
     const config = await this.config(c);
-    let claims: oidc.IDToken | undefined;
+    let claims: Record<string, unknown> | undefined;
     try {
       const tokens = await oidc.authorizationCodeGrant(config, callbackUrl, {
         pkceCodeVerifier: pending.verifier,
@@ -92,7 +93,13 @@ export class OidcRelyingParty {
         expectedNonce: pending.nonce,
         idTokenExpected: true,
       });
-      claims = tokens.claims();
+      const id = tokens.claims();
+      claims = id;
+      // Many IdPs keep email and name out of the ID token: ask the UserInfo endpoint (its `sub` must match).
+      const emailClaim = c.settings.emailClaim ?? 'email';
+      if (id && id[emailClaim] === undefined && config.serverMetadata().userinfo_endpoint) {
+        claims = { ...(await oidc.fetchUserInfo(config, tokens.access_token, id.sub)), ...id };
+      }
     } catch (e) {
       const err = e as { error?: string; code?: string; message?: string };
       throw refused(err.error === 'access_denied' ? 'the identity provider denied the sign-in' : `the identity provider's answer was not accepted (${err.code ?? err.error ?? 'invalid response'})`);
@@ -103,6 +110,6 @@ export class OidcRelyingParty {
     // Only an address the IdP says it verified (absent claim = the IdP does not say otherwise).
     if (claims.email_verified === false) throw refused('the identity provider has not verified this email');
     const name = claims[c.settings.nameClaim ?? 'name'];
-    return { email: email.trim().toLowerCase(), name: typeof name === 'string' ? name.slice(0, 200) : '', subject: claims.sub };
+    return { email: email.trim().toLowerCase(), name: typeof name === 'string' ? name.slice(0, 200) : '', subject: String(claims.sub) };
   }
 }

@@ -149,7 +149,7 @@ function samlReason(e: unknown): string {
   if (/signature/i.test(m)) return 'invalid or missing signature';
   if (/audience/i.test(m)) return 'wrong audience';
   if (/InResponseTo/i.test(m)) return 'not a response to a request from this service';
-  if (/expired|NotOnOrAfter|NotBefore|too early|too late/i.test(m)) return 'expired or not yet valid';
+  if (/expired|NotOnOrAfter|NotBefore|too early|too late|subject confirmation/i.test(m)) return 'expired or not yet valid';
   if (/issuer/i.test(m)) return 'unknown issuer';
   if (/status/i.test(m)) return 'the identity provider reported a failure';
   return 'malformed response';
