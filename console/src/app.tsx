@@ -13,6 +13,7 @@ import { Members } from './pages/members.js';
 import { OrganizationSettings } from './pages/organization.js';
 import { Partner } from './pages/partner.js';
 import { Profile } from './pages/profile.js';
+import { Sso } from './pages/sso.js';
 import { Link, navigate, useLocation } from './router.js';
 import { OrgProvider, useMe, useOrg } from './session.js';
 import { Banner, ErrorBanner, Loading, SelectField } from './ui.js';
@@ -33,6 +34,7 @@ const CONSOLE: { path: string; label: string; page: () => ReactNode }[] = [
   { path: '/members', label: 'Members', page: Members },
   { path: '/partner', label: 'Partner Experience', page: Partner },
   { path: '/audit', label: 'Audit log', page: Audit },
+  { path: '/sso', label: 'Single sign-on', page: Sso },
   { path: '/profile', label: 'Profile', page: Profile },
 ];
 

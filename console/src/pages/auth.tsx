@@ -8,6 +8,7 @@ import { isUnauthenticated } from '../api.js';
 import { Link, navigate, safeNext, useLocation } from '../router.js';
 import { useMe } from '../session.js';
 import { Banner, Button, errorsOf, Field, Loading, Page } from '../ui.js';
+import { useSsoLookup } from './sso-sign-in.js';
 
 const values = (e: FormEvent<HTMLFormElement>) => Object.fromEntries(new FormData(e.currentTarget)) as Record<string, string>;
 
@@ -37,12 +38,15 @@ function takeToken(): string {
 export function SignIn() {
   const { query } = useLocation();
   const next = safeNext(query.get('next'));
-  const signIn = useMutation(AuthService.method.signIn, { onSuccess: () => navigate(next) });
+  // An email at an SSO domain signed in without a password answers with the IdP to go to.
+  const signIn = useMutation(AuthService.method.signIn, { onSuccess: (r) => (r.ssoRedirectUrl ? window.location.assign(r.ssoRedirectUrl) : navigate(next)) });
   const errs = errorsOf(signIn.error, ['email', 'password']);
+  const sso = useSsoLookup();
   return (
     <Page title="Sign in">
       <form className="card" onSubmit={(e) => (e.preventDefault(), signIn.mutate(values(e)))}>
-        <Field label="Email" name="email" type="email" autoComplete="email" required error={errs.field('email')} />
+        <Field label="Email" name="email" type="email" autoComplete="email" required error={errs.field('email')} onBlur={(e) => sso.check(e.currentTarget.value)} />
+        {sso.banner}
         <Field label="Password" name="password" type="password" autoComplete="current-password" required error={errs.field('password')} />
         <Banner>{errs.banner}</Banner>
         <Button type="submit" busy={signIn.isPending} busyLabel="Signing in…">
