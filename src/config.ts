@@ -1,4 +1,5 @@
 // The only reader of process.env: every setting is parsed and validated here, once.
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import proxyaddr from 'proxy-addr';
@@ -243,12 +244,24 @@ export function loadConfig(env: Env = process.env): Config {
     metricsPort: env.METRICS_PORT ? int(env, 'METRICS_PORT', 0, 0, 65535) : undefined,
     migrateOnStart: bool(env, 'MIGRATE_ON_START', true),
     sso: {
-      dnsServers: list(env, 'DNS_SERVERS'),
+      dnsServers: dnsServers(env),
       clockSkewSeconds: int(env, 'SSO_CLOCK_SKEW_SECONDS', 60, 0, 600),
       // http:// issuers and SAML endpoints (a test IdP on loopback); never in production.
       allowInsecureIdp: bool(env, 'SSO_ALLOW_INSECURE_IDP', false),
     },
   };
+}
+
+/** DNS_SERVERS: `ip` or `ip:port` (IPv6 as `[ip]:port`), as node:dns setServers takes them. */
+function dnsServers(env: Env): string[] {
+  const entries = list(env, 'DNS_SERVERS');
+  for (const e of entries) {
+    const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(e) ?? /^([^:]+)(?::(\d+))?$/.exec(e) ?? [e, e];
+    if (!net.isIP(m[1]) || (m[2] !== undefined && !(Number(m[2]) >= 1 && Number(m[2]) <= 65535))) {
+      throw new ConfigError(`DNS_SERVERS must be IP addresses, optionally with :port, got "${e}"`);
+    }
+  }
+  return entries;
 }
 
 function gatewayConfig(env: Env): GatewayConfig {

@@ -828,6 +828,12 @@ export const AuthService: GenService<{
    * email when the server requires verification (REQUIRE_EMAIL_VERIFICATION);
    * resource_exhausted (429) after repeated attempts for the email or IP.
    *
+   * Enterprise SSO: for an email at a verified domain of an organization's
+   * SSO connection, a call without a password starts no session and answers
+   * `sso_redirect_url` (send the browser there); with a password it signs in
+   * as usual unless the domain requires SSO: then permission_denied (403
+   * FORBIDDEN, reason SSO_REQUIRED) with a message naming the URL.
+   *
    * @generated from rpc latchkey.v1.AuthService.SignIn
    */
   signIn: {
