@@ -173,7 +173,7 @@ describe('sign-in through the IdP (plain HTTP)', () => {
     expect(await cb.text()).toContain('not at a verified domain');
   });
 
-  it('"SSO required" refuses password and magic-link sign-in with where to go', async () => {
+  it('"SSO required" refuses password sign-in, sign-up and magic links with where to go', async () => {
     const email = `linus@${domain}`;
     expect((await rest(s.url, 'POST', '/api/auth/sign-up/email', { body: { email, password: PASSWORD, name: 'Linus' } })).status).toBe(200);
     expect((await rest(s.url, 'POST', '/api/auth/sign-in/email', { body: { email, password: PASSWORD } })).status).toBe(200);
@@ -182,6 +182,9 @@ describe('sign-in through the IdP (plain HTTP)', () => {
     expect(refused.status).toBe(403);
     expect(refused.body.reason).toBe('SSO_REQUIRED');
     expect(refused.body.message).toContain(`${s.url}/api/sso/${connectionId}/start`);
+    const signUp = await rest(s.url, 'POST', '/api/auth/sign-up/email', { body: { email: `newcomer@${domain}`, password: PASSWORD, name: 'N' } });
+    expect(signUp.status).toBe(403);
+    expect(signUp.body.reason).toBe('SSO_REQUIRED');
     const magic = await rest(s.url, 'POST', '/api/auth/magic-link', { body: { email } });
     expect(magic.status).toBe(403);
     expect(magic.body.reason).toBe('SSO_REQUIRED');

@@ -70,6 +70,7 @@ export function authHandlers(d: AuthHandlerDeps): ServiceImpl<typeof AuthService
 
   return {
     async signUp(req, ctx) {
+      await d.sso?.connections.assertPasswordAllowed(req.email, d.sso.signInUrl);
       const { user, organization } = await accounts.signUp({ email: req.email, password: req.password, name: req.name }, clientOf(ctx));
       return { user: toUser(user, 1), organization: toOrganization(organization, 'root_admin') };
     },
