@@ -144,6 +144,20 @@ describe('SAML connection', () => {
     await expectRefused(await post(rcpt.samlResponse), 'recipient');
   });
 
+  it('with "signed responses" configured, refuses a response whose envelope is not signed', async () => {
+    const on = await api.update(id, { saml: { wantResponseSigned: true } });
+    expect(on.status).toBe(200);
+    expect(on.body.data.saml).toMatchObject({ wantResponseSigned: true, idpSsoUrl: idp.ssoUrl });
+    const { samlResponse } = await idp.respond(await authnRequest(), `signed@${domain}`);
+    await expectRefused(await post(samlResponse), 'signature');
+    // Changing another setting keeps the flag.
+    const other = await api.update(id, { saml: { idpSsoUrl: idp.ssoUrl } });
+    expect(other.body.data.saml.wantResponseSigned).toBe(true);
+    expect((await api.update(id, { saml: { wantResponseSigned: false } })).body.data.saml.wantResponseSigned).toBe(false);
+    const audit = await rest(s.url, 'GET', `/api/user/organizations/${admin.organizationId}/audit-events?type=sso.connection_updated`, { headers: { cookie: admin.cookie } });
+    expect(audit.body.data.auditEvents[0].metadata).toEqual({ changed: ['saml.wantResponseSigned'] });
+  });
+
   it('refuses an email outside the verified domains, and a malformed post', async () => {
     const { samlResponse } = await idp.respond(await authnRequest(), 'victim@elsewhere.test');
     await expectRefused(await post(samlResponse), 'not at a verified domain');

@@ -167,7 +167,8 @@ export class SsoConnections {
     if (c.kind === 'oidc' && input.oidc) this.applyOidc(c, input.oidc, false);
     if (c.kind === 'saml' && input.saml) await this.applySaml(c, input.saml);
     // Names of the changed fields only: never their values (a secret among them).
-    const changed = Object.entries(input).flatMap(([k, v]) => (v === undefined ? [] : typeof v === 'object' ? Object.keys(v).map((f) => `${k}.${f}`) : [k]));
+    const given = (v: unknown) => v !== undefined && v !== '' && !(Array.isArray(v) && !v.length);
+    const changed = Object.entries(input).flatMap(([k, v]) => (!given(v) ? [] : typeof v === 'object' ? Object.entries(v as object).flatMap(([f, x]) => (given(x) ? [`${k}.${f}`] : [])) : [k]));
     this.record(c, actor, 'sso.connection_updated', { changed });
     await this.em.flush();
     return this.view(c);

@@ -39,6 +39,8 @@ class RequestIds implements CacheProvider {
 
   async saveAsync(id: string, value: string): Promise<CacheItem | null> {
     const now = this.d.clock.now();
+    // Anyone may start a sign-in: expired request ids go as new ones come.
+    await this.d.em.nativeDelete(SsoSeenId, { expiresAt: { $lt: now } });
     await this.d.em.insert(SsoSeenId, { key: this.key(id), value: value.slice(0, 64), expiresAt: new Date(now.getTime() + REQUEST_TTL_MS) });
     return { value, createdAt: now.getTime() };
   }
