@@ -1,4 +1,5 @@
 // The only reader of process.env: every setting is parsed and validated here, once.
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import proxyaddr from 'proxy-addr';
@@ -90,6 +91,8 @@ export interface Config {
   webhooks: WebhookConfig;
   /** How often each replica looks for API keys whose expiry notices are due (API_KEY_EXPIRY_CHECK_INTERVAL_MS). */
   apiKeyExpiryCheckIntervalMs: number;
+  /** Enterprise SSO: DNS_SERVERS (resolvers for domain TXT checks; empty = the system's), clock skew, plain-http IdPs. */
+  sso: { dnsServers: string[]; clockSkewSeconds: number; allowInsecureIdp: boolean };
 }
 
 interface OAuthConfig {
@@ -307,6 +310,12 @@ export function loadConfig(env: Env = process.env): Config {
       defaultOverlapSeconds: int(env, 'WEBHOOK_SECRET_OVERLAP_SECONDS', 24 * 3600, 0, 7 * 24 * 3600),
     },
     apiKeyExpiryCheckIntervalMs: int(env, 'API_KEY_EXPIRY_CHECK_INTERVAL_MS', 60_000, 5, 24 * 3_600_000),
+    sso: {
+      dnsServers: dnsServers(env),
+      clockSkewSeconds: int(env, 'SSO_CLOCK_SKEW_SECONDS', 60, 0, 600),
+      // http:// issuers and SAML endpoints (a test IdP on loopback); never in production.
+      allowInsecureIdp: bool(env, 'SSO_ALLOW_INSECURE_IDP', false),
+    },
   };
 }
 
@@ -336,6 +345,18 @@ function oauthConfig(env: Env): OAuthConfig {
   if (registration === 'token' && (!registrationToken || registrationToken.length < 32))
     throw new ConfigError('OAUTH_DYNAMIC_REGISTRATION=token needs OAUTH_REGISTRATION_TOKEN (at least 32 characters)');
   return { registration, registrationToken, resources };
+}
+
+/** DNS_SERVERS: `ip` or `ip:port` (IPv6 as `[ip]:port`), as node:dns setServers takes them. */
+function dnsServers(env: Env): string[] {
+  const entries = list(env, 'DNS_SERVERS');
+  for (const e of entries) {
+    const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(e) ?? /^([^:]+)(?::(\d+))?$/.exec(e) ?? [e, e];
+    if (!net.isIP(m[1]) || (m[2] !== undefined && !(Number(m[2]) >= 1 && Number(m[2]) <= 65535))) {
+      throw new ConfigError(`DNS_SERVERS must be IP addresses, optionally with :port, got "${e}"`);
+    }
+  }
+  return entries;
 }
 
 function gatewayConfig(env: Env): GatewayConfig {

@@ -30,6 +30,7 @@ import { AccessTokenVerifier } from './modules/session/access-token-verifier.js'
 import { Authenticator } from './modules/session/credentials.js';
 import { MagicLinks } from './modules/session/magic-links.js';
 import { SessionService } from './modules/session/session.service.js';
+import { createSso, type Sso } from './modules/sso/index.js';
 import { AccessTokens, deriveKey, loadOrCreateSecret, SigningKeys } from './modules/token/index.js';
 import { createWebhooks, type Webhooks } from './modules/webhook/index.js';
 import { isLoopbackHttp } from './transport/cookies.js';
@@ -79,6 +80,8 @@ export interface Deps {
   webhooks: Webhooks;
   /** 7-day / 1-day / expired notices of API keys (email + event), once across replicas. */
   expiryNotices: ExpiryNotices;
+  /** Enterprise SSO: connections, domains, the OIDC relying party and SAML service provider. */
+  sso: Sso;
   close(): Promise<void>;
 }
 
@@ -222,6 +225,7 @@ export async function createDeps(config: Config, log: Logger, clock: Clock = sys
   const webhooks = createWebhooks({ em, forkEm, clock, audit, sealKey: deriveKey(secret, 'webhook-secrets'), log, settings: config.webhooks });
   const expiryNotices = new ExpiryNotices(forkEm, clock, audit, mailer, log, { intervalMs: config.apiKeyExpiryCheckIntervalMs });
   expiryNotices.start();
+  const sso = createSso({ em, clock, audit, accounts, sessions, orgs, secret, publicUrl, endCredentials, ...config.sso });
   const introspection = new TokenIntrospection({ keys: apiKeys.verifier, tokens: accessTokens, sessions, orgs, profiles, issuer: publicUrl, oauth: oauth.verifier });
   return {
     config,
@@ -254,6 +258,7 @@ export async function createDeps(config: Config, log: Logger, clock: Clock = sys
     oauth,
     webhooks,
     expiryNotices,
+    sso,
     async close() {
       await expiryNotices.close();
       await webhooks.close();

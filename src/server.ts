@@ -19,6 +19,7 @@ import { Admission } from './transport/admission.js';
 import { createConnectUnary } from './transport/connect-unary.js';
 import { createConsole } from './transport/console.js';
 import { RequestInfo, requestInfoKey } from './transport/context.js';
+import { ssoRoutes } from './transport/handlers/sso-routes.js';
 import { authnInterceptor } from './transport/interceptors/authn.js';
 import { csrfInterceptor } from './transport/interceptors/csrf.js';
 import { errorsInterceptor } from './transport/interceptors/errors.js';
@@ -158,6 +159,7 @@ function createRequestHandler(deps: Deps) {
   const accepted = new Set(ENCODINGS);
   const gateway = gatewayHook(deps); // GATEWAY_POLICY: forward-auth and the built-in gateway
   const serveConsole = createConsole();
+  const sso = ssoRoutes(deps); // SSO browser legs: /api/sso/{id}/start, /api/sso/oidc/callback, SAML ACS and metadata
   // Paths no REST route answers: forward-auth and policy routes (only where no Latchkey route has the path), then the console.
   const transcode = createTranscoder({
     routes: new RouteTable(SERVICES),
@@ -165,7 +167,10 @@ function createRequestHandler(deps: Deps) {
     interceptors,
     maxBodyBytes: config.maxBodyBytes,
     unrouted: async (req, res, path, allow, values) =>
-      (await deps.oauth.provider.handle(req as http.IncomingMessage, res, path)) || (!allow && !!gateway && (await gateway(req, res, values.get(requestInfoKey)!))) || serveConsole(req, res, path),
+      (await deps.oauth.provider.handle(req as http.IncomingMessage, res, path)) ||
+      (await sso(req, res, path, values.get(requestInfoKey)!)) ||
+      (!allow && !!gateway && (await gateway(req, res, values.get(requestInfoKey)!))) ||
+      serveConsole(req, res, path),
   });
   // Plain Connect unary JSON calls skip connect-node's handler (same interceptors and implementations).
   const connectUnary = createConnectUnary({

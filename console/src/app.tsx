@@ -16,6 +16,7 @@ import { OrganizationSettings } from './pages/organization.js';
 import { Partner } from './pages/partner.js';
 import { SecurityPolicy } from './pages/policy.js';
 import { Profile } from './pages/profile.js';
+import { Sso } from './pages/sso.js';
 import { Webhooks } from './pages/webhooks.js';
 import { Link, navigate, useLocation } from './router.js';
 import { OrgProvider, useMe, useOrg } from './session.js';
@@ -38,6 +39,7 @@ const CONSOLE: { path: string; label: string; page: () => ReactNode }[] = [
   { path: '/partner', label: 'Partner Experience', page: Partner },
   { path: '/audit', label: 'Audit log', page: Audit },
   { path: '/webhooks', label: 'Webhooks', page: Webhooks },
+  { path: '/sso', label: 'Single sign-on', page: Sso },
   { path: '/profile', label: 'Profile', page: Profile },
   { path: '/two-factor', label: 'Two-factor', page: TwoFactor },
   { path: '/security-policy', label: 'Security policy', page: SecurityPolicy },

@@ -13,6 +13,7 @@ import { OrganizationSchema } from '../modules/org/organization.entity.js';
 import { OrgPolicySchema } from '../modules/org/policy.js';
 import { RefreshTokenSchema } from '../modules/session/refresh-token.entity.js';
 import { SessionSchema } from '../modules/session/session.entity.js';
+import { SsoConnectionSchema, SsoDomainSchema, SsoSeenIdSchema } from '../modules/sso/sso.entity.js';
 import { SigningKeySchema } from '../modules/token/signing-key.entity.js';
 import { WebhookDeliverySchema, WebhookEndpointSchema, WebhookEventSchema } from '../modules/webhook/webhook.entity.js';
 
@@ -40,4 +41,7 @@ export const entities = [
   WebhookEventSchema,
   WebhookDeliverySchema,
   ExpiryNoticeSchema,
+  SsoConnectionSchema,
+  SsoDomainSchema,
+  SsoSeenIdSchema,
 ];

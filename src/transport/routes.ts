@@ -12,6 +12,7 @@ import { MfaService } from '../../gen/latchkey/v1/mfa_pb.js';
 import { OAuthClientService } from '../../gen/latchkey/v1/oauth_pb.js';
 import { OrgService } from '../../gen/latchkey/v1/org_pb.js';
 import { OrgPolicyService } from '../../gen/latchkey/v1/policy_pb.js';
+import { SsoService } from '../../gen/latchkey/v1/sso_pb.js';
 import { TokenService } from '../../gen/latchkey/v1/token_pb.js';
 import { WebhookService } from '../../gen/latchkey/v1/webhook_pb.js';
 import type { Deps } from '../deps.js';
@@ -25,6 +26,7 @@ import { orgPolicyHandlers } from './handlers/mfa-policy.js';
 import { oauthHandlers } from './handlers/oauth.js';
 import { orgHandlers } from './handlers/org.js';
 import { Reflection, reflectionHandlers } from './handlers/reflection.js';
+import { ssoHandlers } from './handlers/sso.js';
 import { tokenHandlers } from './handlers/token.js';
 import { webhookHandlers } from './handlers/webhook.js';
 
@@ -37,6 +39,7 @@ export const SERVICES = [
   OrgPolicyService,
   OAuthClientService,
   WebhookService,
+  SsoService,
   Health,
   Authorization,
   ReflectionV1,
@@ -61,6 +64,7 @@ export const routes = (deps: Deps) => (router: ConnectRouter) => {
         ownAccount,
         orgs,
         cookie,
+        sso: deps.sso,
         enrolmentRequired: async (userId) => !(await deps.mfa.hasSecondFactor(userId)) && (await deps.orgPolicies.anyRequiresSecondFactor(userId)),
       }),
     )
@@ -71,6 +75,7 @@ export const routes = (deps: Deps) => (router: ConnectRouter) => {
     .service(OrgPolicyService, orgPolicyHandlers({ policies: deps.orgPolicies, hasSecondFactor: (userId) => deps.mfa.hasSecondFactor(userId) }))
     .service(OAuthClientService, oauthHandlers({ oauth: deps.oauth.service }))
     .service(WebhookService, webhookHandlers({ webhooks: deps.webhooks.endpoints }))
+    .service(SsoService, ssoHandlers(deps.sso))
     .service(Health, healthHandlers)
     .service(Authorization, envoyAuthzHandlers(deps)) // Envoy ext_authz (GATEWAY_POLICY); gRPC only, no REST binding
     .service(ReflectionV1, reflection.v1)

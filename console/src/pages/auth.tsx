@@ -9,6 +9,7 @@ import { Link, navigate, safeNext, useLocation } from '../router.js';
 import { useMe } from '../session.js';
 import { Banner, Button, errorsOf, Field, Loading, Page } from '../ui.js';
 import { afterSignIn, type FirstFactor, PasskeySignInButton, SecondFactorStep } from './mfa-challenge.js';
+import { useSsoLookup } from './sso-sign-in.js';
 
 const values = (e: FormEvent<HTMLFormElement>) => Object.fromEntries(new FormData(e.currentTarget)) as Record<string, string>;
 
@@ -39,13 +40,18 @@ export function SignIn() {
   const { query } = useLocation();
   const next = safeNext(query.get('next'));
   const [challenge, setChallenge] = useState<FirstFactor>();
-  const signIn = useMutation(AuthService.method.signIn, { onSuccess: (r) => (r.secondFactorChallenge ? setChallenge(r) : afterSignIn(r, next)) });
+  // An email at an SSO domain signed in without a password answers with the IdP to go to.
+  const signIn = useMutation(AuthService.method.signIn, {
+    onSuccess: (r) => (r.ssoRedirectUrl ? window.location.assign(r.ssoRedirectUrl) : r.secondFactorChallenge ? setChallenge(r) : afterSignIn(r, next)),
+  });
   const errs = errorsOf(signIn.error, ['email', 'password']);
+  const sso = useSsoLookup();
   if (challenge) return <SecondFactorStep challenge={challenge} next={next} />;
   return (
     <Page title="Sign in">
       <form className="card" onSubmit={(e) => (e.preventDefault(), signIn.mutate(values(e)))}>
-        <Field label="Email" name="email" type="email" autoComplete="email" required error={errs.field('email')} />
+        <Field label="Email" name="email" type="email" autoComplete="email" required error={errs.field('email')} onBlur={(e) => sso.check(e.currentTarget.value)} />
+        {sso.banner}
         <Field label="Password" name="password" type="password" autoComplete="current-password" required error={errs.field('password')} />
         <Banner>{errs.banner}</Banner>
         <Button type="submit" busy={signIn.isPending} busyLabel="Signing in…">

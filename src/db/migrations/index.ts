@@ -6,6 +6,7 @@ import { Migration20261122000004 } from './Migration20261122000004.js';
 import { Migration20261201000010 } from './Migration20261201000010.js';
 import { Migration20261201000100 } from './Migration20261201000100.js';
 import { Migration20261201000200 } from './Migration20261201000200.js';
+import { Migration20261201000300 } from './Migration20261201000300.js';
 import { Migration20261201000400 } from './Migration20261201000400.js';
 import { Migration20261201000500 } from './Migration20261201000500.js';
 import { Migration20261201000700 } from './Migration20261201000700.js';
@@ -18,6 +19,7 @@ export const migrationsList = [
   { name: 'Migration20261201000010', class: Migration20261201000010 },
   { name: 'Migration20261201000100', class: Migration20261201000100 },
   { name: 'Migration20261201000200', class: Migration20261201000200 },
+  { name: 'Migration20261201000300', class: Migration20261201000300 },
   { name: 'Migration20261201000400', class: Migration20261201000400 },
   { name: 'Migration20261201000500', class: Migration20261201000500 },
   { name: 'Migration20261201000700', class: Migration20261201000700 },

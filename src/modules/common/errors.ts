@@ -69,6 +69,9 @@ export const REASONS = {
   UNAVAILABLE: 'UNAVAILABLE',
   DATABASE_UNAVAILABLE: 'UNAVAILABLE',
   INTERNAL: 'INTERNAL',
+  SSO_REQUIRED: 'FORBIDDEN',
+  SSO_SIGN_IN_FAILED: 'UNAUTHORIZED',
+  SSO_DOMAIN_UNVERIFIED: 'FAILED_PRECONDITION',
 } as const satisfies Record<string, ErrorCode>;
 
 export type Reason = keyof typeof REASONS;

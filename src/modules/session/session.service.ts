@@ -33,7 +33,7 @@ export interface ClientInfo {
   userAgent: string;
 }
 
-export type SignInMethod = 'password' | 'magic_link' | 'magic_code' | 'passkey';
+export type SignInMethod = 'password' | 'magic_link' | 'magic_code' | 'passkey' | 'sso';
 
 /** Instead of a session: the account has a second factor, and the session starts once it is given. */
 export interface SecondFactorChallenge {

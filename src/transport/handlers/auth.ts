@@ -10,7 +10,8 @@ import { unauthorized } from '../../modules/common/errors.js';
 import { readPage } from '../../modules/common/page-token.js';
 import type { OrgService } from '../../modules/org/org.service.js';
 import type { MagicLinks } from '../../modules/session/magic-links.js';
-import type { SessionService, SignInOutcome } from '../../modules/session/session.service.js';
+import type { SessionService, SignedIn, SignInOutcome } from '../../modules/session/session.service.js';
+import type { Sso } from '../../modules/sso/index.js';
 import { clearedSessionCookie, sessionCookie } from '../cookies.js';
 import { toUser } from '../mappers/account.js';
 import { toOrganization } from '../mappers/org.js';
@@ -33,6 +34,8 @@ export interface AuthHandlerDeps {
   cookie: { ttlSeconds: number; secure: boolean };
   /** True when an organization of the user requires a second factor the user has not enrolled. */
   enrolmentRequired?: (userId: string) => Promise<boolean>;
+  /** Email-domain routing to an organization's SSO, and "SSO required" domains. */
+  sso?: Sso;
 }
 
 export function authHandlers(d: AuthHandlerDeps): ServiceImpl<typeof AuthService> {
@@ -61,8 +64,19 @@ export function authHandlers(d: AuthHandlerDeps): ServiceImpl<typeof AuthService
     throw unauthorized('No session to end: this credential is not a session (API keys are revoked with RevokeApiKey)', 'SESSION_REQUIRED');
   }
 
+  /** SSO domains: no password sent → the redirect; "SSO required" → refused with where to go. */
+  async function ssoRoute(rawEmail: string, hasPassword: boolean) {
+    const sso = d.sso;
+    const email = (rawEmail ?? '').trim().toLowerCase();
+    if (!sso || !email.includes('@')) return undefined;
+    if (hasPassword) return void (await sso.connections.assertPasswordAllowed(email, sso.signInUrl));
+    const r = await sso.connections.route(email);
+    return r ? { ssoRedirectUrl: sso.signInUrl(r, email), ssoConnectionName: r.connection.name } : undefined;
+  }
+
   return {
     async signUp(req, ctx) {
+      await d.sso?.connections.assertPasswordAllowed(req.email, d.sso.signInUrl);
       const { user, organization } = await accounts.signUp({ email: req.email, password: req.password, name: req.name }, clientOf(ctx));
       return { user: toUser(user, 1), organization: toOrganization(organization, 'root_admin') };
     },
@@ -73,6 +87,8 @@ export function authHandlers(d: AuthHandlerDeps): ServiceImpl<typeof AuthService
     },
 
     async signIn(req, ctx) {
+      const routed = await ssoRoute(req.email, !!req.password);
+      if (routed) return routed;
       return signedIn(await sessions.signIn(req.email, req.password, clientOf(ctx)), ctx);
     },
 
@@ -83,11 +99,13 @@ export function authHandlers(d: AuthHandlerDeps): ServiceImpl<typeof AuthService
     },
 
     async requestMagicLink(req, ctx) {
+      await d.sso?.connections.assertPasswordAllowed(req.email, d.sso.signInUrl);
       await d.magicLinks.request(req.email, req.type, clientOf(ctx).ip);
       return {};
     },
 
     async redeemMagicLink(req, ctx) {
+      if (req.email) await d.sso?.connections.assertPasswordAllowed(req.email, d.sso.signInUrl);
       return signedIn(await d.magicLinks.redeem({ token: req.token, email: req.email, code: req.code }, clientOf(ctx)), ctx);
     },
 
