@@ -10,7 +10,7 @@ import { unauthorized } from '../../modules/common/errors.js';
 import { readPage } from '../../modules/common/page-token.js';
 import type { OrgService } from '../../modules/org/org.service.js';
 import type { MagicLinks } from '../../modules/session/magic-links.js';
-import type { SessionService, SignedIn, SignInOutcome } from '../../modules/session/session.service.js';
+import type { SessionService, SignInOutcome } from '../../modules/session/session.service.js';
 import type { Sso } from '../../modules/sso/index.js';
 import { clearedSessionCookie, sessionCookie } from '../cookies.js';
 import { toUser } from '../mappers/account.js';
