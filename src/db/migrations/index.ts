@@ -10,6 +10,7 @@ import { Migration20261201000300 } from './Migration20261201000300.js';
 import { Migration20261201000400 } from './Migration20261201000400.js';
 import { Migration20261201000500 } from './Migration20261201000500.js';
 import { Migration20261201000700 } from './Migration20261201000700.js';
+import { Migration20261201000800 } from './Migration20261201000800.js';
 
 export const migrationsList = [
   { name: 'Migration20261122000001', class: Migration20261122000001 },
@@ -23,4 +24,5 @@ export const migrationsList = [
   { name: 'Migration20261201000400', class: Migration20261201000400 },
   { name: 'Migration20261201000500', class: Migration20261201000500 },
   { name: 'Migration20261201000700', class: Migration20261201000700 },
+  { name: 'Migration20261201000800', class: Migration20261201000800 },
 ];

@@ -1,4 +1,5 @@
 import { defineEntity, p } from '@mikro-orm/core';
+import { ApiKeySchema } from './api-key.entity.js';
 
 export type UsageResolution = 'minute' | 'hour';
 
@@ -6,8 +7,13 @@ export type UsageResolution = 'minute' | 'hour';
 export const ApiKeyUsageSchema = defineEntity({
   name: 'ApiKeyUsage',
   tableName: 'api_key_usage',
+  // As the migrations create them: organization-wide usage, and the roll-up / retention job, scan by time.
+  indexes: [
+    { name: 'api_key_usage_organization_id_resolution_bucket_index', properties: ['organizationId', 'resolution', 'bucket'] },
+    { name: 'api_key_usage_resolution_bucket_index', properties: ['resolution', 'bucket'] },
+  ],
   properties: {
-    keyId: p.string().length(32).primary(),
+    keyId: p.manyToOne(ApiKeySchema).mapToPk().primary().fieldName('key_id').deleteRule('cascade'),
     resolution: p.string().length(6).primary().$type<UsageResolution>(),
     /** Start of the minute or hour. */
     bucket: p.datetime().primary(),
@@ -31,7 +37,7 @@ export const ApiKeySourceSchema = defineEntity({
   name: 'ApiKeySource',
   tableName: 'api_key_sources',
   properties: {
-    keyId: p.string().length(32).primary(),
+    keyId: p.manyToOne(ApiKeySchema).mapToPk().primary().fieldName('key_id').deleteRule('cascade'),
     network: p.string().length(64).primary(),
     firstSeenAt: p.datetime(),
     lastSeenAt: p.datetime(),

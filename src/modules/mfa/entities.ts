@@ -1,14 +1,17 @@
 // Second factors at rest: a TOTP secret sealed under SECRET (AES-256-GCM, bound to the user id),
 // recovery codes and challenge tokens as SHA-256 only, passkeys as their public keys.
 import { defineEntity, p } from '@mikro-orm/core';
+import { UserSchema } from '../account/user.entity.js';
 import { baseProperties } from '../common/base.entity.js';
 
 export const TotpFactorSchema = defineEntity({
   name: 'TotpFactor',
   tableName: 'mfa_totp',
+  // One factor per user; declared here rather than on the property so the unique is not deferred like the foreign key.
+  uniques: [{ name: 'mfa_totp_user_id_unique', properties: ['userId'] }],
   properties: {
     ...baseProperties,
-    userId: p.string().length(26).unique(),
+    userId: p.manyToOne(UserSchema).mapToPk().fieldName('user_id').deleteRule('cascade').deferMode('deferred'),
     /** The base32 secret, sealed; never serialized. */
     secretSealed: p.text().hidden(),
     /** Null while enrolment waits for its first code. */
@@ -25,7 +28,7 @@ export const RecoveryCodeSchema = defineEntity({
   tableName: 'mfa_recovery_codes',
   properties: {
     ...baseProperties,
-    userId: p.string().length(26).index(),
+    userId: p.manyToOne(UserSchema).mapToPk().fieldName('user_id').deleteRule('cascade').deferMode('deferred').index(),
     codeHash: p.string().length(64).hidden(),
     usedAt: p.datetime().nullable(),
   },
@@ -38,7 +41,7 @@ export const PasskeySchema = defineEntity({
   tableName: 'mfa_passkeys',
   properties: {
     ...baseProperties,
-    userId: p.string().length(26).index(),
+    userId: p.manyToOne(UserSchema).mapToPk().fieldName('user_id').deleteRule('cascade').deferMode('deferred').index(),
     /** WebAuthn credential id (base64url). */
     credentialId: p.string().length(512).unique(),
     /** COSE public key (base64url). */
@@ -63,7 +66,7 @@ export const MfaChallengeSchema = defineEntity({
   properties: {
     ...baseProperties,
     /** Null for a passwordless sign-in until the passkey names its user. */
-    userId: p.string().length(26).nullable(),
+    userId: p.manyToOne(UserSchema).mapToPk().fieldName('user_id').deleteRule('cascade').deferMode('deferred').nullable(),
     tokenHash: p.string().length(64).unique().hidden(),
     purpose: p.string().length(32).$type<ChallengePurpose>(),
     /** How the first factor was given (password, magic_link, …), for the audit event. */

@@ -10,6 +10,7 @@ import type { Invalidation } from '../common/bus.js';
 import { Cache, type CacheContext } from '../common/cache.js';
 import type { Clock } from '../common/clock.js';
 import { DomainError, invalid } from '../common/errors.js';
+import { OrganizationSchema } from './organization.entity.js';
 import { type Role, roleAtLeast } from './roles.js';
 
 export type SecondFactorRequirement = 'none' | 'admins' | 'all';
@@ -17,9 +18,11 @@ export type SecondFactorRequirement = 'none' | 'admins' | 'all';
 export const OrgPolicySchema = defineEntity({
   name: 'OrgPolicy',
   tableName: 'org_policies',
+  // One policy per organization; declared here rather than on the property so the unique is not deferred like the foreign key.
+  uniques: [{ name: 'org_policies_organization_id_unique', properties: ['organizationId'] }],
   properties: {
     ...baseProperties,
-    organizationId: p.string().length(26).unique(),
+    organizationId: p.manyToOne(OrganizationSchema).mapToPk().fieldName('organization_id').deleteRule('cascade').deferMode('deferred'),
     requireSecondFactor: p.string().length(16).default('none').$type<SecondFactorRequirement>(),
     allowedInvitationDomains: p.json<string[]>(),
     maxSessionSeconds: p.integer().default(0),

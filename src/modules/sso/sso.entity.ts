@@ -1,6 +1,7 @@
 // SSO connections of an organization, their email domains, and the SAML ids already seen.
 import { defineEntity, p } from '@mikro-orm/core';
 import { baseProperties } from '../common/base.entity.js';
+import { OrganizationSchema } from '../org/organization.entity.js';
 
 /** Kind-specific settings that are not secret (the OIDC client secret is sealed apart). */
 export interface SsoSettings {
@@ -21,7 +22,7 @@ export const SsoConnectionSchema = defineEntity({
   tableName: 'sso_connections',
   properties: {
     ...baseProperties,
-    organizationId: p.string().length(26).index(),
+    organizationId: p.manyToOne(OrganizationSchema).mapToPk().fieldName('organization_id').deleteRule('cascade').deferMode('deferred').index(),
     /** oidc | saml */
     kind: p.string().length(8),
     name: p.string().length(200),
@@ -41,7 +42,7 @@ export const SsoDomainSchema = defineEntity({
   tableName: 'sso_domains',
   properties: {
     ...baseProperties,
-    connectionId: p.string().length(26).index(),
+    connectionId: p.manyToOne(SsoConnectionSchema).mapToPk().fieldName('connection_id').deleteRule('cascade').deferMode('deferred').index(),
     organizationId: p.string().length(26),
     domain: p.string().length(253).unique(),
     /** The value the `_latchkey-challenge.<domain>` TXT record must have (public, not a secret). */

@@ -1,4 +1,5 @@
 import { defineEntity, p } from '@mikro-orm/core';
+import { OrganizationSchema } from '../org/organization.entity.js';
 
 /** Where an organization wants its events: a URL, a filter and a signing secret (sealed under SECRET). */
 export const WebhookEndpointSchema = defineEntity({
@@ -8,7 +9,7 @@ export const WebhookEndpointSchema = defineEntity({
     id: p.string().primary().length(32),
     createdAt: p.datetime(),
     updatedAt: p.datetime(),
-    organizationId: p.string().length(26).index(),
+    organizationId: p.manyToOne(OrganizationSchema).mapToPk().fieldName('organization_id').deleteRule('cascade').deferMode('deferred').index(),
     url: p.string().length(2048),
     description: p.string().length(500).default(''),
     /** Event types or `prefix.*` patterns; empty = every event. */
@@ -33,6 +34,8 @@ WebhookEndpointSchema.setClass(WebhookEndpoint);
 export const WebhookEventSchema = defineEntity({
   name: 'WebhookEvent',
   tableName: 'webhook_events',
+  // As the migration creates it: the worker's scan for events not yet fanned out.
+  indexes: [{ name: 'webhook_events_undispatched_index', expression: 'create index webhook_events_undispatched_index on webhook_events (id) where dispatched_at is null' }],
   properties: {
     /** The `webhook-id` of every delivery and retry of this event (receivers de-duplicate on it). */
     id: p.string().primary().length(32),
@@ -56,14 +59,19 @@ export type DeliveryStatus = 'pending' | 'delivered' | 'dead_lettered';
 export const WebhookDeliverySchema = defineEntity({
   name: 'WebhookDelivery',
   tableName: 'webhook_deliveries',
+  // As the migration creates them: the worker's due scan (pending only) and an endpoint's delivery list.
+  indexes: [
+    { name: 'webhook_deliveries_due_index', expression: "create index webhook_deliveries_due_index on webhook_deliveries (next_attempt_at) where status = 'pending'" },
+    { name: 'webhook_deliveries_endpoint_id_id_index', properties: ['endpointId', 'id'] },
+  ],
   uniques: [{ properties: ['eventId', 'endpointId'] }],
   properties: {
     id: p.string().primary().length(32),
     createdAt: p.datetime(),
     updatedAt: p.datetime(),
     organizationId: p.string().length(26),
-    endpointId: p.string().length(32),
-    eventId: p.string().length(32),
+    endpointId: p.manyToOne(WebhookEndpointSchema).mapToPk().fieldName('endpoint_id').deleteRule('cascade').deferMode('deferred'),
+    eventId: p.manyToOne(WebhookEventSchema).mapToPk().fieldName('event_id').deleteRule('cascade').deferMode('deferred'),
     eventType: p.string().length(64),
     status: p.string().length(16).$type<DeliveryStatus>(),
     attempts: p.integer().default(0),
