@@ -225,7 +225,7 @@ export async function createDeps(config: Config, log: Logger, clock: Clock = sys
   const webhooks = createWebhooks({ em, forkEm, clock, audit, sealKey: deriveKey(secret, 'webhook-secrets'), log, settings: config.webhooks });
   const expiryNotices = new ExpiryNotices(forkEm, clock, audit, mailer, log, { intervalMs: config.apiKeyExpiryCheckIntervalMs });
   expiryNotices.start();
-  const sso = createSso({ em, clock, audit, accounts, sessions, orgs, secret, publicUrl, endCredentials, ...config.sso });
+  const sso = createSso({ em, clock, audit, accounts, sessions, orgs, secret, publicUrl, endCredentials, caches, bus, ...config.sso });
   const introspection = new TokenIntrospection({ keys: apiKeys.verifier, tokens: accessTokens, sessions, orgs, profiles, issuer: publicUrl, oauth: oauth.verifier });
   return {
     config,

@@ -25,9 +25,10 @@ describe('gRPC reflection', () => {
       'latchkey.v1.ApiKeyService',
       'latchkey.v1.AuthService',
       'latchkey.v1.MfaService',
-      'latchkey.v1.OrgPolicyService',
       'latchkey.v1.OAuthClientService',
+      'latchkey.v1.OrgPolicyService',
       'latchkey.v1.OrgService',
+      'latchkey.v1.SsoService',
       'latchkey.v1.TokenService',
       'latchkey.v1.WebhookService',
     ]);

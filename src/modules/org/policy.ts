@@ -58,18 +58,26 @@ export interface OrgPoliciesDeps {
 
 export class OrgPolicies {
   private readonly cache: Cache<PolicyView>;
+  /** userId → whether an organization of theirs requires a second factor of them (asked at every sign-in). */
+  private readonly requiredOf: Cache<boolean>;
 
   constructor(
     private readonly em: EntityManager,
     private readonly d: OrgPoliciesDeps,
   ) {
     this.cache = new Cache(d.caches, { max: 50_000, ttlMs: 60_000 });
+    this.requiredOf = new Cache(d.caches, { max: 50_000, ttlMs: 60_000 });
   }
 
   /** Drop cached policies (from the bus). */
   apply(inv: Invalidation): void {
-    if ('all' in inv) this.cache.clear();
-    else if ('organizationId' in inv) this.cache.delete(inv.organizationId);
+    if ('all' in inv) {
+      this.cache.clear();
+      this.requiredOf.clear();
+    } else if ('organizationId' in inv) {
+      this.cache.delete(inv.organizationId);
+      this.requiredOf.clear(); // a policy (or an organization) changed: any of its members' answers may
+    } else if ('userId' in inv) this.requiredOf.delete(inv.userId); // joined, left, or changed role
   }
 
   /** The policy in force; warm: no database round trip. */
@@ -112,12 +120,14 @@ export class OrgPolicies {
 
   /** True when some organization of the user requires a second factor of them (sign-in sends them to enrol). */
   async anyRequiresSecondFactor(userId: string): Promise<boolean> {
-    const rows = await this.em.execute<{ n: number }[]>(
-      `select 1 as n from memberships m join org_policies p on p.organization_id = m.organization_id
-        where m.user_id = ? and (p.require_second_factor = 'all' or (p.require_second_factor = 'admins' and m.role in ('admin', 'root_admin'))) limit 1`,
-      [userId],
-    );
-    return rows.length > 0;
+    return this.requiredOf.get(userId, async () => {
+      const rows = await this.em.execute<{ n: number }[]>(
+        `select 1 as n from memberships m join org_policies p on p.organization_id = m.organization_id
+          where m.user_id = ? and (p.require_second_factor = 'all' or (p.require_second_factor = 'admins' and m.role in ('admin', 'root_admin'))) limit 1`,
+        [userId],
+      );
+      return rows.length > 0;
+    });
   }
 
   /** Invitations go only to the allowed domains, when the policy names any. */

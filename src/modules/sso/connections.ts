@@ -5,6 +5,8 @@ import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AuditLog } from '../audit/audit.service.js';
 import type { Actor } from '../audit/events.js';
+import type { Invalidation } from '../common/bus.js';
+import { Cache, type CacheContext } from '../common/cache.js';
 import type { Clock } from '../common/clock.js';
 import { conflict, DomainError, forbidden, invalid, notFound } from '../common/errors.js';
 import { randomToken } from '../common/secrets.js';
@@ -62,6 +64,9 @@ export interface SsoConnectionsDeps {
   sealKey: Buffer;
   /** http:// IdP URLs accepted (SSO_ALLOW_INSECURE_IDP, tests only). */
   allowInsecureIdp: boolean;
+  caches: CacheContext;
+  /** Tells every replica (the invalidation bus) that an organization's SSO changed. */
+  invalidate: (inv: Invalidation) => void;
 }
 
 const DOMAIN_RE = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
@@ -76,7 +81,21 @@ function normalizeDomain(field: string, raw: string): string {
 const domainOfEmail = (email: string): string => email.slice(email.lastIndexOf('@') + 1).toLowerCase();
 
 export class SsoConnections {
-  constructor(private readonly d: SsoConnectionsDeps) {}
+  /** Email domain → whether a verified SSO domain has that name: every sign-in asks, nearly all answers are no. */
+  private readonly routed: Cache<boolean>;
+
+  constructor(private readonly d: SsoConnectionsDeps) {
+    this.routed = new Cache(d.caches, { max: 50_000, ttlMs: 60_000 });
+  }
+
+  /** From the bus: an organization (or everything) changed; the domain answers are few, so all go. */
+  apply(inv: Invalidation): void {
+    if (!('userId' in inv)) this.routed.clear();
+  }
+
+  private changed(organizationId: string): void {
+    this.d.invalidate({ organizationId });
+  }
 
   private get em() {
     return this.d.em;
@@ -171,6 +190,7 @@ export class SsoConnections {
     const changed = Object.entries(input).flatMap(([k, v]) => (!given(v) ? [] : typeof v === 'object' ? Object.entries(v as object).flatMap(([f, x]) => (given(x) ? [`${k}.${f}`] : [])) : [k]));
     this.record(c, actor, 'sso.connection_updated', { changed });
     await this.em.flush();
+    this.changed(organizationId);
     return this.view(c);
   }
 
@@ -180,6 +200,7 @@ export class SsoConnections {
     this.record(c, actor, 'sso.connection_deleted', { name: c.name });
     this.em.remove(c);
     await this.em.flush();
+    this.changed(organizationId);
   }
 
   async addDomain(organizationId: string, connectionId: string, rawDomain: string, ssoRequired: boolean, actor: Actor): Promise<SsoDomain> {
@@ -190,6 +211,7 @@ export class SsoConnections {
     this.record(c, actor, 'sso.domain_added', { domain });
     try {
       await this.em.flush();
+      this.changed(organizationId);
     } catch (e) {
       if (e instanceof UniqueConstraintViolationException) throw conflict('This domain is already on an SSO connection');
       throw e;
@@ -207,6 +229,7 @@ export class SsoConnections {
     domain.verifiedAt = this.d.clock.now();
     this.record(connection, actor, 'sso.domain_verified', { domain: domain.domain });
     await this.em.flush();
+    this.changed(organizationId);
     return domain;
   }
 
@@ -216,6 +239,7 @@ export class SsoConnections {
       domain.ssoRequired = ssoRequired;
       this.record(connection, actor, 'sso.domain_updated', { domain: domain.domain, ssoRequired });
       await this.em.flush();
+      this.changed(organizationId);
     }
     return domain;
   }
@@ -225,13 +249,16 @@ export class SsoConnections {
     this.record(connection, actor, 'sso.domain_removed', { domain: domain.domain });
     this.em.remove(domain);
     await this.em.flush();
+    this.changed(organizationId);
   }
 
   /** The connection an email signs in with: its domain verified on an enabled connection. */
   async route(email: string): Promise<Route | undefined> {
     const at = email.lastIndexOf('@');
     if (at < 0) return undefined;
-    const domain = await this.em.findOne(SsoDomain, { domain: domainOfEmail(email), verifiedAt: { $ne: null } });
+    const name = domainOfEmail(email);
+    if (!(await this.routed.get(name, async () => (await this.em.count(SsoDomain, { domain: name, verifiedAt: { $ne: null } })) > 0))) return undefined;
+    const domain = await this.em.findOne(SsoDomain, { domain: name, verifiedAt: { $ne: null } });
     if (!domain) return undefined;
     const connection = await this.em.findOne(SsoConnection, { id: domain.connectionId, enabled: true });
     return connection ? { connection, domain } : undefined;

@@ -1,8 +1,11 @@
 // The SSO module, wired: connections and domains, the OIDC relying party, the SAML service
 // provider, and the sign-in (JIT provisioning) they both end in.
+
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AccountService } from '../account/account.service.js';
 import type { AuditLog } from '../audit/audit.service.js';
+import type { InvalidationBus } from '../common/bus.js';
+import type { CacheContext } from '../common/cache.js';
 import type { Clock } from '../common/clock.js';
 import type { OrgService } from '../org/org.service.js';
 import type { SessionService } from '../session/session.service.js';
@@ -31,6 +34,8 @@ export interface SsoOptions {
   clockSkewSeconds: number;
   allowInsecureIdp: boolean;
   endCredentials: (userId: string) => Promise<void>;
+  caches: CacheContext;
+  bus: InvalidationBus;
   /** Tests may resolve TXT records their own way; default: node:dns through DNS_SERVERS. */
   resolver?: TxtResolver;
 }
@@ -53,7 +58,17 @@ export interface Sso {
 export function createSso(o: SsoOptions): Sso {
   const sealKey = deriveKey(o.secret, 'sso-secrets');
   const stateKey = deriveKey(o.secret, 'sso-state');
-  const connections = new SsoConnections({ em: o.em, audit: o.audit, clock: o.clock, resolver: o.resolver ?? dnsResolver(o.dnsServers), sealKey, allowInsecureIdp: o.allowInsecureIdp });
+  const connections = new SsoConnections({
+    em: o.em,
+    audit: o.audit,
+    clock: o.clock,
+    resolver: o.resolver ?? dnsResolver(o.dnsServers),
+    sealKey,
+    allowInsecureIdp: o.allowInsecureIdp,
+    caches: o.caches,
+    invalidate: (inv) => o.bus.invalidate(inv),
+  });
+  o.bus.subscribe((inv) => connections.apply(inv));
   const oidcRedirectUri = () => `${o.publicUrl()}/api/sso/oidc/callback`;
   const oidc = new OidcRelyingParty({
     clock: o.clock,
