@@ -160,7 +160,7 @@ function createRequestHandler(deps: Deps) {
   const gateway = gatewayHook(deps); // GATEWAY_POLICY: forward-auth and the built-in gateway
   const serveConsole = createConsole();
   const sso = ssoRoutes(deps); // SSO browser legs: /api/sso/{id}/start, /api/sso/oidc/callback, SAML ACS and metadata
-  // Paths no REST route answers: forward-auth and policy routes (only where no Latchkey route has the path), then the console.
+  // Paths no REST route answers: the OAuth provider, the SSO browser legs, forward-auth and policy routes (only where no Latchkey route has the path), then the console.
   const transcode = createTranscoder({
     routes: new RouteTable(SERVICES),
     methods: implementations,
