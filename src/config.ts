@@ -223,8 +223,8 @@ function httpLimits(env: Env): HttpLimits {
     h2MaxSessions: int(env, 'HTTP2_MAX_SESSIONS', 1_000, 1, 1_000_000),
     h2MaxHeaderListBytes: int(env, 'HTTP2_MAX_HEADER_LIST_BYTES', 32 * 1024, 1024, 1024 * 1024),
     h2MaxSessionMemoryMb: int(env, 'HTTP2_MAX_SESSION_MEMORY_MB', 10, 1, 1024),
-    maxInFlight: int(env, 'MAX_IN_FLIGHT', 64, 1, 100_000),
-    maxInFlightPerConnection: int(env, 'MAX_IN_FLIGHT_PER_CONNECTION', 16, 1, 10_000),
+    maxInFlight: int(env, 'MAX_IN_FLIGHT', 32, 1, 100_000),
+    maxInFlightPerConnection: int(env, 'MAX_IN_FLIGHT_PER_CONNECTION', 8, 1, 10_000),
   };
 }
 
