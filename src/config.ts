@@ -78,6 +78,8 @@ export interface Config {
   gateway: GatewayConfig;
   /** Serve /metrics on this port instead of the API port (METRICS_PORT); undefined = API port. */
   metricsPort?: number;
+  /** METRICS=false: no /metrics, no instrumentation (the key-auth bench measures what it costs). */
+  metrics: boolean;
   /** Apply pending migrations at start (MIGRATE_ON_START, default true); off when operators run `latchkey migrate up`. */
   migrateOnStart: boolean;
   /**
@@ -295,6 +297,7 @@ export function loadConfig(env: Env = process.env): Config {
     apiKeyOrgTypes: list(env, 'API_KEY_ORG_TYPES'),
     gateway: gatewayConfig(env),
     metricsPort: env.METRICS_PORT ? int(env, 'METRICS_PORT', 0, 0, 65535) : undefined,
+    metrics: bool(env, 'METRICS', true),
     migrateOnStart: bool(env, 'MIGRATE_ON_START', true),
     otlpTracesUrl: otlpTracesUrl(env),
     oauth: oauthConfig(env),

@@ -136,7 +136,7 @@ function createRequestHandler(deps: Deps) {
   // transcoder runs the same list around the same method implementations.
   const interceptors = [
     tracingInterceptor,
-    metricsInterceptor,
+    ...(config.metrics ? [metricsInterceptor] : []),
     ormContextInterceptor(deps.db.orm),
     errorsInterceptor,
     validationInterceptor,

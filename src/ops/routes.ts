@@ -20,8 +20,8 @@ async function sendMetrics(res: Res): Promise<void> {
 
 /** Returns true when it answered the request. */
 export function opsRoute(deps: Deps): (path: string, req: Req, res: Res) => boolean {
-  instrument(deps);
-  const onApiPort = deps.config.metricsPort === undefined;
+  if (deps.config.metrics) instrument(deps);
+  const onApiPort = deps.config.metrics && deps.config.metricsPort === undefined;
   const docs = docsRoute(deps); // /openapi.json and /docs
   return (path, req, res) => {
     if (docs(path, req, res)) return true;
@@ -40,7 +40,7 @@ export interface MetricsServer {
 
 /** A separate listener for /metrics when METRICS_PORT is set (keeps it off the public port). */
 export async function listenMetrics(deps: Deps): Promise<MetricsServer | undefined> {
-  if (deps.config.metricsPort === undefined) return undefined;
+  if (deps.config.metricsPort === undefined || !deps.config.metrics) return undefined;
   const server = http.createServer((req, res) => {
     if ((req.url ?? '/').split('?', 1)[0] !== '/metrics') return void res.writeHead(404).end();
     void sendMetrics(res).catch(() => res.destroy());

@@ -1,0 +1,40 @@
+// Issue 13: what the Prometheus instrumentation costs the key-authenticated path. Two servers on
+// one database, METRICS on and off, loaded in interleaved rounds with GET /api/user/me by key.
+// Usage: npm run bench -- metrics-overhead   (DATABASE_URL=postgres://… for a real PostgreSQL;
+// BENCH_SECONDS=5, BENCH_ROUNDS=3, BENCH_CONNECTIONS=50; LATCHKEY_ENTRY=dist/src/main.js runs compiled output)
+import os from 'node:os';
+import { benchUser, connectJson, interleaved, load, startServerProcess } from './lib.js';
+
+const seconds = Number(process.env.BENCH_SECONDS ?? 5);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const db: Record<string, string> = process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {};
+
+const on = await startServerProcess({ ...db });
+const off = await startServerProcess({ ...db, METRICS: 'false' });
+try {
+  const keyOf = async (url: string) => {
+    const { cookie } = await benchUser(url);
+    const orgs = (await (await fetch(`${url}/api/user/organizations`, { headers: { cookie } })).json()) as any;
+    const orgid = orgs.data.organizations[0].id;
+    const res = await fetch(`${url}/api/auth/api-key/create`, { method: 'POST', headers: connectJson({ cookie, orgid }), body: JSON.stringify({ name: 'bench', scopes: ['user:read'] }) });
+    return ((await res.json()) as any).data.key as string;
+  };
+  const [kOn, kOff] = [await keyOf(on.url), await keyOf(off.url)];
+  if ((await fetch(`${off.url}/metrics`)).status === 200) throw new Error('METRICS=false still serves /metrics');
+  const opts = { connections, seconds };
+  const [withMetrics, without] = await interleaved(
+    [
+      () => load({ name: 'GET /api/user/me by key, METRICS on', url: `${on.url}/api/user/me`, headers: { 'x-api-key': kOn }, ...opts }),
+      () => load({ name: 'GET /api/user/me by key, METRICS=false', url: `${off.url}/api/user/me`, headers: { 'x-api-key': kOff }, ...opts }),
+    ],
+    rounds,
+  );
+  console.log(`\n${connections} connections, ${seconds} s per run, median of ${rounds} interleaved rounds; load average ${os.loadavg()[0].toFixed(2)}`);
+  console.log('| scenario | req/s | p50 ms | p99 ms | errors |\n|---|---|---|---|---|');
+  for (const r of [withMetrics, without]) console.log(`| ${r.name} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.non2xx + r.errors} |`);
+  console.log(`metrics overhead: ${((1 - withMetrics.rps / without.rps) * 100).toFixed(1)} % of throughput (goal ≤ 3 %)`);
+} finally {
+  await on.stop();
+  await off.stop();
+}
