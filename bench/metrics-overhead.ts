@@ -21,7 +21,7 @@ try {
     return ((await res.json()) as any).data.key as string;
   };
   const [kOn, kOff] = [await keyOf(on.url), await keyOf(off.url)];
-  if ((await fetch(`${off.url}/metrics`)).status === 200) throw new Error('METRICS=false still serves /metrics');
+  if ((await (await fetch(`${off.url}/metrics`)).text()).includes('latchkey_build_info')) throw new Error('METRICS=false still serves /metrics');
   const opts = { connections, seconds };
   const [withMetrics, without] = await interleaved(
     [

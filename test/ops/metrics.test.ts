@@ -100,4 +100,15 @@ describe('/metrics', () => {
       await other.stop();
     }
   });
+
+  it('METRICS=false serves no /metrics, on the API port or on METRICS_PORT', async () => {
+    const off = await startServer({ env: { METRICS: 'false', METRICS_PORT: '0' } });
+    try {
+      expect((await fetch(`${off.url}/metrics`)).status).toBe(404);
+      expect(off.metricsPort).toBeUndefined();
+      expect((await rest(off.url, 'GET', '/healthz')).status).toBe(200);
+    } finally {
+      await off.stop();
+    }
+  });
 });
