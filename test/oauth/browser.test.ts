@@ -1,6 +1,7 @@
 // The authorization code flow with PKCE, end to end: openid-client is the third-party application,
 // Chromium the user's browser, signing in and consenting on the console's pages. The application's
 // redirect URI is answered by Playwright (it stands for the application's own server).
+import os from 'node:os';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import type { BrowserContext, Page } from 'playwright-core';
@@ -83,7 +84,12 @@ async function browser(): Promise<{ ctx: BrowserContext; page: Page; callback: (
 const exchange = (f: Flow, callback: URL) => oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: f.verifier, expectedState: f.state, expectedNonce: f.nonce });
 const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
 
-describe('authorization code + PKCE through the console', () => {
+// With no interface but loopback (CI's bare-machine run in a network namespace), Chromium counts
+// itself offline and fails the redirect to the application (ERR_INTERNET_DISCONNECTED) before
+// Playwright can answer for it; these flows run in the other CI pass, on the host's network.
+const offline = Object.values(os.networkInterfaces()).every((addrs) => (addrs ?? []).every((a) => a.internal));
+
+describe.skipIf(offline)('authorization code + PKCE through the console', () => {
   let b: Awaited<ReturnType<typeof browser>>;
   beforeAll(async () => {
     b = await browser();
@@ -165,7 +171,7 @@ describe('authorization code + PKCE through the console', () => {
   });
 });
 
-describe('refused with the standard OAuth error', () => {
+describe.skipIf(offline)('refused with the standard OAuth error', () => {
   const authorize = async (params: Record<string, string>) => {
     const u = new URL(`${w.server.url}/oauth/authorize`);
     for (const [k, v] of Object.entries({ client_id: client.clientId, response_type: 'code', redirect_uri: REDIRECT, scope: 'openid', state: 's1', ...params })) if (v !== '') u.searchParams.set(k, v);
