@@ -115,14 +115,17 @@ describe('GetApiKeyUsage', () => {
       expect(totalsOf(hour.totals)).toEqual(expected(id));
     }
     // REST, the whole organization for an admin: every key's counts together.
-    const r = await rest(w.url, 'GET', `/api/user/organizations/${admin.organizationId}/api-key-usage?resolution=USAGE_RESOLUTION_HOUR`, { headers: { cookie: admin.cookie } });
+    // The same explicit range as the per-key queries: the default range ends now, and the uses made
+    // with the clock 601 s ahead fall in the next hour whenever now + 10 min crosses one.
+    const range = `startTime=${new Date(startedAt.getTime() - 3_600_000).toISOString()}&endTime=${new Date(startedAt.getTime() + 2 * 3_600_000).toISOString()}`;
+    const r = await rest(w.url, 'GET', `/api/user/organizations/${admin.organizationId}/api-key-usage?resolution=USAGE_RESOLUTION_HOUR&${range}`, { headers: { cookie: admin.cookie } });
     expect(r.status).toBe(200);
     const sum: Record<string, number> = {};
     for (const k of Object.values(keys)) for (const [c, n] of Object.entries(expected(k.id))) sum[c] = (sum[c] ?? 0) + n;
     sum.valid += 1000; // the introspector's own uses
     expect(totalsOf(r.body.data.totals)).toEqual(sum);
     // A member counts only the keys they created.
-    const mine = await rest(w.url, 'GET', `/api/user/organizations/${admin.organizationId}/api-key-usage`, { headers: { cookie: member.cookie } });
+    const mine = await rest(w.url, 'GET', `/api/user/organizations/${admin.organizationId}/api-key-usage?${range}`, { headers: { cookie: member.cookie } });
     expect(totalsOf(mine.body.data.totals)).toEqual(expected(keys.members.id));
   });
 
