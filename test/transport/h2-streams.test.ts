@@ -71,9 +71,12 @@ it('serves 10,000 streams on one session and 20 × 500 on twenty while other cli
   // Two probes on their own connections: the health check, and a real RPC admitted like any other.
   const health = () => fetch(`${s.url}/healthz`).then((r) => r.text());
   const rpc = () => fetch(`${s.url}/latchkey.v1.TokenService/GetJwks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }).then((r) => r.text());
-  // The same probes against a flood just big enough to fill every admission slot: the flood below
-  // is 25 times larger, and with fair admission the probes must not notice the difference.
-  const saturating = floodFromWorker([500, 500, 500, 500, 500, 500, 500, 500]);
+  // The same probes against a flood of the same 20,000 streams from just enough sessions to fill
+  // every admission slot: with fair admission, 21 sessions and 10,000 streams queued on one must not
+  // make the probes slower than that. Equal work makes the two runs equally long, so both p99s come
+  // from as many probes and meet the same collections and neighbours (a short reference run would
+  // miss the rare slow probe that a long one always catches).
+  const saturating = floodFromWorker(Array(8).fill(2_500));
   await saturating.connected;
   const idle = await probeWhile(rpc, saturating.served);
   const flood = floodFromWorker([10_000, ...Array(20).fill(500)]);
