@@ -17,6 +17,7 @@ import { SYSTEM } from './modules/audit/events.js';
 import { InvalidationBus } from './modules/common/bus.js';
 import { type Clock, systemClock } from './modules/common/clock.js';
 import { RedisConnections } from './modules/common/redis.js';
+import { deriveKey } from './modules/common/sealing.js';
 import { OrgRefs, TokenExchange, TokenIntrospection } from './modules/exchange/index.js';
 import { invitationEmail, Mailer } from './modules/mail/index.js';
 import { createSecondFactors, type SecondFactors } from './modules/mfa/index.js';
@@ -31,7 +32,7 @@ import { Authenticator } from './modules/session/credentials.js';
 import { MagicLinks } from './modules/session/magic-links.js';
 import { SessionService } from './modules/session/session.service.js';
 import { createSso, type Sso } from './modules/sso/index.js';
-import { AccessTokens, deriveKey, loadOrCreateSecret, SigningKeys } from './modules/token/index.js';
+import { AccessTokens, loadOrCreateSecret, SigningKeys } from './modules/token/index.js';
 import { createWebhooks, type Webhooks } from './modules/webhook/index.js';
 import { isLoopbackHttp } from './transport/cookies.js';
 

@@ -7,7 +7,7 @@ import { Secret, TOTP } from 'otpauth';
 import QRCode from 'qrcode';
 import type { Clock } from '../common/clock.js';
 import { conflict, DomainError } from '../common/errors.js';
-import { open, seal } from '../token/key-crypto.js';
+import { open, seal } from '../common/sealing.js';
 import { RecoveryCode, TotpFactor } from './entities.js';
 
 const PERIOD = 30;

@@ -9,8 +9,8 @@ import type { Invalidation } from '../common/bus.js';
 import { Cache, type CacheContext } from '../common/cache.js';
 import type { Clock } from '../common/clock.js';
 import { conflict, DomainError, forbidden, invalid, notFound } from '../common/errors.js';
+import { open, seal } from '../common/sealing.js';
 import { randomToken } from '../common/secrets.js';
-import { open, seal } from '../token/key-crypto.js';
 import { challengeName, type TxtResolver } from './dns.js';
 import { type IdpMetadata, parseIdpMetadata } from './saml-metadata.js';
 

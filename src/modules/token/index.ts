@@ -1,4 +1,4 @@
 export { AccessTokens, type IssuedAccessToken, looksLikeJwt } from './access-tokens.js';
 export { Assertions } from './assertions.js';
-export { deriveKey, loadOrCreateSecret } from './secret.js';
+export { loadOrCreateSecret } from './secret.js';
 export { SigningKeys } from './signing-keys.js';

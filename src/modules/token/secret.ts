@@ -1,6 +1,6 @@
 // The master secret (SECRET): from config, or generated once into DATA_DIR so a fresh `npm start`
-// works. Purpose keys are derived from it with HKDF, so one secret never serves two uses directly.
-import { hkdfSync, randomBytes } from 'node:crypto';
+// works. Purpose keys are derived from it (common/sealing.ts).
+import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
@@ -28,9 +28,4 @@ export async function loadOrCreateSecret(configured: string | undefined, dataDir
   }
   log.warn({ file }, 'SECRET is not set: generated a new one into DATA_DIR (set SECRET for production and for several replicas)');
   return secret;
-}
-
-/** A 32-byte key for one purpose ("signing-keys", "magic-codes", …). */
-export function deriveKey(secret: string, purpose: string): Buffer {
-  return Buffer.from(hkdfSync('sha256', secret, 'latchkey', `latchkey/${purpose}/v1`, 32));
 }

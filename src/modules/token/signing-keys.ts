@@ -6,7 +6,7 @@ import { type CryptoKey, exportJWK, generateKeyPair, importJWK, type JWK } from 
 import type { Logger } from 'pino';
 import type { Clock } from '../common/clock.js';
 import { ulid } from '../common/ids.js';
-import { open, seal } from './key-crypto.js';
+import { open, seal } from '../common/sealing.js';
 import { SigningKey } from './signing-key.entity.js';
 
 export const ALG = 'EdDSA';

@@ -8,7 +8,7 @@ import type { Clock } from '../common/clock.js';
 import { invalid, notFound } from '../common/errors.js';
 import { ulid } from '../common/ids.js';
 import { cut, type Page } from '../common/page-token.js';
-import { open, seal } from '../token/key-crypto.js';
+import { open, seal } from '../common/sealing.js';
 import { AddressRefused, checkAddress } from './address.js';
 import { isValidFilter, TEST_EVENT_TYPE } from './events.js';
 import { type DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEvent } from './webhook.entity.js';

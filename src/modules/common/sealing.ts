@@ -1,6 +1,12 @@
-// Private signing keys at rest: AES-256-GCM under a key derived from SECRET, bound to the key id
-// (as associated data) so a ciphertext cannot be moved to another row.
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+// Secrets at rest (private signing keys, TOTP seeds, webhook signing secrets, SSO client secrets and
+// SAML keys): AES-256-GCM under a key derived from SECRET for one purpose, bound to the row by
+// associated data so a ciphertext cannot be moved to another row or another use.
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+
+/** A 32-byte key for one purpose ("signing-keys", "magic-codes", …): one secret never serves two uses directly. */
+export function deriveKey(secret: string, purpose: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', secret, 'latchkey', `latchkey/${purpose}/v1`, 32));
+}
 
 export function seal(key: Buffer, plaintext: string, aad: string): string {
   const iv = randomBytes(12);
