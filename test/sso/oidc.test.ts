@@ -134,11 +134,18 @@ describe('sign-in through the IdP (plain HTTP)', () => {
     expect(members.body.data.members).toEqual(expect.arrayContaining([expect.objectContaining({ email: stub.state.email, role: 'member' })]));
     const audit = await rest(s.url, 'GET', `/api/user/organizations/${admin.organizationId}/audit-events?type=sso.signed_in`, { headers: { cookie: admin.cookie } });
     expect(audit.body.data.auditEvents.length).toBeGreaterThan(0);
-    // Second sign-in: same account, no second membership.
+    // Joined as any member joins: member.added (what webhooks send), saying how.
+    const joinedAs = async () => {
+      const r = await rest(s.url, 'GET', `/api/user/organizations/${admin.organizationId}/audit-events?type=member.added`, { headers: { cookie: admin.cookie } });
+      return r.body.data.auditEvents.filter((e: { targetId: string }) => e.targetId === me.body.data.id);
+    };
+    expect(await joinedAs()).toEqual([expect.objectContaining({ metadata: { role: 'member', via: 'sso', connectionId } })]);
+    // Second sign-in: same account, no second membership, no second member.added.
     const again = await flow(`${s.url}/api/sso/${connectionId}/start`);
     expect(again.status).toBe(302);
     const after = await rest(s.url, 'GET', `/api/user/organizations/${admin.organizationId}/members`, { headers: { cookie: admin.cookie } });
     expect(after.body.data.members.filter((m: { email: string }) => m.email === stub.state.email)).toHaveLength(1);
+    expect(await joinedAs()).toHaveLength(1);
   });
 
   const refusals: [TokenTamper, string][] = [

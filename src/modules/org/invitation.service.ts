@@ -10,7 +10,7 @@ import { cut, type Page } from '../common/page-token.js';
 import { randomToken, safeEqual, sha256 } from '../common/secrets.js';
 import { CONSOLE_PATHS, linkWithToken } from '../mail/index.js';
 import { Invitation } from './invitation.entity.js';
-import { Membership } from './membership.entity.js';
+import type { MemberService } from './member.service.js';
 import type { OrgServiceOptions, Tenant } from './org.service.js';
 import { Organization } from './organization.entity.js';
 import { type Role, roleAtLeast } from './roles.js';
@@ -27,6 +27,7 @@ export class InvitationService {
     private readonly em: EntityManager,
     private readonly opts: OrgServiceOptions,
     private readonly roles: TenantRoles,
+    private readonly members: MemberService,
   ) {}
 
   async invite(tenant: Tenant, inviterUserId: string, input: { email: string; role: string }, actor: Actor): Promise<Invitation> {
@@ -117,8 +118,6 @@ export class InvitationService {
         const inviter = await this.roles.load(inv.invitedByUserId, organization.id, tx);
         if (!inviter || !roleAtLeast(inviter.role, 'admin'))
           throw forbidden('The person who invited you can no longer invite to this organization; ask an admin for a new invitation', 'ROLE_REQUIRED');
-        if (await tx.count(Membership, { organizationId: organization.id, userId })) throw conflict('You are already a member of this organization', 'ALREADY_MEMBER');
-        tx.create(Membership, { organizationId: organization.id, userId, role: inv.role });
         this.opts.audit.record(tx, {
           ...actor,
           organizationId: organization.id,
@@ -127,14 +126,9 @@ export class InvitationService {
           targetId: userId,
           metadata: { invitationId: inv.id, role: inv.role },
         });
-        this.opts.audit.record(tx, {
-          ...actor,
-          organizationId: organization.id,
-          type: 'member.added',
-          targetType: 'user',
-          targetId: userId,
-          metadata: { role: inv.role, via: 'invitation', invitationId: inv.id },
-        });
+        const role = inv.role as Role;
+        if (!(await this.members.admit(tx, { organizationId: organization.id, userId, role, actor, via: 'invitation', metadata: { invitationId: inv.id } })))
+          throw conflict('You are already a member of this organization', 'ALREADY_MEMBER');
         return { organization, role: inv.role as Role };
       });
       this.roles.invalidate({ userId });

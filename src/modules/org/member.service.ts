@@ -4,6 +4,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AuditLog } from '../audit/audit.service.js';
 import type { Actor } from '../audit/events.js';
 import { forbidden, notFound } from '../common/errors.js';
+import { ulid } from '../common/ids.js';
 import { cut, type Page } from '../common/page-token.js';
 import { Membership } from './membership.entity.js';
 import type { Tenant } from './org.service.js';
@@ -47,6 +48,30 @@ export class MemberService {
     private readonly audit: AuditLog,
     private readonly roles: TenantRoles,
   ) {}
+
+  /**
+   * `userId` joins the organization with `role` inside the caller's transaction `tx`, recorded as
+   * `member.added` with how they came (`via`: invitation, sso, …). False when they already belong
+   * (a concurrent join included: the unique membership decides). The caller
+   * invalidates the user's roles once its transaction has committed.
+   */
+  async admit(tx: EntityManager, m: { organizationId: string; userId: string; role: Role; actor: Actor; via: string; metadata?: Record<string, unknown> }): Promise<boolean> {
+    const now = new Date(); // as the entity's onCreate stamps it
+    const inserted = await tx.execute<{ id: string }[]>(
+      'insert into memberships (id, organization_id, user_id, role, created_at, updated_at) values (?, ?, ?, ?, ?, ?) on conflict (organization_id, user_id) do nothing returning id',
+      [ulid(), m.organizationId, m.userId, m.role, now, now],
+    );
+    if (!inserted.length) return false;
+    this.audit.record(tx, {
+      ...m.actor,
+      organizationId: m.organizationId,
+      type: 'member.added',
+      targetType: 'user',
+      targetId: m.userId,
+      metadata: { role: m.role, via: m.via, ...m.metadata },
+    });
+    return true;
+  }
 
   /** Oldest membership first (membership ids are time-ordered). */
   async list(organizationId: string, page: Page): Promise<{ items: MemberView[]; next: string }> {

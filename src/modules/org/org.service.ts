@@ -78,7 +78,7 @@ export class OrgService {
     this.audit = opts.audit;
     this.roles = new TenantRoles(em, opts.caches);
     this.members = new MemberService(em, opts.audit, this.roles);
-    this.invitations = new InvitationService(em, opts, this.roles);
+    this.invitations = new InvitationService(em, opts, this.roles, this.members);
     this.partners = new PartnerService(em, opts.audit, this.roles, this);
   }
 

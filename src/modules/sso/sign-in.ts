@@ -4,8 +4,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AccountService } from '../account/account.service.js';
 import type { AuditLog } from '../audit/audit.service.js';
-import { Membership } from '../org/membership.entity.js';
 import type { OrgService } from '../org/org.service.js';
+import type { Role } from '../org/roles.js';
 import type { ClientInfo, SessionService, SignedIn } from '../session/session.service.js';
 import type { SsoConnections } from './connections.js';
 import { type IdpIdentity, refused } from './oidc.js';
@@ -34,19 +34,11 @@ export class SsoSignIn {
     const em = this.d.em;
     if (!user.fullName && who.name) user.fullName = who.name;
     const actor = { actorType: 'user' as const, actorId: user.id, ip: client.ip, userAgent: client.userAgent };
-    if (!(await em.count(Membership, { organizationId: c.organizationId, userId: user.id }))) {
-      em.create(Membership, { organizationId: c.organizationId, userId: user.id, role: c.defaultRole });
-      this.d.audit.record(em, {
-        ...actor,
-        organizationId: c.organizationId,
-        type: 'sso.member_provisioned',
-        targetType: 'user',
-        targetId: user.id,
-        metadata: { connectionId: c.id, role: c.defaultRole },
-      });
-      await em.flush();
-      this.d.orgs.roles.invalidate({ userId: user.id });
-    }
+    // Just-in-time provisioning: a member with the connection's default role on first sign-in.
+    const joined = await em.transactional((tx) =>
+      this.d.orgs.members.admit(tx, { organizationId: c.organizationId, userId: user.id, role: c.defaultRole as Role, actor, via: 'sso', metadata: { connectionId: c.id } }),
+    );
+    if (joined) this.d.orgs.roles.invalidate({ userId: user.id });
     this.d.audit.record(em, {
       ...actor,
       organizationId: c.organizationId,
