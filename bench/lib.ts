@@ -13,13 +13,14 @@ export interface BenchServer {
   stop(): Promise<void>;
 }
 
-/** Start `src/main.ts` in its own process on a free port; embedded database unless DATABASE_URL is given.
- * LATCHKEY_ENTRY=dist/main.js runs compiled output instead (with source maps). */
+/** Start the server in its own process on a free port; embedded database unless DATABASE_URL is given.
+ * It runs what production runs, the compiled `dist/src/main.js` (`npm run bench` compiles it first
+ * when stale); LATCHKEY_ENTRY=src/main.ts runs the TypeScript sources through tsx instead. */
 export async function startServerProcess(env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<BenchServer> {
   const port = 20000 + Math.floor(Math.random() * 20000);
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'latchkey-bench-'));
-  const entry = process.env.LATCHKEY_ENTRY;
-  const proc = spawn(process.execPath, [...nodeArgs, ...(entry ? ['--enable-source-maps', entry] : ['--import', 'tsx', 'src/main.ts'])], {
+  const entry = process.env.LATCHKEY_ENTRY ?? 'dist/src/main.js';
+  const proc = spawn(process.execPath, [...nodeArgs, ...(entry.endsWith('.ts') ? ['--import', 'tsx', entry] : ['--enable-source-maps', entry])], {
     cwd: ROOT,
     env: { ...process.env, PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'warn', SCRYPT_LOG_N: '12', SCRYPT_P: '1', ...env },
     stdio: ['ignore', 'inherit', 'inherit'],

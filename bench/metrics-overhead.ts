@@ -1,7 +1,7 @@
 // Issue 13: what the Prometheus instrumentation costs the key-authenticated path. Two servers on
 // one database, METRICS on and off, loaded in interleaved rounds with GET /api/user/me by key.
 // Usage: npm run bench -- metrics-overhead   (DATABASE_URL=postgres://… for a real PostgreSQL;
-// BENCH_SECONDS=5, BENCH_ROUNDS=3, BENCH_CONNECTIONS=50; LATCHKEY_ENTRY=dist/src/main.js runs compiled output)
+// BENCH_SECONDS=5, BENCH_ROUNDS=3, BENCH_CONNECTIONS=50; LATCHKEY_ENTRY=src/main.ts runs the sources through tsx)
 import os from 'node:os';
 import { benchUser, connectJson, interleaved, load, startServerProcess } from './lib.js';
 

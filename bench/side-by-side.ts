@@ -4,7 +4,7 @@
 // 20-connection sign-in flood (scrypt at Better Auth's cost N=2^14, r=16, p=1), JWT issue from a
 // session (GET /api/auth/token), key create, and the server's RSS (after start, peak).
 // Usage: npm run bench -- side-by-side   (DATABASE_URL=postgres://… for a real PostgreSQL;
-// BENCH_SECONDS=5, BENCH_ROUNDS=3, BENCH_CONNECTIONS=50; LATCHKEY_ENTRY=dist/main.js runs compiled output)
+// BENCH_SECONDS=5, BENCH_ROUNDS=3, BENCH_CONNECTIONS=50; LATCHKEY_ENTRY=src/main.ts runs the sources through tsx)
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
