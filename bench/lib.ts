@@ -1,6 +1,7 @@
 // Bench harness: the server and the load generator (autocannon) run as separate processes,
 // and every figure is reported next to a no-op RPC measured in the same run.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -79,6 +80,12 @@ export function load(o: LoadOptions): Promise<LoadResult> {
       resolve({ name: o.name, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors });
     });
   });
+}
+
+/** CPU time (user + system, µs) a process has used so far, from /proc (10 ms resolution). */
+export function cpuMicros(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000; // utime, stime in clock ticks (100 Hz)
 }
 
 export const connectJson = (token?: Record<string, string>) => ({ 'content-type': 'application/json', ...token });
