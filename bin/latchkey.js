@@ -6,6 +6,13 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 22 || (major === 22 && minor < 19)) {
+  // The server's dependencies need 22.19+ (undici 8, oidc-provider): a sentence, not their TypeError.
+  console.error(`latchkey: needs Node.js 22.19 or newer; this is ${process.versions.node}. Run it through npx in the project (the Node 24 that npm ci installs).`);
+  process.exit(1);
+}
+
 const root = fileURLToPath(new URL('..', import.meta.url));
 const newest = (p) => (!existsSync(p) ? 0 : statSync(p).isDirectory() ? Math.max(0, ...readdirSync(p).map((e) => newest(join(p, e)))) : statSync(p).mtimeMs);
 const stamp = join(root, 'dist/.built'); // written by npm run build when tsc succeeds

@@ -1,48 +1,10 @@
-// config → deps → listen → graceful shutdown.
-import { ConfigError, loadConfig } from './config.js';
-import { DataDirLockedError } from './db/data-dir-lock.js';
-import { createDeps } from './deps.js';
-import { createLogger } from './log.js';
-import { RedisUnavailableError } from './modules/common/redis.js';
-import { startTracing, stopTracing, traceLogMixin } from './ops/tracing.js';
-import { listen } from './server.js';
-
-async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      console.error(`latchkey: invalid configuration: ${e.message}`);
-      process.exit(2);
-    }
-    throw e;
-  }
-  await startTracing(config); // OTEL_EXPORTER_OTLP_ENDPOINT: before the router is built
-  const log = createLogger(config.logLevel, undefined, traceLogMixin());
-  const started = Date.now();
-  const deps = await createDeps(config, log);
-  const server = await listen(deps);
-  log.info({ url: server.url, ms: Date.now() - started }, `latchkey listening on ${server.url} (gRPC, gRPC-web, Connect, REST)`);
-
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down');
-    await server.close();
-    await deps.close();
-    await stopTracing();
-    log.info('stopped');
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
-}
-
-main().catch((e) => {
-  // A second process on one DATA_DIR, or an unreachable REDIS_URL, is an operator's mistake: the message, not a stack trace.
-  const known = e instanceof DataDirLockedError || e instanceof RedisUnavailableError;
-  console.error('latchkey: failed to start:', known ? e.message : e);
+// The server's entry. The dependencies need Node.js 22.19 or newer (undici 8, oidc-provider), so an
+// older runtime gets a sentence, not a TypeError from inside a dependency: checked before they load.
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 22 || (major === 22 && minor < 19)) {
+  console.error(
+    `latchkey: the server needs Node.js 22.19 or newer; this is ${process.versions.node}. ` + '`npm start` runs the Node 24 that `npm ci` installs into node_modules (or use the Dockerfile).',
+  );
   process.exit(1);
-});
+}
+await import('./start.js');

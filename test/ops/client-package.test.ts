@@ -117,6 +117,21 @@ describe('the latchkey/client package', () => {
     60_000,
   );
 
+  const systemVersion = systemMajor ? execFileSync(SYSTEM_NODE, ['-p', 'process.versions.node']).toString().trim() : '';
+  const tooOld = /^(2[01]|22\.(1[0-8]|[0-9]))\./.test(systemVersion);
+  it.skipIf(!tooOld)(`the packaged server and CLI refuse the system Node (v${systemVersion}) with a sentence`, async () => {
+    const pkg = path.join(tmp, 'node_modules/latchkey');
+    for (const entry of ['dist/src/main.js', 'bin/latchkey.js']) {
+      const r = await run(SYSTEM_NODE, [entry, ...(entry.startsWith('bin') ? ['doctor'] : [])], { cwd: pkg }).then(
+        () => ({ code: 0, stderr: '' }),
+        (e: { code: number; stderr: string }) => e,
+      );
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(new RegExp(`^latchkey: .*needs Node\\.js 22\\.19 or newer; this is ${systemVersion.replaceAll('.', '\\.')}\\.`));
+      expect(r.stderr).not.toMatch(/TypeError|    at /);
+    }
+  });
+
   it('its declarations type-check a TypeScript consumer (moduleResolution NodeNext)', async () => {
     await writeFile(
       path.join(tmp, 'consumer.ts'),
