@@ -6,7 +6,10 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { PASSWORD, uniqueEmail } from '../helpers/accounts.js';
 import type { RestResponse } from '../helpers/clients.js';
 import { tokenOf } from '../helpers/smtp.js';
+import { enrolTotp } from '../mfa/helpers.js';
+import { startDns } from '../sso/fixtures.js';
 import {
+  type Actor,
   buildWorld,
   CREDS,
   type CredKind,
@@ -26,10 +29,12 @@ import {
   roleAt,
   signInWithApiKey,
   userAt,
+  WHO,
+  type Who,
 } from './world.js';
 
-/** 'allow' = 200; a number = the refusal status the rule gives. */
-type Expect = 'allow' | 400 | 401 | 403 | 404;
+/** 'allow' = 200; 'empty' = 200 with nothing in it (a list of an organization the caller is not in); a number = the refusal status the rule gives. */
+type Expect = 'allow' | 'empty' | 400 | 401 | 403 | 404;
 interface Case {
   role: Role;
   cred: CredKind;
@@ -38,10 +43,13 @@ interface Case {
 }
 
 let e: Escalation;
+let dns: Awaited<ReturnType<typeof startDns>>;
 const tally = new Map<string, { attempts: number; allowed: number; refused: number; escalations: number }>();
 
 beforeAll(async () => {
-  e = await buildWorld();
+  // A DNS server for SSO domain proofs; webhooks are queued, never sent (no worker).
+  dns = await startDns();
+  e = await buildWorld({ DNS_SERVERS: dns.server, SSO_ALLOW_INSECURE_IDP: 'true', WEBHOOK_WORKER: 'false' });
 }, 120_000);
 afterAll(async () => {
   const rows = [...tally].map(
@@ -49,6 +57,7 @@ afterAll(async () => {
   );
   console.log(`escalation suite:\n${rows.join('\n')}`);
   await e?.w.stop();
+  await dns?.close();
 });
 
 /** Check one attempt against its expectation and count it. */
@@ -57,6 +66,13 @@ function judge(group: string, expected: Expect, r: RestResponse): void {
   tally.set(group, t);
   t.attempts++;
   const ok = r.status === 200;
+  if (expected === 'empty') {
+    const rows = ok && Object.values(r.body?.data ?? {}).some((v) => Array.isArray(v) && v.length > 0);
+    if (rows) t.escalations++;
+    else t.refused++;
+    expect({ status: r.status, rows }).toEqual({ status: 200, rows: false });
+    return;
+  }
   if (expected === 'allow') t.allowed += ok ? 1 : 0;
   else if (ok) t.escalations++;
   else t.refused++;
@@ -476,5 +492,250 @@ describe('personal access tokens', () => {
     // Leave their own organization's root role aside: a fresh member-only user (their personal org deleted).
     expect((await call(e, 'DELETE', `/api/user/organizations/${m.organizationId}`, cookie(m))).status).toBe(200);
     judge(group, 403, await call(e, 'POST', '/api/auth/api-key/create', cookie(m), { name: 'pat', scopes: ['impersonate'] }));
+  });
+});
+
+// ——— The management surfaces of round 3: OAuth clients, webhooks, SSO, the organization policy, key
+// usage and IP allowlists. Each RPC gets every role and the outsider (a user of another organization)
+// × every credential, plus `readKey`: an organization key holding only `read` (no `*:write`).
+
+type Cred = CredKind | 'readKey';
+const WITH_READ_KEY: Cred[] = [...CREDS, 'readKey'];
+interface Try {
+  who: Who;
+  cred: Cred;
+  expect: Expect;
+}
+const RANKS: Record<Role, number> = { member: 0, admin: 1, root_admin: 2 };
+
+/** Every actor × credential with the oracle's answer. */
+function grid(oracle: (who: Who, cred: Cred) => Expect | undefined): Try[] {
+  return WHO.flatMap((who) =>
+    WITH_READ_KEY.flatMap((cred) => {
+      const expected = oracle(who, cred);
+      return expected === undefined ? [] : [{ who, cred, expect: expected }];
+    }),
+  );
+}
+
+const actorOf = (who: Who): Actor => (who === 'outsider' ? e.outsider : e.users[who][0]);
+const homeOf = (who: Who): string => (who === 'outsider' ? e.outsider.organizationId : e.org);
+const readKeys = new Map<Who, Record<string, string>>();
+/** The headers of `who` holding `cred` (keys and exchanged tokens are of the actor's organization). */
+async function headersOf(who: Who, cred: Cred): Promise<Record<string, string>> {
+  if (cred !== 'readKey') return e.creds[who][cred];
+  if (!readKeys.has(who)) {
+    const r = await call(e, 'POST', '/api/auth/api-key/create', { ...cookie(actorOf(who)), orgid: homeOf(who) }, { name: 'read only', scopes: ['read'] });
+    expect(r.status).toBe(200);
+    readKeys.set(who, { 'x-api-key': r.body.data.key });
+  }
+  return readKeys.get(who)!;
+}
+
+/**
+ * The rule of an RPC of the organization with a minimum role (admin unless said) and a scope
+ * (`orgs:read` or `orgs:write`): a lower role 403; a key holding only `read` lacks `orgs:write` (403);
+ * an outsider 404, or 403 with a key or exchanged token of their own organization (which reaches only
+ * it), or an empty list where the RPC lists (foreignEmpty). `signedIn`: the user's own sign-in only,
+ * so keys and exchanged tokens get 403 whoever holds them.
+ */
+const orgRule =
+  (scope: 'read' | 'write', o: { signedIn?: boolean; foreignEmpty?: boolean; minRole?: Role } = {}) =>
+  (who: Who, cred: Cred): Expect => {
+    const viaKey = cred !== 'session' && cred !== 'jwt';
+    if (o.signedIn && viaKey) return 403;
+    if (cred === 'readKey' && scope === 'write') return 403;
+    if (who === 'outsider') return viaKey && cred !== 'pat' ? 403 : o.foreignEmpty ? 'empty' : 404;
+    return RANKS[who] < RANKS[o.minRole ?? 'admin'] ? 403 : 'allow';
+  };
+
+const POLICY_OFF = { requireSecondFactor: 'none', allowedInvitationDomains: [] as string[], maxSessionSeconds: 0, maxApiKeyLifetimeSeconds: 0, apiKeysMustExpire: false };
+
+describe('webhooks of the organization', () => {
+  const PUBLIC = 'https://8.8.8.8/hooks';
+  const hooks = (org = e.org) => `/api/organizations/${org}/webhooks`;
+  /** An endpoint with one (queued) delivery, made by `u`'s session in `org`. */
+  async function endpointOf(u: Actor, org = e.org): Promise<{ endpoint: string; delivery: string }> {
+    const r = await call(e, 'POST', hooks(org), cookie(u), { url: PUBLIC, eventTypes: ['member.*'] });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    const endpoint = r.body.data.endpoint.id;
+    const t = await call(e, 'POST', `${hooks(org)}/${endpoint}/test`, cookie(u), {});
+    expect(t.status).toBe(200);
+    return { endpoint, delivery: t.body.data.delivery.id };
+  }
+  let ours: { endpoint: string; delivery: string }; // the root_admin's, in the organization
+  let theirs: { endpoint: string; delivery: string }; // the outsider's, in their own organization
+  beforeAll(async () => {
+    ours = await endpointOf(e.users.root_admin[0]);
+    theirs = await endpointOf(e.outsider, e.outsider.organizationId);
+  });
+  const at = (path = '') => `${hooks()}/${ours.endpoint}${path}`;
+
+  test.each(grid(orgRule('write')))('CreateWebhookEndpoint: $who with $cred → $expect', async (c) => {
+    const r = await call(e, 'POST', hooks(), await headersOf(c.who, c.cred), { url: PUBLIC });
+    judge('CreateWebhookEndpoint', c.expect, r);
+    if (r.status === 200) expect((await call(e, 'DELETE', `${hooks()}/${r.body.data.endpoint.id}`, cookie(e.users.root_admin[0]))).status).toBe(200);
+    else expect(JSON.stringify(r.body)).not.toMatch(/whsec_/);
+  });
+  test.each(grid(orgRule('read')))('ListWebhookEndpoints: $who with $cred → $expect', async (c) => {
+    judge('ListWebhookEndpoints', c.expect, await call(e, 'GET', hooks(), await headersOf(c.who, c.cred)));
+  });
+  test.each(grid(orgRule('write')))('UpdateWebhookEndpoint (its URL): $who with $cred → $expect', async (c) => {
+    judge('UpdateWebhookEndpoint', c.expect, await call(e, 'PATCH', at(), await headersOf(c.who, c.cred), { url: PUBLIC, description: `changed by ${c.who}` }));
+  });
+  test.each(grid(orgRule('write')))('RotateWebhookSecret: $who with $cred → $expect', async (c) => {
+    const r = await call(e, 'POST', at('/rotate-secret'), await headersOf(c.who, c.cred), { overlapSeconds: 0 });
+    judge('RotateWebhookSecret', c.expect, r);
+    if (c.expect !== 'allow') expect(JSON.stringify(r.body)).not.toMatch(/whsec_/);
+  });
+  test.each(grid(orgRule('read')))('ListWebhookDeliveries: $who with $cred → $expect', async (c) => {
+    judge('ListWebhookDeliveries', c.expect, await call(e, 'GET', at('/deliveries'), await headersOf(c.who, c.cred)));
+  });
+  test.each(grid(orgRule('write')))('ReplayWebhookDelivery: $who with $cred → $expect', async (c) => {
+    judge('ReplayWebhookDelivery', c.expect, await call(e, 'POST', at(`/deliveries/${ours.delivery}/replay`), await headersOf(c.who, c.cred), {}));
+  });
+  test.each(grid(orgRule('write')))('SendTestWebhookEvent: $who with $cred → $expect', async (c) => {
+    judge('SendTestWebhookEvent', c.expect, await call(e, 'POST', at('/test'), await headersOf(c.who, c.cred), {}));
+  });
+  test.each(grid(orgRule('write')))('DeleteWebhookEndpoint: $who with $cred → $expect', async (c) => {
+    const target = c.expect === 'allow' ? (await endpointOf(e.users.root_admin[0])).endpoint : ours.endpoint;
+    judge('DeleteWebhookEndpoint', c.expect, await call(e, 'DELETE', `${hooks()}/${target}`, await headersOf(c.who, c.cred)));
+  });
+
+  test("another organization's endpoints and deliveries: never read, replayed or changed, by its path or through one's own", async () => {
+    const group = 'webhooks across organizations';
+    const foreign = `${hooks(e.outsider.organizationId)}/${theirs.endpoint}`;
+    const viaOurs = `${hooks()}/${theirs.endpoint}`;
+    for (const who of ROLES)
+      for (const cred of CREDS) {
+        const h = e.creds[who][cred];
+        // Their organization's path: not a member (keys of ours reach only ours: 403).
+        const outside = scoped(cred) && cred !== 'pat' ? 403 : 404;
+        judge(group, outside, await call(e, 'GET', `${foreign}/deliveries`, h));
+        judge(group, outside, await call(e, 'POST', `${foreign}/deliveries/${theirs.delivery}/replay`, h, {}));
+        // Our path with their endpoint or delivery: no such endpoint here (members: the role comes first).
+        const inside = who === 'member' ? 403 : 404;
+        judge(group, inside, await call(e, 'GET', `${viaOurs}/deliveries`, h));
+        judge(group, inside, await call(e, 'POST', `${viaOurs}/deliveries/${theirs.delivery}/replay`, h, {}));
+        judge(group, inside, await call(e, 'POST', at(`/deliveries/${theirs.delivery}/replay`), h, {}));
+        judge(group, inside, await call(e, 'POST', `${viaOurs}/rotate-secret`, h, {}));
+      }
+    // The header naming another organization than the path: refused, whoever asks.
+    const mismatch = await call(e, 'GET', `${foreign}/deliveries`, { ...cookie(e.outsider), orgid: e.org });
+    expect(mismatch.status).toBe(400);
+    // Their own admin still sees it.
+    judge(group, 'allow', await call(e, 'GET', `${foreign}/deliveries`, cookie(e.outsider)));
+  });
+});
+
+describe('organization policy and second factors', () => {
+  const policy = (org = e.org) => `/api/user/organizations/${org}/policy`;
+
+  test.each(grid(orgRule('read', { minRole: 'member' })))('GetOrgPolicy: $who with $cred → $expect', async (c) => {
+    judge('GetOrgPolicy', c.expect, await call(e, 'GET', policy(), await headersOf(c.who, c.cred)));
+  });
+  test.each(grid(orgRule('write')))('UpdateOrgPolicy (the policy in force): $who with $cred → $expect', async (c) => {
+    judge('UpdateOrgPolicy', c.expect, await call(e, 'PUT', policy(), await headersOf(c.who, c.cred), POLICY_OFF));
+  });
+
+  test('a policy requiring second factors: set by an admin; a member never lifts it, and an admin without a factor cannot act to lift it, not even with a key made before', async () => {
+    const group = 'second-factor policy';
+    const boss: Actor = { ...(await newUser(e.w, 'Strict Root')), role: 'root_admin' };
+    const org = boss.organizationId;
+    const admin = await member(e.w, boss, org, 'admin', 'Strict Admin');
+    const m = await member(e.w, boss, org, 'member', 'Strict Member');
+    // Every credential first (a password sign-in after enrolment answers with a challenge).
+    const memberCreds = await Promise.all(CREDS.map((cred) => credential(e.w, m, 'member', cred, org)));
+    const adminCreds = await Promise.all(CREDS.map((cred) => credential(e.w, admin, 'admin', cred, org)));
+    await enrolTotp(e.w.server, boss.cookie);
+    await enrolTotp(e.w.server, m.cookie);
+    judge(group, 403, await call(e, 'PUT', policy(org), cookie(m), { ...POLICY_OFF, requireSecondFactor: 'all' }));
+    judge(group, 'allow', await call(e, 'PUT', policy(org), cookie(boss), { ...POLICY_OFF, requireSecondFactor: 'all' }));
+    for (const h of memberCreds) judge(group, 403, await call(e, 'PUT', policy(org), h, POLICY_OFF));
+    for (const h of adminCreds) {
+      const r = await call(e, 'PUT', policy(org), h, POLICY_OFF);
+      judge(group, 403, r);
+      expect(r.body.reason).toBe('SECOND_FACTOR_ENROLMENT_REQUIRED');
+    }
+    const now = await call(e, 'GET', policy(org), cookie(boss));
+    expect(now.body.data.requireSecondFactor).toBe('all');
+  });
+});
+
+describe('API key usage and IP allowlists', () => {
+  // Reading a key (its usage, its allowlist): its creator, or an admin at any rank; members see only theirs (404).
+  test.each(matrix(keyRule(true)))('GetApiKeyUsage: $role with $cred on the key of $level → $expect', async (c) => {
+    const k = await keyOf(e, userAt(e, c.role, c.level)!);
+    judge('GetApiKeyUsage', c.expect, await call(e, 'GET', `/api-key/${k.id}/usage`, { ...e.creds[c.role][c.cred], orgid: e.org }));
+  });
+  test.each(matrix(keyRule(true)))('GetApiKey (its allowlist): $role with $cred on the key of $level → $expect', async (c) => {
+    const k = await keyOf(e, userAt(e, c.role, c.level)!, { ipAllowlist: { cidrs: ['127.0.0.0/8', '::1/128'] } });
+    const r = await call(e, 'GET', keyPath(k.id), { ...e.creds[c.role][c.cred], orgid: e.org });
+    judge('GetApiKey', c.expect, r);
+    if (r.status !== 200) expect(JSON.stringify(r.body)).not.toContain('127.0.0.0');
+  });
+  test.each(matrix(keyRule(false)))('UpdateApiKey (lift the IP allowlist): $role with $cred on the key of $level → $expect', async (c) => {
+    const k = await keyOf(e, userAt(e, c.role, c.level)!, { ipAllowlist: { cidrs: ['127.0.0.0/8', '::1/128'] } });
+    judge('UpdateApiKey allowlist', c.expect, await call(e, 'PATCH', keyPath(k.id), { ...e.creds[c.role][c.cred], orgid: e.org }, { ipAllowlist: { cidrs: [] } }));
+  });
+  // Any credential of the outsider: the key is not theirs to see (404), whatever the header says.
+  test.each(grid((who) => (who === 'outsider' ? 404 : undefined)))('a key of another organization (usage, key, allowlist): $who with $cred → $expect', async (c) => {
+    const k = await keyOf(e, e.users.member[0]);
+    const h = { ...(await headersOf(c.who, c.cred)) };
+    judge('keys of another organization', c.expect, await call(e, 'GET', `/api-key/${k.id}/usage`, h));
+    judge('keys of another organization', c.expect, await call(e, 'GET', keyPath(k.id), { ...h, orgid: e.outsider.organizationId }));
+    // (a key holding only `read` is refused the write before the key is looked up)
+    const write = c.cred === 'readKey' ? 403 : c.expect;
+    judge('keys of another organization', write, await call(e, 'PATCH', keyPath(k.id), { ...h, orgid: e.outsider.organizationId }, { ipAllowlist: { cidrs: [] } }));
+  });
+
+  test("organization-wide usage: a member counts only the keys they created, never a peer's; another organization's counts nothing", async () => {
+    const group = 'organization usage';
+    const boss = { ...(await newUser(e.w, 'Usage Root')), role: 'root_admin' as const };
+    const org = boss.organizationId;
+    const [me, peer] = [await member(e.w, boss, org, 'member', 'Usage Me'), await member(e.w, boss, org, 'member', 'Usage Peer')];
+    const key = async (u: Actor) => (await call(e, 'POST', '/api-key/create', { ...cookie(u), orgid: org }, { name: 'counted', scopes: ['read'] })).body.data.key as string;
+    const [mine, theirs] = [await key(me), await key(peer)];
+    for (let i = 0; i < 2; i++) expect((await call(e, 'GET', '/api/user/me', { 'x-api-key': mine })).status).toBe(200);
+    for (let i = 0; i < 50; i++) expect((await call(e, 'GET', '/api/user/me', { 'x-api-key': theirs })).status).toBe(200);
+    await e.w.server.deps.apiKeys.usage.flush();
+    const now = e.w.server.clock.now().getTime();
+    const range = `startTime=${new Date(now - 3_600_000).toISOString()}&endTime=${new Date(now + 3_600_000).toISOString()}`;
+    const total = (r: RestResponse) => Number(r.body.data?.totals?.total ?? -1);
+    for (const cred of ['session', 'jwt'] as const) {
+      const h = await credential(e.w, me, 'member', cred, org);
+      const r = await call(e, 'GET', `/api/user/organizations/${org}/api-key-usage?${range}`, h);
+      judge(group, 'allow', r);
+      expect(total(r)).toBe(2);
+      // The peer's key by id: not theirs to see.
+      const all = await call(e, 'GET', `/api/user/organizations/${org}/api-key-usage?${range}`, cookie(boss));
+      expect(total(all)).toBeGreaterThanOrEqual(52);
+      const foreign = await call(e, 'GET', `/api/user/organizations/${org}/api-key-usage?${range}`, cookie(e.outsider));
+      judge(group, 'allow', foreign);
+      expect(total(foreign)).toBe(0);
+    }
+  });
+
+  test('attack: a key restricted to an address range widens or removes its own allowlist (with its secret or a token exchanged from it); a member lifts an allowlist an admin imposed', async () => {
+    const group = 'named attacks';
+    const m = e.users.member[0];
+    const a = e.users.admin[0];
+    const k = await keyOf(e, m, { scopes: ['read', 'write'], ipAllowlist: { cidrs: ['127.0.0.0/8', '::1/128'] } });
+    const itself = { 'x-api-key': k.key, orgid: e.org };
+    const exchanged = await signInWithApiKey(e.url, e.org, { key: k.key, keyId: k.id, userId: m.userId });
+    expect(exchanged.status).toBe(200);
+    const viaToken = { authorization: `Bearer ${exchanged.body.id_token}`, orgid: e.org };
+    for (const h of [itself, viaToken]) {
+      judge(group, 403, await call(e, 'PATCH', keyPath(k.id), h, { ipAllowlist: { cidrs: ['0.0.0.0/0', '::/0'] } }));
+      judge(group, 403, await call(e, 'PATCH', keyPath(k.id), h, { ipAllowlist: { cidrs: [] } }));
+    }
+    // An admin narrows it; the member (any credential) lifts nothing the admin set.
+    judge(group, 'allow', await call(e, 'PATCH', keyPath(k.id), { ...cookie(a), orgid: e.org }, { ipAllowlist: { cidrs: ['127.0.0.1/32', '::1/128'] } }));
+    for (const cred of CREDS) {
+      judge(group, 403, await call(e, 'PATCH', keyPath(k.id), { ...e.creds.member[cred], orgid: e.org }, { ipAllowlist: { cidrs: [] } }));
+      judge(group, 403, await call(e, 'PATCH', keyPath(k.id), { ...e.creds.member[cred], orgid: e.org }, { ipAllowlist: { cidrs: ['127.0.0.0/8'] } }));
+    }
+    const seen = await call(e, 'GET', keyPath(k.id), { ...cookie(m), orgid: e.org });
+    expect((seen.body.data.apiKey ?? seen.body.data).ipAllowlist.cidrs).toEqual(['127.0.0.1/32', '::1/128']);
   });
 });
