@@ -549,6 +549,118 @@ const orgRule =
     return RANKS[who] < RANKS[o.minRole ?? 'admin'] ? 403 : 'allow';
   };
 
+describe('OAuth clients of the organization', () => {
+  /** `client_credentials` at the provider's token endpoint: the access token, or the OAuth error. */
+  async function machineToken(client: { id: string; secret: string }, scope: string): Promise<string> {
+    const res = await fetch(`${e.url}/oauth/token`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`${client.id}:${client.secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'client_credentials', scope }),
+    });
+    const body = (await res.json()) as { access_token: string };
+    if (!res.ok) throw new Error(`token: ${res.status} ${JSON.stringify(body)}`);
+    return body.access_token;
+  }
+
+  const setRoleOf = async (u: Actor, org: string, role: Role, by = e.users.root_admin[0]) =>
+    expect((await call(e, 'PATCH', `/api/user/organizations/${org}/members/${u.userId}`, cookie(by), { role })).status).toBe(200);
+
+  const base = '/api/oauth/clients';
+  const machine = (scopes: string[]) => ({ name: 'Billing sync', type: 'O_AUTH_CLIENT_TYPE_MACHINE', scopes });
+  async function clientOf(u: Actor, scopes = ['orgs:read']): Promise<{ id: string; secret: string }> {
+    const r = await call(e, 'POST', base, { ...cookie(u), orgid: e.org }, machine(scopes));
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    return { id: r.body.data.client.clientId, secret: r.body.data.clientSecret };
+  }
+  /** A client of each user who can hold one, and one whose creator has since been demoted to member. */
+  const clients = new Map<string, string>();
+  let demoted: string;
+  beforeAll(async () => {
+    for (const u of [...e.users.root_admin, ...e.users.admin]) clients.set(u.userId, (await clientOf(u)).id);
+    const was = await member(e.w, e.users.root_admin[0], e.org, 'admin', 'Former Admin');
+    demoted = (await clientOf(was)).id;
+    await setRoleOf(was, e.org, 'member');
+  });
+  /** The client of the user at `level` (members hold none: the demoted admin's). */
+  const clientAt = (role: Role, level: Level) => {
+    const owner = userAt(e, role, level)!;
+    return owner.role === 'member' ? demoted : clients.get(owner.userId)!;
+  };
+  const theRootsClient = () => clients.get(e.users.root_admin[1].userId)!;
+
+  test.each(grid(orgRule('write', { signedIn: true })))('CreateOAuthClient: $who with $cred → $expect', async (c) => {
+    const r = await call(e, 'POST', base, { ...(await headersOf(c.who, c.cred)), orgid: e.org }, machine(['orgs:read']));
+    judge('CreateOAuthClient', c.expect, r);
+    if (c.expect !== 'allow') expect(JSON.stringify(r.body)).not.toMatch(/lkcs_/);
+  });
+
+  test.each(grid(orgRule('read', { foreignEmpty: true })))('ListOAuthClients: $who with $cred → $expect', async (c) => {
+    judge('ListOAuthClients', c.expect, await call(e, 'GET', base, { ...(await headersOf(c.who, c.cred)), orgid: e.org }));
+  });
+
+  test.each(grid(orgRule('read')))("GetOAuthClient (a root_admin's): $who with $cred → $expect", async (c) => {
+    judge('GetOAuthClient', c.expect, await call(e, 'GET', `${base}/${theRootsClient()}`, { ...(await headersOf(c.who, c.cred)), orgid: e.org }));
+  });
+
+  // As CreateOAuthClient, and like an API key: never a client whose creator now ranks above the caller
+  // (a machine client's tokens act as its creator: widening a root_admin's client widens a root_admin credential).
+  const updateRule = (role: Role, cred: CredKind, level: Level): Expect => {
+    if (scoped(cred) || role === 'member') return 403;
+    return level === 'above' ? 403 : 'allow';
+  };
+  test.each(matrix(updateRule))('UpdateOAuthClient (widen scopes): $role with $cred on the client of $level → $expect', async (c) => {
+    const r = await call(e, 'PATCH', `${base}/${clientAt(c.role, c.level)}`, { ...e.creds[c.role][c.cred], orgid: e.org }, { name: 'widened', scopes: ['orgs:read', 'orgs:write', 'members:write'] });
+    judge('UpdateOAuthClient', c.expect, r);
+  });
+  test.each(grid((who, cred) => (who === 'outsider' ? orgRule('write', { signedIn: true })(who, cred) : undefined)))('UpdateOAuthClient: $who with $cred → $expect', async (c) => {
+    judge('UpdateOAuthClient', c.expect, await call(e, 'PATCH', `${base}/${theRootsClient()}`, { ...(await headersOf(c.who, c.cred)), orgid: e.org }, { name: 'taken' }));
+  });
+
+  // Deleting is containment (it hands out nothing): an admin may delete any client of the organization.
+  test.each(grid(orgRule('write', { signedIn: true })))("DeleteOAuthClient (a root_admin's): $who with $cred → $expect", async (c) => {
+    const target = c.expect === 'allow' ? (await clientOf(e.users.root_admin[1])).id : theRootsClient();
+    judge('DeleteOAuthClient', c.expect, await call(e, 'DELETE', `${base}/${target}`, { ...(await headersOf(c.who, c.cred)), orgid: e.org }));
+  });
+
+  test('a client is never granted scopes beyond its creator: impersonate, introspect and the shorthands are no OAuth scopes; members create none', async () => {
+    const group = 'OAuth client scopes';
+    for (const who of ['admin', 'root_admin'] as const)
+      for (const scopes of [['impersonate'], ['introspect'], ['orgs:read', 'impersonate'], ['read'], ['write']]) {
+        judge(group, 400, await call(e, 'POST', base, { ...cookie(e.users[who][0]), orgid: e.org }, machine(scopes)));
+        judge(group, 400, await call(e, 'PATCH', `${base}/${clients.get(e.users[who][0].userId)}`, { ...cookie(e.users[who][0]), orgid: e.org }, { scopes }));
+      }
+    judge(group, 403, await call(e, 'POST', base, { ...cookie(e.users.member[0]), orgid: e.org }, machine(['members:read'])));
+    // A client may not ask at the token endpoint for what it was not given.
+    const c = await clientOf(e.users.admin[0], ['members:read']);
+    await expect(machineToken(c, 'members:write')).rejects.toThrow(/invalid_scope/);
+  });
+
+  test("a machine client's tokens act with its creator's current role: demoted, the admin scopes stop at once; removed, nothing of the organization", async () => {
+    const group = 'OAuth client tokens';
+    const creator = await member(e.w, e.users.root_admin[0], e.org, 'admin', 'Client Creator');
+    const c = await clientOf(creator, ['orgs:read', 'orgs:write', 'members:read', 'members:write']);
+    const bearer = { authorization: `Bearer ${await machineToken(c, 'orgs:read orgs:write members:read members:write')}` };
+    const invite = (h: Record<string, string>) => call(e, 'POST', `/api/user/organizations/${e.org}/invitations`, h, { email: uniqueEmail('via-client'), role: 'member' });
+    const hooks = (h: Record<string, string>) => call(e, 'GET', `/api/organizations/${e.org}/webhooks`, h);
+    const members = (h: Record<string, string>) => call(e, 'GET', `/api/user/organizations/${e.org}/members`, h);
+    judge(group, 'allow', await invite(bearer));
+    judge(group, 'allow', await hooks(bearer));
+    // A client token is not the creator's own sign-in: it manages no OAuth client.
+    judge(group, 403, await call(e, 'POST', base, { ...bearer, orgid: e.org }, machine(['orgs:read'])));
+    await setRoleOf(creator, e.org, 'member');
+    judge(group, 403, await invite(bearer));
+    judge(group, 403, await hooks(bearer));
+    judge(group, 'allow', await members(bearer)); // members:read is a member's too
+    // A token issued after the demotion is capped the same way.
+    const fresh = { authorization: `Bearer ${await machineToken(c, 'members:read members:write orgs:write')}` };
+    judge(group, 403, await invite(fresh));
+    judge(group, 403, await call(e, 'PUT', `/api/user/organizations/${e.org}/policy`, fresh, POLICY_OFF));
+    expect((await call(e, 'DELETE', `/api/user/organizations/${e.org}/members/${creator.userId}`, cookie(e.users.root_admin[0]))).status).toBe(200);
+    judge(group, 404, await members(bearer));
+    judge(group, 404, await members(fresh));
+  });
+});
+
 const POLICY_OFF = { requireSecondFactor: 'none', allowedInvitationDomains: [] as string[], maxSessionSeconds: 0, maxApiKeyLifetimeSeconds: 0, apiKeysMustExpire: false };
 
 describe('webhooks of the organization', () => {
