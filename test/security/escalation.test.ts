@@ -3,11 +3,11 @@
 // black-box campaign as named cases. Expectations come from the decided rules (one oracle per RPC);
 // a refused case that succeeds is an escalation, and the summary counts them per group.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { PASSWORD, uniqueEmail } from '../helpers/accounts.js';
+import { PASSWORD, signUpAndIn, uniqueEmail } from '../helpers/accounts.js';
 import type { RestResponse } from '../helpers/clients.js';
 import { tokenOf } from '../helpers/smtp.js';
 import { enrolTotp } from '../mfa/helpers.js';
-import { startDns } from '../sso/fixtures.js';
+import { startDns, startStubIssuer, uniqueDomain } from '../sso/fixtures.js';
 import {
   type Actor,
   buildWorld,
@@ -737,6 +737,102 @@ describe('webhooks of the organization', () => {
     expect(mismatch.status).toBe(400);
     // Their own admin still sees it.
     judge(group, 'allow', await call(e, 'GET', `${foreign}/deliveries`, cookie(e.outsider)));
+  });
+});
+
+describe('SSO connections of the organization', () => {
+  const base = (org = e.org) => `/api/organizations/${org}/sso/connections`;
+  const oidc = { issuer: 'https://idp.example.com', clientId: 'latchkey', clientSecret: 'idp-client-secret' };
+  let conn: string; // the root_admin's
+  const root = () => e.users.root_admin[0];
+  async function connectionOf(u: Actor, body: Record<string, unknown> = { oidc }, org = e.org): Promise<string> {
+    const r = await call(e, 'POST', base(org), cookie(u), { kind: 'SSO_KIND_OIDC', name: 'Acme IdP', ...body });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    return r.body.data.id;
+  }
+  /** A new domain on `connection`, its TXT record published: whoever may verify it, can. */
+  async function provable(connection: string, org = e.org, by: Actor = root()): Promise<string> {
+    const domain = uniqueDomain('acme');
+    const r = await call(e, 'POST', `${base(org)}/${connection}/domains`, cookie(by), { domain });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    dns.records.set(r.body.data.txtRecordName, [r.body.data.txtRecordValue]);
+    return domain;
+  }
+  beforeAll(async () => {
+    conn = await connectionOf(root());
+  });
+  const at = (path = '') => `${base()}/${conn}${path}`;
+
+  test.each(grid(orgRule('write')))('CreateSsoConnection: $who with $cred → $expect', async (c) => {
+    const r = await call(e, 'POST', base(), await headersOf(c.who, c.cred), { kind: 'SSO_KIND_OIDC', name: `by ${c.who}`, oidc });
+    judge('CreateSsoConnection', c.expect, r);
+    if (r.status === 200) expect((await call(e, 'DELETE', `${base()}/${r.body.data.id}`, cookie(root()))).status).toBe(200);
+  });
+  test.each(grid(orgRule('read')))('ListSsoConnections: $who with $cred → $expect', async (c) => {
+    judge('ListSsoConnections', c.expect, await call(e, 'GET', base(), await headersOf(c.who, c.cred)));
+  });
+  test.each(grid(orgRule('read')))('GetSsoConnection: $who with $cred → $expect', async (c) => {
+    judge('GetSsoConnection', c.expect, await call(e, 'GET', at(), await headersOf(c.who, c.cred)));
+  });
+  test.each(grid(orgRule('write')))('UpdateSsoConnection (name, default role): $who with $cred → $expect', async (c) => {
+    judge('UpdateSsoConnection', c.expect, await call(e, 'PATCH', at(), await headersOf(c.who, c.cred), { name: `renamed by ${c.who}`, defaultRole: 'member' }));
+  });
+  test.each(grid(orgRule('write')))('AddSsoDomain: $who with $cred → $expect', async (c) => {
+    judge('AddSsoDomain', c.expect, await call(e, 'POST', at('/domains'), await headersOf(c.who, c.cred), { domain: uniqueDomain('added') }));
+  });
+  test.each(grid(orgRule('write')))('VerifySsoDomain (its TXT record published): $who with $cred → $expect', async (c) => {
+    const domain = await provable(conn);
+    judge('VerifySsoDomain', c.expect, await call(e, 'POST', at(`/domains/${domain}/verify`), await headersOf(c.who, c.cred), {}));
+  });
+  test.each(grid(orgRule('write')))('UpdateSsoDomain (SSO required): $who with $cred → $expect', async (c) => {
+    const domain = await provable(conn);
+    judge('UpdateSsoDomain', c.expect, await call(e, 'PATCH', at(`/domains/${domain}`), await headersOf(c.who, c.cred), { ssoRequired: true }));
+  });
+  test.each(grid(orgRule('write')))('DeleteSsoConnection: $who with $cred → $expect', async (c) => {
+    const target = c.expect === 'allow' ? await connectionOf(root()) : conn;
+    judge('DeleteSsoConnection', c.expect, await call(e, 'DELETE', `${base()}/${target}`, await headersOf(c.who, c.cred)));
+  });
+
+  test("an admin points the root_admin's connection, whose domain is verified, at an identity provider of their own, to sign in as the root_admin (whose email is at that domain)", async () => {
+    const group = 'SSO identity provider';
+    const domain = uniqueDomain('acme');
+    const boss: Actor = { ...(await signUpAndIn(e.url, 'Acme Root', `root@${domain}`)), role: 'root_admin' };
+    const org = boss.organizationId;
+    const admin = await member(e.w, boss, org, 'admin', 'Acme Admin');
+    const legit = await startStubIssuer();
+    const evil = await startStubIssuer();
+    try {
+      const id = await connectionOf(boss, { oidc: { issuer: legit.issuer, clientId: legit.client_id, clientSecret: legit.client_secret } }, org);
+      const added = await call(e, 'POST', `${base(org)}/${id}/domains`, cookie(boss), { domain });
+      dns.records.set(added.body.data.txtRecordName, [added.body.data.txtRecordValue]);
+      expect((await call(e, 'POST', `${base(org)}/${id}/domains/${domain}/verify`, cookie(boss), {})).status).toBe(200);
+      // The attacker's IdP would assert the root_admin's email; every setting that decides who signs in is refused.
+      evil.state.email = boss.email;
+      const swaps = [
+        { oidc: { issuer: evil.issuer, clientId: evil.client_id, clientSecret: evil.client_secret } },
+        { oidc: { issuer: evil.issuer } },
+        { oidc: { clientId: 'attackers-own-client' } },
+        { oidc: { emailClaim: 'nickname' } },
+      ];
+      for (const cred of CREDS) {
+        const h = await credential(e.w, admin, 'admin', cred, org);
+        for (const swap of swaps) judge(group, 403, await call(e, 'PATCH', `${base(org)}/${id}`, h, swap));
+      }
+      // The connection still sends people to the organization's own IdP.
+      const start = await fetch(`${e.url}/api/sso/${id}/start`, { redirect: 'manual' });
+      expect(start.headers.get('location')).toMatch(new RegExp(`^${legit.issuer}/`));
+      // What the admin may still do: rename it, rotate its client secret, disable it, and add a domain (which must be proven).
+      judge(group, 'allow', await call(e, 'PATCH', `${base(org)}/${id}`, cookie(admin), { name: 'Acme Okta', oidc: { clientSecret: 'rotated-secret' } }));
+      judge(group, 'allow', await call(e, 'PATCH', `${base(org)}/${id}`, cookie(admin), { enabled: false }));
+      judge(group, 'allow', await call(e, 'PATCH', `${base(org)}/${id}`, cookie(admin), { enabled: true }));
+      // An admin's own connection, its domain not yet proven, is theirs to configure; the root_admin may change any.
+      const own = await connectionOf(admin, { oidc }, org);
+      judge(group, 'allow', await call(e, 'PATCH', `${base(org)}/${own}`, cookie(admin), { oidc: { issuer: evil.issuer } }));
+      judge(group, 'allow', await call(e, 'PATCH', `${base(org)}/${id}`, cookie(boss), { oidc: { issuer: legit.issuer, clientId: legit.client_id } }));
+    } finally {
+      await legit.close();
+      await evil.close();
+    }
   });
 });
 
