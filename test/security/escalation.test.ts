@@ -924,7 +924,7 @@ describe('API key usage and IP allowlists', () => {
     }
   });
 
-  test('attack: a key restricted to an address range widens or removes its own allowlist (with its secret or a token exchanged from it); a member lifts an allowlist an admin imposed', async () => {
+  test('attack: a key restricted to an address range widens or removes its own allowlist (with its secret or a token exchanged from it), or hands on a key usable from anywhere (creates one, lifts the list of another, regenerates one to receive its secret); a member lifts an allowlist an admin imposed', async () => {
     const group = 'named attacks';
     const m = e.users.member[0];
     const a = e.users.admin[0];
@@ -936,6 +936,24 @@ describe('API key usage and IP allowlists', () => {
     for (const h of [itself, viaToken]) {
       judge(group, 403, await call(e, 'PATCH', keyPath(k.id), h, { ipAllowlist: { cidrs: ['0.0.0.0/0', '::/0'] } }));
       judge(group, 403, await call(e, 'PATCH', keyPath(k.id), h, { ipAllowlist: { cidrs: [] } }));
+    }
+    // Nor does it hand on a key usable from elsewhere: a key it creates keeps within its list (inherits
+    // it when naming none), and it neither lifts another key's list nor receives the secret of a key usable anywhere.
+    for (const h of [itself, viaToken]) {
+      const child = await call(e, 'POST', '/api-key/create', h, { name: 'child', scopes: ['read'] });
+      judge(group, 'allow', child);
+      expect(child.body.data.apiKey.ipAllowlist.cidrs).toEqual(['127.0.0.0/8', '::1/128']);
+      judge(group, 403, await call(e, 'POST', '/api-key/create', h, { name: 'child', scopes: ['read'], ipAllowlist: { cidrs: ['0.0.0.0/0'] } }));
+      judge(group, 403, await call(e, 'POST', '/api-key/create', h, { name: 'child', scopes: ['read'], ipAllowlist: { cidrs: ['127.0.0.0/7'] } }));
+      const narrower = await call(e, 'POST', '/api-key/create', h, { name: 'child', scopes: ['read'], ipAllowlist: { cidrs: ['127.0.0.1'] } });
+      judge(group, 'allow', narrower);
+      const anywhere = await keyOf(e, m);
+      judge(group, 403, await call(e, 'PATCH', keyPath(anywhere.id), h, { name: 'still anywhere', ipAllowlist: { cidrs: [] } }));
+      const regen = await call(e, 'POST', `/api-key/regenerate/${anywhere.id}`, h, {});
+      judge(group, 403, regen);
+      expect(JSON.stringify(regen.body)).not.toMatch(/"key":"/);
+      judge(group, 'allow', await call(e, 'PATCH', keyPath(anywhere.id), h, { ipAllowlist: { cidrs: ['127.0.0.1/32'] } }));
+      judge(group, 'allow', await call(e, 'POST', `/api-key/regenerate/${anywhere.id}`, h, {}));
     }
     // An admin narrows it; the member (any credential) lifts nothing the admin set.
     judge(group, 'allow', await call(e, 'PATCH', keyPath(k.id), { ...cookie(a), orgid: e.org }, { ipAllowlist: { cidrs: ['127.0.0.1/32', '::1/128'] } }));

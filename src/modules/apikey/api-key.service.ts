@@ -15,7 +15,7 @@ import { Organization } from '../org/organization.entity.js';
 import { capScopes, expandScopes, isLatchkeyScope, isRole, type Role, rankAbove, roleAtLeast, roleRank, scopesOfRole } from '../org/roles.js';
 import { ApiKey, type KeyStatus, type RefillInterval } from './api-key.entity.js';
 import { periodOf } from './credits.js';
-import { allowlistOf } from './ip-allowlist.js';
+import { allowlistOf, within } from './ip-allowlist.js';
 import { generateKey } from './key-format.js';
 import type { KeyReach } from './reach.js';
 import { budget, DEFAULT_SCOPES, expiry, futureExpiry, gracePeriod, isShorthand, KEY_STATUSES, keyName, metadataOf, rateLimit, refill, scopeList } from './rules.js';
@@ -90,8 +90,8 @@ export class ApiKeyLifecycle {
     const refillOf = refill(input.refill);
     const remaining = budget(input.remaining) ?? refillOf?.amount ?? null;
     const requested = input.scopes.length ? scopeList(input.scopes) : DEFAULT_SCOPES;
-    const ipAllowlist = allowlistOf(input.ipAllowlist ?? [], 'ipAllowlist.cidrs');
     const p = c.principal;
+    const ipAllowlist = await this.withinCallerAllowlist(this.em, p, allowlistOf(input.ipAllowlist ?? [], 'ipAllowlist.cidrs'), true);
     const pin = metadata.organizationId as string | undefined;
     const clientId = input.clientOrganizationId.trim() || undefined;
     this.refuseClientKeyOnPartnerRoute(c);
@@ -220,6 +220,7 @@ export class ApiKeyLifecycle {
       const toggles = input.enabled !== undefined && input.enabled !== k.enabled;
       if (budgets || toggles || requested) this.refuseSelfChange(c.principal, k);
       if (budgets || toggles) await this.assertMayChangeLimits(k, callerRole, !budgets && input.enabled === false);
+      if (ipAllowlist !== undefined) await this.withinCallerAllowlist(tx, c.principal, ipAllowlist, false);
       const changed: string[] = [];
       if (name !== undefined && name !== k.name) (k.name = name), changed.push('name');
       if (requested) {
@@ -265,6 +266,7 @@ export class ApiKeyLifecycle {
     const key = await this.em.transactional(async (tx) => {
       const { key: k } = await this.managed(c, keyId, tx, 'manage');
       if (k.revokedAt) throw new DomainError('API_KEY_ALREADY_REVOKED', 'API key is revoked');
+      await this.withinCallerAllowlist(tx, c.principal, k.ipAllowlist ?? [], false);
       k.previousKeyHash = grace ? k.keyHash : null;
       k.previousExpiresAt = grace ? new Date(now.getTime() + grace * 1000) : null;
       k.keyHash = fresh.hash;
@@ -353,6 +355,22 @@ export class ApiKeyLifecycle {
   private refuseSelfChange(p: Principal, k: ApiKey): void {
     const keyId = p.kind === 'apiKey' ? p.keyId : p.kind === 'jwt' ? p.actor?.keyId : undefined;
     if (keyId === k.id) throw forbidden('An API key cannot change its own limits, scopes, state or expiry');
+  }
+
+  /**
+   * A key restricted to some addresses (or a token exchanged from it) never hands on a key usable from
+   * elsewhere: what it creates, regenerates (it receives the secret) or sets an allowlist on must be
+   * restricted within its own list. On create, a key naming no list gets the caller's (`inherit`).
+   */
+  private async withinCallerAllowlist(em: EntityManager, p: Principal, list: string[], inherit: boolean): Promise<string[]> {
+    const keyId = p.kind === 'apiKey' ? p.keyId : p.kind === 'jwt' ? p.actor?.keyId : undefined;
+    if (!keyId?.startsWith('ak_')) return list;
+    const own = (await em.findOne(ApiKey, { id: keyId }, { fields: ['id', 'ipAllowlist'] }))?.ipAllowlist;
+    if (!own?.length) return list;
+    if (inherit && !list.length) return [...own];
+    if (!within(list, own))
+      throw forbidden("The calling API key has an IP allowlist: a key it creates, regenerates or restricts must be restricted within it (ipAllowlist.cidrs inside the calling key's)");
+    return list;
   }
 
   /**
