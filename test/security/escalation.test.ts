@@ -924,6 +924,40 @@ describe('API key usage and IP allowlists', () => {
     }
   });
 
+  test("attack: a key that expires, or has a usage budget or a rate limit, hands on a key without them: creates one (no expiry, no budget), regenerates a permanent one to receive its secret, or extends its child's expiry", async () => {
+    const group = 'named attacks';
+    const m = e.users.member[0];
+    const short = await keyOf(e, m, { scopes: ['read', 'write'], expiresIn: 3600 });
+    const exchanged = await signInWithApiKey(e.url, e.org, { key: short.key, keyId: short.id, userId: m.userId });
+    expect(exchanged.status).toBe(200);
+    const until = short.apiKey.expiresAt;
+    const ways: Record<string, string>[] = [
+      { 'x-api-key': short.key, orgid: e.org },
+      { authorization: `Bearer ${exchanged.body.id_token}`, orgid: e.org },
+    ];
+    for (const h of ways) {
+      const child = await call(e, 'POST', '/api-key/create', h, { name: 'child', scopes: ['read'] });
+      judge(group, 'allow', child);
+      expect(child.body.data.apiKey.expiresAt).toBe(until);
+      judge(group, 403, await call(e, 'POST', '/api-key/create', h, { name: 'child', scopes: ['read'], expiresIn: 7200 }));
+      judge(group, 'allow', await call(e, 'POST', '/api-key/create', h, { name: 'child', scopes: ['read'], expiresIn: 600 }));
+      const later = new Date(e.w.server.clock.now().getTime() + 86_400_000).toISOString();
+      judge(group, 403, await call(e, 'PATCH', keyPath(child.body.data.id), h, { expiresAt: later }));
+      const forever = await keyOf(e, m);
+      const regen = await call(e, 'POST', `/api-key/regenerate/${forever.id}`, h, {});
+      judge(group, 403, regen);
+      expect(JSON.stringify(regen.body)).not.toMatch(/"key":"/);
+    }
+    for (const limits of [{ remaining: 50 }, { rateLimit: { requestsPerMinute: 100 } }, { refill: { interval: 'day', amount: 10 } }]) {
+      const k = await keyOf(e, m, { scopes: ['read', 'write'], ...limits });
+      const h = { 'x-api-key': k.key, orgid: e.org };
+      judge(group, 403, await call(e, 'POST', '/api-key/create', h, { name: 'unlimited child', scopes: ['read'] }));
+      judge(group, 403, await call(e, 'POST', `/api-key/regenerate/${(await keyOf(e, m)).id}`, h, {}));
+      // Its own secret it may still rotate.
+      judge(group, 'allow', await call(e, 'POST', `/api-key/regenerate/${k.id}`, h, {}));
+    }
+  });
+
   test('attack: a key restricted to an address range widens or removes its own allowlist (with its secret or a token exchanged from it), or hands on a key usable from anywhere (creates one, lifts the list of another, regenerates one to receive its secret); a member lifts an allowlist an admin imposed', async () => {
     const group = 'named attacks';
     const m = e.users.member[0];
