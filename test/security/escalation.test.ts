@@ -1,6 +1,7 @@
 // The escalation suite (issue 10): every role × every credential kind × every management RPC × the
 // owner's level (self, peer, above, below), plus the partner paths and the four attacks of the
-// black-box campaign as named cases. Expectations come from the decided rules (one oracle per RPC);
+// black-box campaign as named cases; then the surfaces added since (OAuth clients, webhooks, SSO,
+// the organization policy, key usage and IP allowlists), with an outsider and a read-only key too. Expectations come from the decided rules (one oracle per RPC);
 // a refused case that succeeds is an escalation, and the summary counts them per group.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { PASSWORD, signUpAndIn, uniqueEmail } from '../helpers/accounts.js';
