@@ -1,12 +1,16 @@
 // The escalation suite (issue 10): every role × every credential kind × every management RPC × the
 // owner's level (self, peer, above, below), plus the partner paths and the four attacks of the
-// black-box campaign as named cases. Expectations come from the decided rules (one oracle per RPC);
+// black-box campaign as named cases; then the surfaces added since (OAuth clients, webhooks, SSO,
+// the organization policy, key usage and IP allowlists), with an outsider and a read-only key too. Expectations come from the decided rules (one oracle per RPC);
 // a refused case that succeeds is an escalation, and the summary counts them per group.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { PASSWORD, uniqueEmail } from '../helpers/accounts.js';
+import { PASSWORD, signUpAndIn, uniqueEmail } from '../helpers/accounts.js';
 import type { RestResponse } from '../helpers/clients.js';
 import { tokenOf } from '../helpers/smtp.js';
+import { enrolTotp } from '../mfa/helpers.js';
+import { startDns, startStubIssuer, uniqueDomain } from '../sso/fixtures.js';
 import {
+  type Actor,
   buildWorld,
   CREDS,
   type CredKind,
@@ -26,10 +30,12 @@ import {
   roleAt,
   signInWithApiKey,
   userAt,
+  WHO,
+  type Who,
 } from './world.js';
 
-/** 'allow' = 200; a number = the refusal status the rule gives. */
-type Expect = 'allow' | 400 | 401 | 403 | 404;
+/** 'allow' = 200; 'empty' = 200 with nothing in it (a list of an organization the caller is not in); a number = the refusal status the rule gives. */
+type Expect = 'allow' | 'empty' | 400 | 401 | 403 | 404;
 interface Case {
   role: Role;
   cred: CredKind;
@@ -38,10 +44,13 @@ interface Case {
 }
 
 let e: Escalation;
+let dns: Awaited<ReturnType<typeof startDns>>;
 const tally = new Map<string, { attempts: number; allowed: number; refused: number; escalations: number }>();
 
 beforeAll(async () => {
-  e = await buildWorld();
+  // A DNS server for SSO domain proofs; webhooks are queued, never sent (no worker).
+  dns = await startDns();
+  e = await buildWorld({ DNS_SERVERS: dns.server, SSO_ALLOW_INSECURE_IDP: 'true', WEBHOOK_WORKER: 'false' });
 }, 120_000);
 afterAll(async () => {
   const rows = [...tally].map(
@@ -49,6 +58,7 @@ afterAll(async () => {
   );
   console.log(`escalation suite:\n${rows.join('\n')}`);
   await e?.w.stop();
+  await dns?.close();
 });
 
 /** Check one attempt against its expectation and count it. */
@@ -57,6 +67,13 @@ function judge(group: string, expected: Expect, r: RestResponse): void {
   tally.set(group, t);
   t.attempts++;
   const ok = r.status === 200;
+  if (expected === 'empty') {
+    const rows = ok && Object.values(r.body?.data ?? {}).some((v) => Array.isArray(v) && v.length > 0);
+    if (rows) t.escalations++;
+    else t.refused++;
+    expect({ status: r.status, rows }).toEqual({ status: 200, rows: false });
+    return;
+  }
   if (expected === 'allow') t.allowed += ok ? 1 : 0;
   else if (ok) t.escalations++;
   else t.refused++;
@@ -476,5 +493,510 @@ describe('personal access tokens', () => {
     // Leave their own organization's root role aside: a fresh member-only user (their personal org deleted).
     expect((await call(e, 'DELETE', `/api/user/organizations/${m.organizationId}`, cookie(m))).status).toBe(200);
     judge(group, 403, await call(e, 'POST', '/api/auth/api-key/create', cookie(m), { name: 'pat', scopes: ['impersonate'] }));
+  });
+});
+
+// ——— The management surfaces of round 3: OAuth clients, webhooks, SSO, the organization policy, key
+// usage and IP allowlists. Each RPC gets every role and the outsider (a user of another organization)
+// × every credential, plus `readKey`: an organization key holding only `read` (no `*:write`).
+
+type Cred = CredKind | 'readKey';
+const WITH_READ_KEY: Cred[] = [...CREDS, 'readKey'];
+interface Try {
+  who: Who;
+  cred: Cred;
+  expect: Expect;
+}
+const RANKS: Record<Role, number> = { member: 0, admin: 1, root_admin: 2 };
+
+/** Every actor × credential with the oracle's answer. */
+function grid(oracle: (who: Who, cred: Cred) => Expect | undefined): Try[] {
+  return WHO.flatMap((who) =>
+    WITH_READ_KEY.flatMap((cred) => {
+      const expected = oracle(who, cred);
+      return expected === undefined ? [] : [{ who, cred, expect: expected }];
+    }),
+  );
+}
+
+const actorOf = (who: Who): Actor => (who === 'outsider' ? e.outsider : e.users[who][0]);
+const homeOf = (who: Who): string => (who === 'outsider' ? e.outsider.organizationId : e.org);
+const readKeys = new Map<Who, Record<string, string>>();
+/** The headers of `who` holding `cred` (keys and exchanged tokens are of the actor's organization). */
+async function headersOf(who: Who, cred: Cred): Promise<Record<string, string>> {
+  if (cred !== 'readKey') return e.creds[who][cred];
+  if (!readKeys.has(who)) {
+    const r = await call(e, 'POST', '/api/auth/api-key/create', { ...cookie(actorOf(who)), orgid: homeOf(who) }, { name: 'read only', scopes: ['read'] });
+    expect(r.status).toBe(200);
+    readKeys.set(who, { 'x-api-key': r.body.data.key });
+  }
+  return readKeys.get(who)!;
+}
+
+/**
+ * The rule of an RPC of the organization with a minimum role (admin unless said) and a scope
+ * (`orgs:read` or `orgs:write`): a lower role 403; a key holding only `read` lacks `orgs:write` (403);
+ * an outsider 404, or 403 with a key or exchanged token of their own organization (which reaches only
+ * it), or an empty list where the RPC lists (foreignEmpty). `signedIn`: the user's own sign-in only,
+ * so keys and exchanged tokens get 403 whoever holds them.
+ */
+const orgRule =
+  (scope: 'read' | 'write', o: { signedIn?: boolean; foreignEmpty?: boolean; minRole?: Role } = {}) =>
+  (who: Who, cred: Cred): Expect => {
+    const viaKey = cred !== 'session' && cred !== 'jwt';
+    if (o.signedIn && viaKey) return 403;
+    if (cred === 'readKey' && scope === 'write') return 403;
+    if (who === 'outsider') return viaKey && cred !== 'pat' ? 403 : o.foreignEmpty ? 'empty' : 404;
+    return RANKS[who] < RANKS[o.minRole ?? 'admin'] ? 403 : 'allow';
+  };
+
+describe('OAuth clients of the organization', () => {
+  /** `client_credentials` at the provider's token endpoint: the access token, or the OAuth error. */
+  async function machineToken(client: { id: string; secret: string }, scope: string): Promise<string> {
+    const res = await fetch(`${e.url}/oauth/token`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`${client.id}:${client.secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'client_credentials', scope }),
+    });
+    const body = (await res.json()) as { access_token: string };
+    if (!res.ok) throw new Error(`token: ${res.status} ${JSON.stringify(body)}`);
+    return body.access_token;
+  }
+
+  const setRoleOf = async (u: Actor, org: string, role: Role, by = e.users.root_admin[0]) =>
+    expect((await call(e, 'PATCH', `/api/user/organizations/${org}/members/${u.userId}`, cookie(by), { role })).status).toBe(200);
+
+  const base = '/api/oauth/clients';
+  const machine = (scopes: string[]) => ({ name: 'Billing sync', type: 'O_AUTH_CLIENT_TYPE_MACHINE', scopes });
+  async function clientOf(u: Actor, scopes = ['orgs:read']): Promise<{ id: string; secret: string }> {
+    const r = await call(e, 'POST', base, { ...cookie(u), orgid: e.org }, machine(scopes));
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    return { id: r.body.data.client.clientId, secret: r.body.data.clientSecret };
+  }
+  /** A client of each user who can hold one, and one whose creator has since been demoted to member. */
+  const clients = new Map<string, string>();
+  let demoted: string;
+  beforeAll(async () => {
+    for (const u of [...e.users.root_admin, ...e.users.admin]) clients.set(u.userId, (await clientOf(u)).id);
+    const was = await member(e.w, e.users.root_admin[0], e.org, 'admin', 'Former Admin');
+    demoted = (await clientOf(was)).id;
+    await setRoleOf(was, e.org, 'member');
+  });
+  /** The client of the user at `level` (members hold none: the demoted admin's). */
+  const clientAt = (role: Role, level: Level) => {
+    const owner = userAt(e, role, level)!;
+    return owner.role === 'member' ? demoted : clients.get(owner.userId)!;
+  };
+  const theRootsClient = () => clients.get(e.users.root_admin[1].userId)!;
+
+  test.each(grid(orgRule('write', { signedIn: true })))('CreateOAuthClient: $who with $cred → $expect', async (c) => {
+    const r = await call(e, 'POST', base, { ...(await headersOf(c.who, c.cred)), orgid: e.org }, machine(['orgs:read']));
+    judge('CreateOAuthClient', c.expect, r);
+    if (c.expect !== 'allow') expect(JSON.stringify(r.body)).not.toMatch(/lkcs_/);
+  });
+
+  test.each(grid(orgRule('read', { foreignEmpty: true })))('ListOAuthClients: $who with $cred → $expect', async (c) => {
+    judge('ListOAuthClients', c.expect, await call(e, 'GET', base, { ...(await headersOf(c.who, c.cred)), orgid: e.org }));
+  });
+
+  test.each(grid(orgRule('read')))("GetOAuthClient (a root_admin's): $who with $cred → $expect", async (c) => {
+    judge('GetOAuthClient', c.expect, await call(e, 'GET', `${base}/${theRootsClient()}`, { ...(await headersOf(c.who, c.cred)), orgid: e.org }));
+  });
+
+  // As CreateOAuthClient, and like an API key: never a client whose creator now ranks above the caller
+  // (a machine client's tokens act as its creator: widening a root_admin's client widens a root_admin credential).
+  const updateRule = (role: Role, cred: CredKind, level: Level): Expect => {
+    if (scoped(cred) || role === 'member') return 403;
+    return level === 'above' ? 403 : 'allow';
+  };
+  test.each(matrix(updateRule))('UpdateOAuthClient (widen scopes): $role with $cred on the client of $level → $expect', async (c) => {
+    const r = await call(e, 'PATCH', `${base}/${clientAt(c.role, c.level)}`, { ...e.creds[c.role][c.cred], orgid: e.org }, { name: 'widened', scopes: ['orgs:read', 'orgs:write', 'members:write'] });
+    judge('UpdateOAuthClient', c.expect, r);
+  });
+  test.each(grid((who, cred) => (who === 'outsider' ? orgRule('write', { signedIn: true })(who, cred) : undefined)))('UpdateOAuthClient: $who with $cred → $expect', async (c) => {
+    judge('UpdateOAuthClient', c.expect, await call(e, 'PATCH', `${base}/${theRootsClient()}`, { ...(await headersOf(c.who, c.cred)), orgid: e.org }, { name: 'taken' }));
+  });
+
+  // Deleting is containment (it hands out nothing): an admin may delete any client of the organization.
+  test.each(grid(orgRule('write', { signedIn: true })))("DeleteOAuthClient (a root_admin's): $who with $cred → $expect", async (c) => {
+    const target = c.expect === 'allow' ? (await clientOf(e.users.root_admin[1])).id : theRootsClient();
+    judge('DeleteOAuthClient', c.expect, await call(e, 'DELETE', `${base}/${target}`, { ...(await headersOf(c.who, c.cred)), orgid: e.org }));
+  });
+
+  test('a client is never granted scopes beyond its creator: impersonate, introspect and the shorthands are no OAuth scopes; members create none', async () => {
+    const group = 'OAuth client scopes';
+    for (const who of ['admin', 'root_admin'] as const)
+      for (const scopes of [['impersonate'], ['introspect'], ['orgs:read', 'impersonate'], ['read'], ['write']]) {
+        judge(group, 400, await call(e, 'POST', base, { ...cookie(e.users[who][0]), orgid: e.org }, machine(scopes)));
+        judge(group, 400, await call(e, 'PATCH', `${base}/${clients.get(e.users[who][0].userId)}`, { ...cookie(e.users[who][0]), orgid: e.org }, { scopes }));
+      }
+    judge(group, 403, await call(e, 'POST', base, { ...cookie(e.users.member[0]), orgid: e.org }, machine(['members:read'])));
+    // A client may not ask at the token endpoint for what it was not given.
+    const c = await clientOf(e.users.admin[0], ['members:read']);
+    await expect(machineToken(c, 'members:write')).rejects.toThrow(/invalid_scope/);
+  });
+
+  test("a machine client's tokens act with its creator's current role: demoted, the admin scopes stop at once; removed, nothing of the organization", async () => {
+    const group = 'OAuth client tokens';
+    const creator = await member(e.w, e.users.root_admin[0], e.org, 'admin', 'Client Creator');
+    const c = await clientOf(creator, ['orgs:read', 'orgs:write', 'members:read', 'members:write']);
+    const bearer = { authorization: `Bearer ${await machineToken(c, 'orgs:read orgs:write members:read members:write')}` };
+    const invite = (h: Record<string, string>) => call(e, 'POST', `/api/user/organizations/${e.org}/invitations`, h, { email: uniqueEmail('via-client'), role: 'member' });
+    const hooks = (h: Record<string, string>) => call(e, 'GET', `/api/organizations/${e.org}/webhooks`, h);
+    const members = (h: Record<string, string>) => call(e, 'GET', `/api/user/organizations/${e.org}/members`, h);
+    judge(group, 'allow', await invite(bearer));
+    judge(group, 'allow', await hooks(bearer));
+    // A client token is not the creator's own sign-in: it manages no OAuth client.
+    judge(group, 403, await call(e, 'POST', base, { ...bearer, orgid: e.org }, machine(['orgs:read'])));
+    await setRoleOf(creator, e.org, 'member');
+    judge(group, 403, await invite(bearer));
+    judge(group, 403, await hooks(bearer));
+    judge(group, 'allow', await members(bearer)); // members:read is a member's too
+    // A token issued after the demotion is capped the same way.
+    const fresh = { authorization: `Bearer ${await machineToken(c, 'members:read members:write orgs:write')}` };
+    judge(group, 403, await invite(fresh));
+    judge(group, 403, await call(e, 'PUT', `/api/user/organizations/${e.org}/policy`, fresh, POLICY_OFF));
+    expect((await call(e, 'DELETE', `/api/user/organizations/${e.org}/members/${creator.userId}`, cookie(e.users.root_admin[0]))).status).toBe(200);
+    judge(group, 404, await members(bearer));
+    judge(group, 404, await members(fresh));
+  });
+});
+
+const POLICY_OFF = { requireSecondFactor: 'none', allowedInvitationDomains: [] as string[], maxSessionSeconds: 0, maxApiKeyLifetimeSeconds: 0, apiKeysMustExpire: false };
+
+describe('webhooks of the organization', () => {
+  const PUBLIC = 'https://8.8.8.8/hooks';
+  const hooks = (org = e.org) => `/api/organizations/${org}/webhooks`;
+  /** An endpoint with one (queued) delivery, made by `u`'s session in `org`. */
+  async function endpointOf(u: Actor, org = e.org): Promise<{ endpoint: string; delivery: string }> {
+    const r = await call(e, 'POST', hooks(org), cookie(u), { url: PUBLIC, eventTypes: ['member.*'] });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    const endpoint = r.body.data.endpoint.id;
+    const t = await call(e, 'POST', `${hooks(org)}/${endpoint}/test`, cookie(u), {});
+    expect(t.status).toBe(200);
+    return { endpoint, delivery: t.body.data.delivery.id };
+  }
+  let ours: { endpoint: string; delivery: string }; // the root_admin's, in the organization
+  let theirs: { endpoint: string; delivery: string }; // the outsider's, in their own organization
+  beforeAll(async () => {
+    ours = await endpointOf(e.users.root_admin[0]);
+    theirs = await endpointOf(e.outsider, e.outsider.organizationId);
+  });
+  const at = (path = '') => `${hooks()}/${ours.endpoint}${path}`;
+
+  test.each(grid(orgRule('write')))('CreateWebhookEndpoint: $who with $cred → $expect', async (c) => {
+    const r = await call(e, 'POST', hooks(), await headersOf(c.who, c.cred), { url: PUBLIC });
+    judge('CreateWebhookEndpoint', c.expect, r);
+    if (r.status === 200) expect((await call(e, 'DELETE', `${hooks()}/${r.body.data.endpoint.id}`, cookie(e.users.root_admin[0]))).status).toBe(200);
+    else expect(JSON.stringify(r.body)).not.toMatch(/whsec_/);
+  });
+  test.each(grid(orgRule('read')))('ListWebhookEndpoints: $who with $cred → $expect', async (c) => {
+    judge('ListWebhookEndpoints', c.expect, await call(e, 'GET', hooks(), await headersOf(c.who, c.cred)));
+  });
+  test.each(grid(orgRule('write')))('UpdateWebhookEndpoint (its URL): $who with $cred → $expect', async (c) => {
+    judge('UpdateWebhookEndpoint', c.expect, await call(e, 'PATCH', at(), await headersOf(c.who, c.cred), { url: PUBLIC, description: `changed by ${c.who}` }));
+  });
+  test.each(grid(orgRule('write')))('RotateWebhookSecret: $who with $cred → $expect', async (c) => {
+    const r = await call(e, 'POST', at('/rotate-secret'), await headersOf(c.who, c.cred), { overlapSeconds: 0 });
+    judge('RotateWebhookSecret', c.expect, r);
+    if (c.expect !== 'allow') expect(JSON.stringify(r.body)).not.toMatch(/whsec_/);
+  });
+  test.each(grid(orgRule('read')))('ListWebhookDeliveries: $who with $cred → $expect', async (c) => {
+    judge('ListWebhookDeliveries', c.expect, await call(e, 'GET', at('/deliveries'), await headersOf(c.who, c.cred)));
+  });
+  test.each(grid(orgRule('write')))('ReplayWebhookDelivery: $who with $cred → $expect', async (c) => {
+    judge('ReplayWebhookDelivery', c.expect, await call(e, 'POST', at(`/deliveries/${ours.delivery}/replay`), await headersOf(c.who, c.cred), {}));
+  });
+  test.each(grid(orgRule('write')))('SendTestWebhookEvent: $who with $cred → $expect', async (c) => {
+    judge('SendTestWebhookEvent', c.expect, await call(e, 'POST', at('/test'), await headersOf(c.who, c.cred), {}));
+  });
+  test.each(grid(orgRule('write')))('DeleteWebhookEndpoint: $who with $cred → $expect', async (c) => {
+    const target = c.expect === 'allow' ? (await endpointOf(e.users.root_admin[0])).endpoint : ours.endpoint;
+    judge('DeleteWebhookEndpoint', c.expect, await call(e, 'DELETE', `${hooks()}/${target}`, await headersOf(c.who, c.cred)));
+  });
+
+  test("another organization's endpoints and deliveries: never read, replayed or changed, by its path or through one's own", async () => {
+    const group = 'webhooks across organizations';
+    const foreign = `${hooks(e.outsider.organizationId)}/${theirs.endpoint}`;
+    const viaOurs = `${hooks()}/${theirs.endpoint}`;
+    for (const who of ROLES)
+      for (const cred of CREDS) {
+        const h = e.creds[who][cred];
+        // Their organization's path: not a member (keys of ours reach only ours: 403).
+        const outside = scoped(cred) && cred !== 'pat' ? 403 : 404;
+        judge(group, outside, await call(e, 'GET', `${foreign}/deliveries`, h));
+        judge(group, outside, await call(e, 'POST', `${foreign}/deliveries/${theirs.delivery}/replay`, h, {}));
+        // Our path with their endpoint or delivery: no such endpoint here (members: the role comes first).
+        const inside = who === 'member' ? 403 : 404;
+        judge(group, inside, await call(e, 'GET', `${viaOurs}/deliveries`, h));
+        judge(group, inside, await call(e, 'POST', `${viaOurs}/deliveries/${theirs.delivery}/replay`, h, {}));
+        judge(group, inside, await call(e, 'POST', at(`/deliveries/${theirs.delivery}/replay`), h, {}));
+        judge(group, inside, await call(e, 'POST', `${viaOurs}/rotate-secret`, h, {}));
+      }
+    // The header naming another organization than the path: refused, whoever asks.
+    const mismatch = await call(e, 'GET', `${foreign}/deliveries`, { ...cookie(e.outsider), orgid: e.org });
+    expect(mismatch.status).toBe(400);
+    // Their own admin still sees it.
+    judge(group, 'allow', await call(e, 'GET', `${foreign}/deliveries`, cookie(e.outsider)));
+  });
+});
+
+describe('SSO connections of the organization', () => {
+  const base = (org = e.org) => `/api/organizations/${org}/sso/connections`;
+  const oidc = { issuer: 'https://idp.example.com', clientId: 'latchkey', clientSecret: 'idp-client-secret' };
+  let conn: string; // the root_admin's
+  const root = () => e.users.root_admin[0];
+  async function connectionOf(u: Actor, body: Record<string, unknown> = { oidc }, org = e.org): Promise<string> {
+    const r = await call(e, 'POST', base(org), cookie(u), { kind: 'SSO_KIND_OIDC', name: 'Acme IdP', ...body });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    return r.body.data.id;
+  }
+  /** A new domain on `connection`, its TXT record published: whoever may verify it, can. */
+  async function provable(connection: string, org = e.org, by: Actor = root()): Promise<string> {
+    const domain = uniqueDomain('acme');
+    const r = await call(e, 'POST', `${base(org)}/${connection}/domains`, cookie(by), { domain });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    dns.records.set(r.body.data.txtRecordName, [r.body.data.txtRecordValue]);
+    return domain;
+  }
+  beforeAll(async () => {
+    conn = await connectionOf(root());
+  });
+  const at = (path = '') => `${base()}/${conn}${path}`;
+
+  test.each(grid(orgRule('write')))('CreateSsoConnection: $who with $cred → $expect', async (c) => {
+    const r = await call(e, 'POST', base(), await headersOf(c.who, c.cred), { kind: 'SSO_KIND_OIDC', name: `by ${c.who}`, oidc });
+    judge('CreateSsoConnection', c.expect, r);
+    if (r.status === 200) expect((await call(e, 'DELETE', `${base()}/${r.body.data.id}`, cookie(root()))).status).toBe(200);
+  });
+  test.each(grid(orgRule('read')))('ListSsoConnections: $who with $cred → $expect', async (c) => {
+    judge('ListSsoConnections', c.expect, await call(e, 'GET', base(), await headersOf(c.who, c.cred)));
+  });
+  test.each(grid(orgRule('read')))('GetSsoConnection: $who with $cred → $expect', async (c) => {
+    judge('GetSsoConnection', c.expect, await call(e, 'GET', at(), await headersOf(c.who, c.cred)));
+  });
+  test.each(grid(orgRule('write')))('UpdateSsoConnection (name, default role): $who with $cred → $expect', async (c) => {
+    judge('UpdateSsoConnection', c.expect, await call(e, 'PATCH', at(), await headersOf(c.who, c.cred), { name: `renamed by ${c.who}`, defaultRole: 'member' }));
+  });
+  test.each(grid(orgRule('write')))('AddSsoDomain: $who with $cred → $expect', async (c) => {
+    judge('AddSsoDomain', c.expect, await call(e, 'POST', at('/domains'), await headersOf(c.who, c.cred), { domain: uniqueDomain('added') }));
+  });
+  test.each(grid(orgRule('write')))('VerifySsoDomain (its TXT record published): $who with $cred → $expect', async (c) => {
+    const domain = await provable(conn);
+    judge('VerifySsoDomain', c.expect, await call(e, 'POST', at(`/domains/${domain}/verify`), await headersOf(c.who, c.cred), {}));
+  });
+  test.each(grid(orgRule('write')))('UpdateSsoDomain (SSO required): $who with $cred → $expect', async (c) => {
+    const domain = await provable(conn);
+    judge('UpdateSsoDomain', c.expect, await call(e, 'PATCH', at(`/domains/${domain}`), await headersOf(c.who, c.cred), { ssoRequired: true }));
+  });
+  test.each(grid(orgRule('write')))('DeleteSsoConnection: $who with $cred → $expect', async (c) => {
+    const target = c.expect === 'allow' ? await connectionOf(root()) : conn;
+    judge('DeleteSsoConnection', c.expect, await call(e, 'DELETE', `${base()}/${target}`, await headersOf(c.who, c.cred)));
+  });
+
+  test("an admin points the root_admin's connection, whose domain is verified, at an identity provider of their own, to sign in as the root_admin (whose email is at that domain)", async () => {
+    const group = 'SSO identity provider';
+    const domain = uniqueDomain('acme');
+    const boss: Actor = { ...(await signUpAndIn(e.url, 'Acme Root', `root@${domain}`)), role: 'root_admin' };
+    const org = boss.organizationId;
+    const admin = await member(e.w, boss, org, 'admin', 'Acme Admin');
+    const legit = await startStubIssuer();
+    const evil = await startStubIssuer();
+    try {
+      const id = await connectionOf(boss, { oidc: { issuer: legit.issuer, clientId: legit.client_id, clientSecret: legit.client_secret } }, org);
+      const added = await call(e, 'POST', `${base(org)}/${id}/domains`, cookie(boss), { domain });
+      dns.records.set(added.body.data.txtRecordName, [added.body.data.txtRecordValue]);
+      expect((await call(e, 'POST', `${base(org)}/${id}/domains/${domain}/verify`, cookie(boss), {})).status).toBe(200);
+      // The attacker's IdP would assert the root_admin's email; every setting that decides who signs in is refused.
+      evil.state.email = boss.email;
+      const swaps = [
+        { oidc: { issuer: evil.issuer, clientId: evil.client_id, clientSecret: evil.client_secret } },
+        { oidc: { issuer: evil.issuer } },
+        { oidc: { clientId: 'attackers-own-client' } },
+        { oidc: { emailClaim: 'nickname' } },
+      ];
+      for (const cred of CREDS) {
+        const h = await credential(e.w, admin, 'admin', cred, org);
+        for (const swap of swaps) judge(group, 403, await call(e, 'PATCH', `${base(org)}/${id}`, h, swap));
+      }
+      // The connection still sends people to the organization's own IdP.
+      const start = await fetch(`${e.url}/api/sso/${id}/start`, { redirect: 'manual' });
+      expect(start.headers.get('location')).toMatch(new RegExp(`^${legit.issuer}/`));
+      // What the admin may still do: rename it, rotate its client secret, disable it, and add a domain (which must be proven).
+      judge(group, 'allow', await call(e, 'PATCH', `${base(org)}/${id}`, cookie(admin), { name: 'Acme Okta', oidc: { clientSecret: 'rotated-secret' } }));
+      judge(group, 'allow', await call(e, 'PATCH', `${base(org)}/${id}`, cookie(admin), { enabled: false }));
+      judge(group, 'allow', await call(e, 'PATCH', `${base(org)}/${id}`, cookie(admin), { enabled: true }));
+      // An admin's own connection, its domain not yet proven, is theirs to configure; the root_admin may change any.
+      const own = await connectionOf(admin, { oidc }, org);
+      judge(group, 'allow', await call(e, 'PATCH', `${base(org)}/${own}`, cookie(admin), { oidc: { issuer: evil.issuer } }));
+      judge(group, 'allow', await call(e, 'PATCH', `${base(org)}/${id}`, cookie(boss), { oidc: { issuer: legit.issuer, clientId: legit.client_id } }));
+    } finally {
+      await legit.close();
+      await evil.close();
+    }
+  });
+});
+
+describe('organization policy and second factors', () => {
+  const policy = (org = e.org) => `/api/user/organizations/${org}/policy`;
+
+  test.each(grid(orgRule('read', { minRole: 'member' })))('GetOrgPolicy: $who with $cred → $expect', async (c) => {
+    judge('GetOrgPolicy', c.expect, await call(e, 'GET', policy(), await headersOf(c.who, c.cred)));
+  });
+  test.each(grid(orgRule('write')))('UpdateOrgPolicy (the policy in force): $who with $cred → $expect', async (c) => {
+    judge('UpdateOrgPolicy', c.expect, await call(e, 'PUT', policy(), await headersOf(c.who, c.cred), POLICY_OFF));
+  });
+
+  test('a policy requiring second factors: set by an admin; a member never lifts it, and an admin without a factor cannot act to lift it, not even with a key made before', async () => {
+    const group = 'second-factor policy';
+    const boss: Actor = { ...(await newUser(e.w, 'Strict Root')), role: 'root_admin' };
+    const org = boss.organizationId;
+    const admin = await member(e.w, boss, org, 'admin', 'Strict Admin');
+    const m = await member(e.w, boss, org, 'member', 'Strict Member');
+    // Every credential first (a password sign-in after enrolment answers with a challenge).
+    const memberCreds = await Promise.all(CREDS.map((cred) => credential(e.w, m, 'member', cred, org)));
+    const adminCreds = await Promise.all(CREDS.map((cred) => credential(e.w, admin, 'admin', cred, org)));
+    await enrolTotp(e.w.server, boss.cookie);
+    await enrolTotp(e.w.server, m.cookie);
+    judge(group, 403, await call(e, 'PUT', policy(org), cookie(m), { ...POLICY_OFF, requireSecondFactor: 'all' }));
+    judge(group, 'allow', await call(e, 'PUT', policy(org), cookie(boss), { ...POLICY_OFF, requireSecondFactor: 'all' }));
+    for (const h of memberCreds) judge(group, 403, await call(e, 'PUT', policy(org), h, POLICY_OFF));
+    for (const h of adminCreds) {
+      const r = await call(e, 'PUT', policy(org), h, POLICY_OFF);
+      judge(group, 403, r);
+      expect(r.body.reason).toBe('SECOND_FACTOR_ENROLMENT_REQUIRED');
+    }
+    const now = await call(e, 'GET', policy(org), cookie(boss));
+    expect(now.body.data.requireSecondFactor).toBe('all');
+  });
+});
+
+describe('API key usage and IP allowlists', () => {
+  // Reading a key (its usage, its allowlist): its creator, or an admin at any rank; members see only theirs (404).
+  test.each(matrix(keyRule(true)))('GetApiKeyUsage: $role with $cred on the key of $level → $expect', async (c) => {
+    const k = await keyOf(e, userAt(e, c.role, c.level)!);
+    judge('GetApiKeyUsage', c.expect, await call(e, 'GET', `/api-key/${k.id}/usage`, { ...e.creds[c.role][c.cred], orgid: e.org }));
+  });
+  test.each(matrix(keyRule(true)))('GetApiKey (its allowlist): $role with $cred on the key of $level → $expect', async (c) => {
+    const k = await keyOf(e, userAt(e, c.role, c.level)!, { ipAllowlist: { cidrs: ['127.0.0.0/8', '::1/128'] } });
+    const r = await call(e, 'GET', keyPath(k.id), { ...e.creds[c.role][c.cred], orgid: e.org });
+    judge('GetApiKey', c.expect, r);
+    if (r.status !== 200) expect(JSON.stringify(r.body)).not.toContain('127.0.0.0');
+  });
+  test.each(matrix(keyRule(false)))('UpdateApiKey (lift the IP allowlist): $role with $cred on the key of $level → $expect', async (c) => {
+    const k = await keyOf(e, userAt(e, c.role, c.level)!, { ipAllowlist: { cidrs: ['127.0.0.0/8', '::1/128'] } });
+    judge('UpdateApiKey allowlist', c.expect, await call(e, 'PATCH', keyPath(k.id), { ...e.creds[c.role][c.cred], orgid: e.org }, { ipAllowlist: { cidrs: [] } }));
+  });
+  // Any credential of the outsider: the key is not theirs to see (404), whatever the header says.
+  test.each(grid((who) => (who === 'outsider' ? 404 : undefined)))('a key of another organization (usage, key, allowlist): $who with $cred → $expect', async (c) => {
+    const k = await keyOf(e, e.users.member[0]);
+    const h = { ...(await headersOf(c.who, c.cred)) };
+    judge('keys of another organization', c.expect, await call(e, 'GET', `/api-key/${k.id}/usage`, h));
+    judge('keys of another organization', c.expect, await call(e, 'GET', keyPath(k.id), { ...h, orgid: e.outsider.organizationId }));
+    // (a key holding only `read` is refused the write before the key is looked up)
+    const write = c.cred === 'readKey' ? 403 : c.expect;
+    judge('keys of another organization', write, await call(e, 'PATCH', keyPath(k.id), { ...h, orgid: e.outsider.organizationId }, { ipAllowlist: { cidrs: [] } }));
+  });
+
+  test("organization-wide usage: a member counts only the keys they created, never a peer's; another organization's counts nothing", async () => {
+    const group = 'organization usage';
+    const boss = { ...(await newUser(e.w, 'Usage Root')), role: 'root_admin' as const };
+    const org = boss.organizationId;
+    const [me, peer] = [await member(e.w, boss, org, 'member', 'Usage Me'), await member(e.w, boss, org, 'member', 'Usage Peer')];
+    const key = async (u: Actor) => (await call(e, 'POST', '/api-key/create', { ...cookie(u), orgid: org }, { name: 'counted', scopes: ['read'] })).body.data.key as string;
+    const [mine, theirs] = [await key(me), await key(peer)];
+    for (let i = 0; i < 2; i++) expect((await call(e, 'GET', '/api/user/me', { 'x-api-key': mine })).status).toBe(200);
+    for (let i = 0; i < 50; i++) expect((await call(e, 'GET', '/api/user/me', { 'x-api-key': theirs })).status).toBe(200);
+    await e.w.server.deps.apiKeys.usage.flush();
+    const now = e.w.server.clock.now().getTime();
+    const range = `startTime=${new Date(now - 3_600_000).toISOString()}&endTime=${new Date(now + 3_600_000).toISOString()}`;
+    const total = (r: RestResponse) => Number(r.body.data?.totals?.total ?? -1);
+    for (const cred of ['session', 'jwt'] as const) {
+      const h = await credential(e.w, me, 'member', cred, org);
+      const r = await call(e, 'GET', `/api/user/organizations/${org}/api-key-usage?${range}`, h);
+      judge(group, 'allow', r);
+      expect(total(r)).toBe(2);
+      // The peer's key by id: not theirs to see.
+      const all = await call(e, 'GET', `/api/user/organizations/${org}/api-key-usage?${range}`, cookie(boss));
+      expect(total(all)).toBeGreaterThanOrEqual(52);
+      const foreign = await call(e, 'GET', `/api/user/organizations/${org}/api-key-usage?${range}`, cookie(e.outsider));
+      judge(group, 'allow', foreign);
+      expect(total(foreign)).toBe(0);
+    }
+  });
+
+  test("attack: a key that expires, or has a usage budget or a rate limit, hands on a key without them: creates one (no expiry, no budget), regenerates a permanent one to receive its secret, or extends its child's expiry", async () => {
+    const group = 'named attacks';
+    const m = e.users.member[0];
+    const short = await keyOf(e, m, { scopes: ['read', 'write'], expiresIn: 3600 });
+    const exchanged = await signInWithApiKey(e.url, e.org, { key: short.key, keyId: short.id, userId: m.userId });
+    expect(exchanged.status).toBe(200);
+    const until = short.apiKey.expiresAt;
+    const ways: Record<string, string>[] = [
+      { 'x-api-key': short.key, orgid: e.org },
+      { authorization: `Bearer ${exchanged.body.id_token}`, orgid: e.org },
+    ];
+    for (const h of ways) {
+      const child = await call(e, 'POST', '/api-key/create', h, { name: 'child', scopes: ['read'] });
+      judge(group, 'allow', child);
+      expect(child.body.data.apiKey.expiresAt).toBe(until);
+      judge(group, 403, await call(e, 'POST', '/api-key/create', h, { name: 'child', scopes: ['read'], expiresIn: 7200 }));
+      judge(group, 'allow', await call(e, 'POST', '/api-key/create', h, { name: 'child', scopes: ['read'], expiresIn: 600 }));
+      const later = new Date(e.w.server.clock.now().getTime() + 86_400_000).toISOString();
+      judge(group, 403, await call(e, 'PATCH', keyPath(child.body.data.id), h, { expiresAt: later }));
+      const forever = await keyOf(e, m);
+      const regen = await call(e, 'POST', `/api-key/regenerate/${forever.id}`, h, {});
+      judge(group, 403, regen);
+      expect(JSON.stringify(regen.body)).not.toMatch(/"key":"/);
+    }
+    for (const limits of [{ remaining: 50 }, { rateLimit: { requestsPerMinute: 100 } }, { refill: { interval: 'day', amount: 10 } }]) {
+      const k = await keyOf(e, m, { scopes: ['read', 'write'], ...limits });
+      const h = { 'x-api-key': k.key, orgid: e.org };
+      judge(group, 403, await call(e, 'POST', '/api-key/create', h, { name: 'unlimited child', scopes: ['read'] }));
+      judge(group, 403, await call(e, 'POST', `/api-key/regenerate/${(await keyOf(e, m)).id}`, h, {}));
+      // Its own secret it may still rotate.
+      judge(group, 'allow', await call(e, 'POST', `/api-key/regenerate/${k.id}`, h, {}));
+    }
+  });
+
+  test('attack: a key restricted to an address range widens or removes its own allowlist (with its secret or a token exchanged from it), or hands on a key usable from anywhere (creates one, lifts the list of another, regenerates one to receive its secret); a member lifts an allowlist an admin imposed', async () => {
+    const group = 'named attacks';
+    const m = e.users.member[0];
+    const a = e.users.admin[0];
+    const k = await keyOf(e, m, { scopes: ['read', 'write'], ipAllowlist: { cidrs: ['127.0.0.0/8', '::1/128'] } });
+    const itself = { 'x-api-key': k.key, orgid: e.org };
+    const exchanged = await signInWithApiKey(e.url, e.org, { key: k.key, keyId: k.id, userId: m.userId });
+    expect(exchanged.status).toBe(200);
+    const viaToken = { authorization: `Bearer ${exchanged.body.id_token}`, orgid: e.org };
+    for (const h of [itself, viaToken]) {
+      judge(group, 403, await call(e, 'PATCH', keyPath(k.id), h, { ipAllowlist: { cidrs: ['0.0.0.0/0', '::/0'] } }));
+      judge(group, 403, await call(e, 'PATCH', keyPath(k.id), h, { ipAllowlist: { cidrs: [] } }));
+    }
+    // Nor does it hand on a key usable from elsewhere: a key it creates keeps within its list (inherits
+    // it when naming none), and it neither lifts another key's list nor receives the secret of a key usable anywhere.
+    for (const h of [itself, viaToken]) {
+      const child = await call(e, 'POST', '/api-key/create', h, { name: 'child', scopes: ['read'] });
+      judge(group, 'allow', child);
+      expect(child.body.data.apiKey.ipAllowlist.cidrs).toEqual(['127.0.0.0/8', '::1/128']);
+      judge(group, 403, await call(e, 'POST', '/api-key/create', h, { name: 'child', scopes: ['read'], ipAllowlist: { cidrs: ['0.0.0.0/0'] } }));
+      judge(group, 403, await call(e, 'POST', '/api-key/create', h, { name: 'child', scopes: ['read'], ipAllowlist: { cidrs: ['127.0.0.0/7'] } }));
+      const narrower = await call(e, 'POST', '/api-key/create', h, { name: 'child', scopes: ['read'], ipAllowlist: { cidrs: ['127.0.0.1'] } });
+      judge(group, 'allow', narrower);
+      const anywhere = await keyOf(e, m);
+      judge(group, 403, await call(e, 'PATCH', keyPath(anywhere.id), h, { name: 'still anywhere', ipAllowlist: { cidrs: [] } }));
+      const regen = await call(e, 'POST', `/api-key/regenerate/${anywhere.id}`, h, {});
+      judge(group, 403, regen);
+      expect(JSON.stringify(regen.body)).not.toMatch(/"key":"/);
+      judge(group, 'allow', await call(e, 'PATCH', keyPath(anywhere.id), h, { ipAllowlist: { cidrs: ['127.0.0.1/32'] } }));
+      judge(group, 'allow', await call(e, 'POST', `/api-key/regenerate/${anywhere.id}`, h, {}));
+    }
+    // An admin narrows it; the member (any credential) lifts nothing the admin set.
+    judge(group, 'allow', await call(e, 'PATCH', keyPath(k.id), { ...cookie(a), orgid: e.org }, { ipAllowlist: { cidrs: ['127.0.0.1/32', '::1/128'] } }));
+    for (const cred of CREDS) {
+      judge(group, 403, await call(e, 'PATCH', keyPath(k.id), { ...e.creds.member[cred], orgid: e.org }, { ipAllowlist: { cidrs: [] } }));
+      judge(group, 403, await call(e, 'PATCH', keyPath(k.id), { ...e.creds.member[cred], orgid: e.org }, { ipAllowlist: { cidrs: ['127.0.0.0/8'] } }));
+    }
+    const seen = await call(e, 'GET', keyPath(k.id), { ...cookie(m), orgid: e.org });
+    expect((seen.body.data.apiKey ?? seen.body.data).ipAllowlist.cidrs).toEqual(['127.0.0.1/32', '::1/128']);
   });
 });

@@ -14,6 +14,9 @@ export type Level = 'self' | 'peer' | 'above' | 'below';
 export const ROLES: Role[] = ['root_admin', 'admin', 'member'];
 export const CREDS: CredKind[] = ['session', 'jwt', 'orgKey', 'pat', 'exchanged'];
 export const LEVELS: Level[] = ['self', 'peer', 'above', 'below'];
+/** The roles, and someone of none of them: a user of another organization. */
+export type Who = Role | 'outsider';
+export const WHO: Who[] = [...ROLES, 'outsider'];
 const RANK: Record<Role, number> = { member: 0, admin: 1, root_admin: 2 };
 
 /** The role at `level` relative to `role`; undefined where none exists (nothing above root_admin). */
@@ -35,8 +38,10 @@ export interface Escalation {
   org: string;
   /** Two users of each role in `org` (index 0 acts, index 1 is the peer). */
   users: Record<Role, [Actor, Actor]>;
-  /** Credential headers of the acting user of each role, in `org`. */
-  creds: Record<Role, Record<CredKind, Record<string, string>>>;
+  /** Credential headers of the acting user of each role, in `org`; the outsider's are of their own organization. */
+  creds: Record<Who, Record<CredKind, Record<string, string>>>;
+  /** A user who is root_admin of their own organization and not in `org`. */
+  outsider: Actor;
 }
 
 const auth = (kind: CredKind, secret: string): Record<string, string> =>
@@ -70,8 +75,8 @@ export async function member(w: World, root: TestUser, organizationId: string, r
   return { ...u, role };
 }
 
-export async function buildWorld(): Promise<Escalation> {
-  const w = await startWorld();
+export async function buildWorld(env: Record<string, string> = {}): Promise<Escalation> {
+  const w = await startWorld(env);
   const r0 = await newUser(w, 'Root');
   const org = r0.organizationId;
   const rest1 = await Promise.all([
@@ -82,6 +87,7 @@ export async function buildWorld(): Promise<Escalation> {
     member(w, r0, org, 'member', 'Member Two'),
   ]);
   const [r1, a0, a1, m0, m1] = rest1;
+  const outsider: Actor = { ...(await newUser(w, 'Outsider')), role: 'root_admin' };
   const users: Escalation['users'] = { root_admin: [{ ...r0, role: 'root_admin' }, r1], admin: [a0, a1], member: [m0, m1] };
   const creds = {} as Escalation['creds'];
   for (const role of ROLES) {
@@ -89,7 +95,9 @@ export async function buildWorld(): Promise<Escalation> {
     const entries = await Promise.all(CREDS.map(async (kind) => [kind, await credential(w, u, role, kind, org)] as const));
     creds[role] = Object.fromEntries(entries) as Record<CredKind, Record<string, string>>;
   }
-  return { w, url: w.url, org, users, creds };
+  const theirs = await Promise.all(CREDS.map(async (kind) => [kind, await credential(w, outsider, 'root_admin', kind, outsider.organizationId)] as const));
+  creds.outsider = Object.fromEntries(theirs) as Record<CredKind, Record<string, string>>;
+  return { w, url: w.url, org, users, creds, outsider };
 }
 
 /** The user at `level` from the acting user of `role` (self, the peer, or the first user of the role above / below). */

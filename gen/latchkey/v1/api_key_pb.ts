@@ -1007,6 +1007,13 @@ export const ApiKeyService: GenService<{
    * caller is root_admin of their own organization works only there.
    * Scopes that are not Latchkey's own (e.g. `projects:write`) are stored and
    * returned by VerifyApiKey and IntrospectToken for other services to enforce.
+   * A key with limits (or a token exchanged from it) hands on no key without
+   * them: a key it creates gets its IP allowlist and expiry when the call names
+   * none, and a list or expiry the call names must lie within them (ranges
+   * inside its ranges, no later); the same holds for an allowlist or expiry it
+   * sets with UpdateApiKey and for a key it regenerates (it would receive the
+   * secret); a key with a usage budget or a rate limit creates and regenerates
+   * no other key. permission_denied (403) otherwise.
    *
    * Credential: session, access token, or API key with `api-keys:write`.
    * Role: member or above of the key's organization; "admin" or "root_admin"

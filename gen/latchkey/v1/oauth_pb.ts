@@ -728,8 +728,12 @@ export const OAuthClientService: GenService<{
    * Changes a client's name, redirect URIs or scopes (fields left empty stay
    * as they are). Tokens already issued keep their scopes until they expire.
    *
-   * Credential: as CreateOAuthClient. Errors: not_found (404); invalid_argument
-   * (400); permission_denied (403) for a scope above the caller's role.
+   * Credential: as CreateOAuthClient, and like an API key, never a client
+   * whose creator's current role is above the caller's (a machine client's
+   * tokens act as its creator). Errors: not_found (404); invalid_argument
+   * (400) for a bad redirect URI or unknown scope; permission_denied (403)
+   * for a scope above the caller's role or a client whose creator ranks
+   * above the caller (ROLE_ABOVE_CALLER).
    *
    * @generated from rpc latchkey.v1.OAuthClientService.UpdateOAuthClient
    */

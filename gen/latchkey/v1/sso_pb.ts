@@ -1019,9 +1019,15 @@ export const SsoService: GenService<{
    * (an empty `oidc.client_secret` keeps the stored secret).
    *
    * Credential: session, access token, or API key with `orgs:write`. Role:
-   * admin or above.
+   * admin or above; root_admin to change who the identity provider is
+   * (`oidc.issuer`, `oidc.client_id`, `oidc.email_claim`, the SAML entity id,
+   * SSO URL, certificate or metadata, `saml.want_response_signed`) once the
+   * connection has a verified domain: that IdP signs in every account at the
+   * domain, the organization's root_admins included.
    * Errors: invalid_argument (400 VALIDATION_ERROR) naming the field;
-   * not_found (404) for an unknown connection.
+   * not_found (404) for an unknown connection; permission_denied (403
+   * ROLE_REQUIRED) for an admin changing the identity provider of a
+   * connection with a verified domain.
    *
    * @generated from rpc latchkey.v1.SsoService.UpdateSsoConnection
    */

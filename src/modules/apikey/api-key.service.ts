@@ -15,7 +15,7 @@ import { Organization } from '../org/organization.entity.js';
 import { capScopes, expandScopes, isLatchkeyScope, isRole, type Role, rankAbove, roleAtLeast, roleRank, scopesOfRole } from '../org/roles.js';
 import { ApiKey, type KeyStatus, type RefillInterval } from './api-key.entity.js';
 import { periodOf } from './credits.js';
-import { allowlistOf } from './ip-allowlist.js';
+import { allowlistOf, within } from './ip-allowlist.js';
 import { generateKey } from './key-format.js';
 import type { KeyReach } from './reach.js';
 import { budget, DEFAULT_SCOPES, expiry, futureExpiry, gracePeriod, isShorthand, KEY_STATUSES, keyName, metadataOf, rateLimit, refill, scopeList } from './rules.js';
@@ -85,13 +85,19 @@ export class ApiKeyLifecycle {
     const now = this.clock.now();
     const name = keyName(input.name);
     const metadata = metadataOf(input.metadata);
-    const expiresAt = expiry(now, input.expiresIn, input.expiresAt);
+    const asked = expiry(now, input.expiresIn, input.expiresAt);
     const rpm = rateLimit(input.requestsPerMinute ?? 0);
     const refillOf = refill(input.refill);
     const remaining = budget(input.remaining) ?? refillOf?.amount ?? null;
     const requested = input.scopes.length ? scopeList(input.scopes) : DEFAULT_SCOPES;
-    const ipAllowlist = allowlistOf(input.ipAllowlist ?? [], 'ipAllowlist.cidrs');
     const p = c.principal;
+    const passed = this.withinCallingKey(
+      await this.callingKey(this.em, p),
+      { ipAllowlist: allowlistOf(input.ipAllowlist ?? [], 'ipAllowlist.cidrs'), expiresAt: asked },
+      { inherit: true, handsOn: true },
+    );
+    const ipAllowlist = passed.ipAllowlist ?? [];
+    const expiresAt = passed.expiresAt ?? null;
     const pin = metadata.organizationId as string | undefined;
     const clientId = input.clientOrganizationId.trim() || undefined;
     this.refuseClientKeyOnPartnerRoute(c);
@@ -220,6 +226,7 @@ export class ApiKeyLifecycle {
       const toggles = input.enabled !== undefined && input.enabled !== k.enabled;
       if (budgets || toggles || requested) this.refuseSelfChange(c.principal, k);
       if (budgets || toggles) await this.assertMayChangeLimits(k, callerRole, !budgets && input.enabled === false);
+      if (ipAllowlist !== undefined || expiresAt !== undefined) this.withinCallingKey(await this.callingKey(tx, c.principal), { id: k.id, ipAllowlist, expiresAt });
       const changed: string[] = [];
       if (name !== undefined && name !== k.name) (k.name = name), changed.push('name');
       if (requested) {
@@ -265,6 +272,7 @@ export class ApiKeyLifecycle {
     const key = await this.em.transactional(async (tx) => {
       const { key: k } = await this.managed(c, keyId, tx, 'manage');
       if (k.revokedAt) throw new DomainError('API_KEY_ALREADY_REVOKED', 'API key is revoked');
+      this.withinCallingKey(await this.callingKey(tx, c.principal), { id: k.id, ipAllowlist: k.ipAllowlist ?? [], expiresAt: k.expiresAt }, { handsOn: true });
       k.previousKeyHash = grace ? k.keyHash : null;
       k.previousExpiresAt = grace ? new Date(now.getTime() + grace * 1000) : null;
       k.keyHash = fresh.hash;
@@ -353,6 +361,43 @@ export class ApiKeyLifecycle {
   private refuseSelfChange(p: Principal, k: ApiKey): void {
     const keyId = p.kind === 'apiKey' ? p.keyId : p.kind === 'jwt' ? p.actor?.keyId : undefined;
     if (keyId === k.id) throw forbidden('An API key cannot change its own limits, scopes, state or expiry');
+  }
+
+  /** The key a call comes through (its own secret, or a token exchanged from it); undefined otherwise. */
+  private async callingKey(em: EntityManager, p: Principal): Promise<ApiKey | undefined> {
+    const keyId = p.kind === 'apiKey' ? p.keyId : p.kind === 'jwt' ? p.actor?.keyId : undefined;
+    if (!keyId?.startsWith('ak_')) return undefined;
+    return (await em.findOne(ApiKey, { id: keyId })) ?? undefined;
+  }
+
+  /**
+   * A key with limits never hands on a key without them: a key it creates, regenerates (it receives
+   * the secret) or changes must be used from within its IP allowlist and expire no later than it; a
+   * key with a usage budget or a rate limit hands on no key at all (each would have its own). On
+   * create (`inherit`), a key naming no allowlist or expiry gets the caller's.
+   */
+  private withinCallingKey(
+    caller: ApiKey | undefined,
+    target: { id?: string; ipAllowlist?: string[] | null; expiresAt?: Date | null },
+    o: { inherit?: boolean; handsOn?: boolean } = {},
+  ): { ipAllowlist?: string[] | null; expiresAt?: Date | null } {
+    if (!caller || caller.id === target.id) return target;
+    if (o.handsOn && (caller.remaining !== null || caller.rateLimitPerMinute)) {
+      throw forbidden('An API key with a usage budget or a rate limit cannot create or regenerate keys: the new secret would have limits of its own');
+    }
+    const out = { ...target };
+    const own = caller.ipAllowlist;
+    if (own?.length && target.ipAllowlist !== undefined) {
+      if (o.inherit && !target.ipAllowlist?.length) out.ipAllowlist = [...own];
+      else if (!within(target.ipAllowlist ?? [], own)) {
+        throw forbidden("The calling API key has an IP allowlist: a key it creates, regenerates or restricts must be restricted within it (ipAllowlist.cidrs inside the calling key's)");
+      }
+    }
+    if (caller.expiresAt && target.expiresAt !== undefined) {
+      if (o.inherit && !target.expiresAt) out.expiresAt = caller.expiresAt;
+      else if (!target.expiresAt || target.expiresAt > caller.expiresAt) throw forbidden('The calling API key expires: a key it creates, regenerates or changes must expire no later than it');
+    }
+    return out;
   }
 
   /**

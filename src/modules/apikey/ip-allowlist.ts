@@ -38,6 +38,21 @@ export function allowlistOf(raw: readonly string[], field: string): string[] {
   return out;
 }
 
+/**
+ * True when every range of `inner` lies inside one range of `outer` (lists as stored, both non-empty
+ * to mean anything: an empty list is "anywhere", inside nothing but an empty `outer`).
+ */
+export function within(inner: readonly string[], outer: readonly string[]): boolean {
+  if (!outer.length) return true;
+  if (!inner.length) return false;
+  const ranges = outer.map(parse).filter((r): r is Range => !!r);
+  return inner.every((raw) => {
+    const r = parse(raw);
+    // r fits in o when o is no narrower and holds r's address: r lies in the one /o.prefix block holding it.
+    return !!r && ranges.some((o) => o.family === r.family && o.prefix <= r.prefix && compileAllowlist([`${o.address}/${o.prefix}`])!.check(r.address, r.family));
+  });
+}
+
 /** A matcher for a stored list; null when the key may be used from anywhere. */
 export function compileAllowlist(list: readonly string[] | null): net.BlockList | null {
   if (!list?.length) return null;

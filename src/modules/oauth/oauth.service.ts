@@ -9,7 +9,7 @@ import { forbidden, invalid, notFound } from '../common/errors.js';
 import { ulid } from '../common/ids.js';
 import { randomToken } from '../common/secrets.js';
 import type { OrgService } from '../org/org.service.js';
-import { capScopes, type Role } from '../org/roles.js';
+import { capScopes, type Role, rankAbove } from '../org/roles.js';
 import type { OAuthStore } from './adapter.js';
 import { hashClientSecret, OAUTH_SCOPES, type OAuthProvider } from './provider.js';
 import type { OAuthTokenVerifier } from './verifier.js';
@@ -117,12 +117,18 @@ export class OAuthService {
     return { allowed: [...scopes.filter((s) => !OAUTH_SCOPES.includes(s)), ...allowed], refused: latchkey.filter((s) => !allowed.includes(s)) };
   }
 
-  async create(actor: Actor, organizationId: string, role: Role, input: ClientInput): Promise<{ client: OAuthClientView; secret?: string }> {
-    const scopes = [...new Set(input.scopes)];
+  /** The scopes a client may be given by `role`: known ones only (Latchkey's for a machine client), none above the role. */
+  private grantable(requested: string[], machine: boolean, role: Role): string[] {
+    const scopes = [...new Set(requested)];
     for (const s of scopes) if (!OAUTH_SCOPES.includes(s) && !['openid', 'offline_access', 'profile', 'email'].includes(s)) throw invalid('scopes', `unknown scope "${s.slice(0, 64)}"`);
-    if (input.type === 'machine' && scopes.some((s) => !OAUTH_SCOPES.includes(s))) throw invalid('scopes', 'a machine client gets Latchkey scopes only (no openid, offline_access, profile, email)');
+    if (machine && scopes.some((s) => !OAUTH_SCOPES.includes(s))) throw invalid('scopes', 'a machine client gets Latchkey scopes only (no openid, offline_access, profile, email)');
     const { refused } = this.capped(scopes, role);
     if (refused.length) throw forbidden(`Your role cannot grant ${refused.join(', ')}`, 'SCOPE_MISSING');
+    return scopes;
+  }
+
+  async create(actor: Actor, organizationId: string, role: Role, input: ClientInput): Promise<{ client: OAuthClientView; secret?: string }> {
+    const scopes = this.grantable(input.scopes, input.type === 'machine', role);
     checkUris('redirect_uris', input.redirectUris, input.type !== 'machine');
     checkUris('post_logout_redirect_uris', input.postLogoutRedirectUris, false);
     const clientId = `${CLIENT_ID_PREFIX}${ulid().toLowerCase()}`;
@@ -182,12 +188,12 @@ export class OAuthService {
     changes: { name?: string; redirectUris?: string[]; postLogoutRedirectUris?: string[]; scopes?: string[] },
   ): Promise<OAuthClientView> {
     const c = await this.payloadOf(organizationId, clientId);
-    const machine = c.grant_types?.includes('client_credentials');
-    if (changes.scopes) {
-      const { refused } = this.capped(changes.scopes, role);
-      if (refused.length) throw forbidden(`Your role cannot grant ${refused.join(', ')}`, 'SCOPE_MISSING');
-      c.scope = [...new Set(changes.scopes)].join(' ') || undefined;
-    }
+    const machine = !!c.grant_types?.includes('client_credentials');
+    // As for an API key: nobody changes a client whose creator now ranks above them (a machine
+    // client's tokens act as its creator, a user client's redirect URIs receive its users' codes).
+    const creator = c.created_by ? await this.d.orgs.roleOf(String(c.created_by), organizationId) : undefined;
+    if (creator && rankAbove(creator, role)) throw forbidden("You cannot change an OAuth client whose creator's role is above yours", 'ROLE_ABOVE_CALLER');
+    if (changes.scopes) c.scope = this.grantable(changes.scopes, machine, role).join(' ') || undefined;
     if (changes.name !== undefined) c.client_name = changes.name;
     if (changes.redirectUris && !machine) {
       checkUris('redirect_uris', changes.redirectUris, true);

@@ -11,6 +11,7 @@ import type { Clock } from '../common/clock.js';
 import { conflict, DomainError, forbidden, invalid, notFound } from '../common/errors.js';
 import { open, seal } from '../common/sealing.js';
 import { randomToken } from '../common/secrets.js';
+import type { Role } from '../org/roles.js';
 import { challengeName, type TxtResolver } from './dns.js';
 import { type IdpMetadata, parseIdpMetadata } from './saml-metadata.js';
 
@@ -68,6 +69,9 @@ export interface SsoConnectionsDeps {
   /** Tells every replica (the invalidation bus) that an organization's SSO changed. */
   invalidate: (inv: Invalidation) => void;
 }
+
+/** The settings that decide whose identity the IdP asserts (the client secret and name claim do not). */
+const IDENTITY_SETTINGS = ['issuer', 'clientId', 'emailClaim', 'idpEntityId', 'idpSsoUrl', 'idpCertificate', 'wantResponseSigned'] as const satisfies readonly (keyof SsoSettings)[];
 
 const DOMAIN_RE = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 const MAX_CONNECTIONS = 100;
@@ -175,16 +179,27 @@ export class SsoConnections {
     return this.view(c);
   }
 
-  async update(organizationId: string, connectionId: string, input: ConnectionInput, actor: Actor): Promise<ConnectionView> {
+  async update(organizationId: string, connectionId: string, input: ConnectionInput, actor: Actor, role: Role): Promise<ConnectionView> {
     const c = await this.find(organizationId, connectionId);
+    // The new settings are worked out on a copy first: who may change them depends on what changes.
+    const next = { id: c.id, kind: c.kind, settings: { ...c.settings }, secretSealed: c.secretSealed } as SsoConnection;
+    if (c.kind === 'oidc' && input.oidc) this.applyOidc(next, input.oidc, false);
+    if (c.kind === 'saml' && input.saml) await this.applySaml(next, input.saml);
+    // Whoever controls the IdP of a connection with a verified domain signs in as every account at
+    // that domain, the organization's root_admins included: changing who the IdP is, or which of its
+    // claims is the email, is the root_admin's (an admin's own connection, nothing proven yet, is theirs).
+    const identity = IDENTITY_SETTINGS.filter((k) => next.settings[k] !== c.settings[k]);
+    if (identity.length && role !== 'root_admin' && (await this.em.count(SsoDomain, { connectionId: c.id, verifiedAt: { $ne: null } }))) {
+      throw forbidden(`Only a root_admin can change ${identity.join(', ')} of a connection with a verified domain: its identity provider signs in everyone at that domain`, 'ROLE_REQUIRED');
+    }
     if (input.name !== undefined) {
       if (!input.name.trim()) throw invalid('name', 'is required');
       c.name = input.name.trim();
     }
     if (input.defaultRole) c.defaultRole = input.defaultRole;
     if (input.enabled !== undefined) c.enabled = input.enabled;
-    if (c.kind === 'oidc' && input.oidc) this.applyOidc(c, input.oidc, false);
-    if (c.kind === 'saml' && input.saml) await this.applySaml(c, input.saml);
+    c.settings = next.settings;
+    c.secretSealed = next.secretSealed;
     // Names of the changed fields only: never their values (a secret among them).
     const given = (v: unknown) => v !== undefined && v !== '' && !(Array.isArray(v) && !v.length);
     const changed = Object.entries(input).flatMap(([k, v]) => (!given(v) ? [] : typeof v === 'object' ? Object.entries(v as object).flatMap(([f, x]) => (given(x) ? [`${k}.${f}`] : [])) : [k]));

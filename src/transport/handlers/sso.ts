@@ -92,7 +92,7 @@ export function ssoHandlers(sso: Sso): ServiceImpl<typeof SsoService> {
 
     async updateSsoConnection(req, ctx) {
       const input = { name: req.name, defaultRole: req.defaultRole, enabled: req.enabled, oidc: oidcInput(req.oidc), saml: samlInput(req.saml) };
-      return { connection: toConnection(sso, await connections.update(tenantOf(ctx).organizationId, req.connectionId, input, actorOf(ctx))) };
+      return { connection: toConnection(sso, await connections.update(tenantOf(ctx).organizationId, req.connectionId, input, actorOf(ctx), tenantOf(ctx).role)) };
     },
 
     async deleteSsoConnection(req, ctx) {
