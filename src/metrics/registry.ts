@@ -1,18 +1,18 @@
 // Every Prometheus metric Latchkey exports, on one registry per process (replicas scrape apart).
 // Label values are a small fixed set, so children are created once and reused on the hot path.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { RequestHistogram } from './request-histogram.js';
 
 export const registry = new Registry();
 // Event-loop lag, heap, GC, CPU and file descriptors come with prom-client's defaults.
 collectDefaultMetrics({ register: registry, prefix: 'latchkey_' });
 
-export const requestDuration = new Histogram({
-  name: 'latchkey_rpc_duration_seconds',
-  help: 'RPCs by protocol (grpc, grpc_web, connect, rest), method and gRPC status code.',
-  labelNames: ['protocol', 'method', 'code'] as const,
-  buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-  registers: [registry],
-});
+export const requestDuration = new RequestHistogram(
+  'latchkey_rpc_duration_seconds',
+  'RPCs by protocol (grpc, grpc_web, connect, rest), method and gRPC status code.',
+  [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+  registry,
+);
 
 export const credentialVerifications = new Counter({
   name: 'latchkey_credential_verifications_total',

@@ -128,7 +128,7 @@ describe('the latchkey/client package', () => {
       );
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(new RegExp(`^latchkey: .*needs Node\\.js 22\\.19 or newer; this is ${systemVersion.replaceAll('.', '\\.')}\\.`));
-      expect(r.stderr).not.toMatch(/TypeError|    at /);
+      expect(r.stderr).not.toMatch(/TypeError|\n {4}at /);
     }
   });
 
