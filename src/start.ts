@@ -4,6 +4,7 @@ import { DataDirLockedError } from './db/data-dir-lock.js';
 import { createDeps } from './deps.js';
 import { createLogger } from './log.js';
 import { RedisUnavailableError } from './modules/common/redis.js';
+import { WrongSecretError } from './modules/token/signing-keys.js';
 import { startTracing, stopTracing, traceLogMixin } from './ops/tracing.js';
 import { listen } from './server.js';
 
@@ -41,8 +42,9 @@ async function main(): Promise<void> {
 }
 
 main().catch((e) => {
-  // A second process on one DATA_DIR, or an unreachable REDIS_URL, is an operator's mistake: the message, not a stack trace.
-  const known = e instanceof DataDirLockedError || e instanceof RedisUnavailableError;
+  // A second process on one DATA_DIR, an unreachable REDIS_URL or another SECRET than the database's
+  // is an operator's mistake: the message, not a stack trace.
+  const known = e instanceof DataDirLockedError || e instanceof RedisUnavailableError || e instanceof WrongSecretError;
   console.error('latchkey: failed to start:', known ? e.message : e);
   process.exit(1);
 });

@@ -75,4 +75,16 @@ describe('DATA_DIR lock (embedded database)', () => {
     expect(() => lockDataDir(dataDir)).toThrow(new RegExp(`${dataDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}.*pid ${process.ppid}`));
     expect(JSON.parse(await readFile(file, 'utf8')).pid).toBe(process.ppid); // untouched
   });
+
+  it('a start with another SECRET than the one the database was set up with is refused in one sentence', async () => {
+    const dataDir = await tempDir();
+    const first = await startChild({ DATA_DIR: dataDir, SECRET: 'the-first-secret-0123456789-abcdefghij' });
+    await first.kill('SIGTERM');
+    const other = await spawnServer({ DATA_DIR: dataDir, SECRET: 'another-secret-0123456789-abcdefghijkl' });
+    if (other.server) children.push(other.server);
+    expect(other.server).toBeUndefined();
+    expect(other.exit!.code).toBe(1);
+    expect(other.exit!.output).toContain('latchkey: failed to start: Cannot decrypt the signing key: SECRET is not the one that created it');
+    expect(other.exit!.output).not.toMatch(/\n\s+at /); // a message, not a stack trace
+  }, 120_000);
 });

@@ -7,6 +7,10 @@ import type { Logger } from 'pino';
 import type { Clock } from '../common/clock.js';
 import { ulid } from '../common/ids.js';
 import { open, seal } from '../common/sealing.js';
+
+/** The database's signing keys were sealed under another SECRET: an operator's mistake, said as such at start. */
+export class WrongSecretError extends Error {}
+
 import { SigningKey } from './signing-key.entity.js';
 
 export const ALG = 'EdDSA';
@@ -150,7 +154,7 @@ export class SigningKeys {
       try {
         privateJwk = JSON.parse(open(this.sealKey, current.privateJwk, current.id));
       } catch {
-        throw new Error('Cannot decrypt the signing key: SECRET is not the one that created it (every replica needs the same SECRET)');
+        throw new WrongSecretError('Cannot decrypt the signing key: SECRET is not the one that created it (every replica needs the same SECRET)');
       }
       this.signing = { kid: current.id, privateKey: (await importJWK(privateJwk, ALG)) as CryptoKey, activatedAt: current.activatedAt, privateJwk };
     }
