@@ -10,8 +10,8 @@ import type { TestUser } from '../helpers/accounts.js';
 import { rest } from '../helpers/clients.js';
 import { authorizeOverHttp, type CreatedClient, createClient, discover, oauthError } from './helpers.js';
 
-// The policy, and a scope only root_admins hold.
-const WITH_ROOT_SCOPE = POLICY.replace('routes:\n', '  root_admin: [projects:delete]\nroutes:\n').concat(
+// The policy, a scope only root_admins hold, and one spelt with the policy's other characters.
+const WITH_ROOT_SCOPE = POLICY.replace('routes:\n', '  root_admin: [projects:delete, reports.v2/Export:*]\nroutes:\n').concat(
   '  - match: DELETE /api/user/organizations/{organization_id}/projects\n    scopes: [projects:delete]\n',
 );
 const REDIRECT = 'https://app.example/callback';
@@ -110,6 +110,13 @@ describe('machine clients with downstream scopes', () => {
     const r = await rest(w.url, 'DELETE', projects(), { headers: bearer(await tokenOf(mine, 'projects:delete')) });
     expect(r.status).toBe(200);
     expect(seen(r)['x-latchkey-scopes']).toBe('projects:delete');
+  });
+
+  test('a downstream scope with digits, capitals, dots, slashes and * (as the policy allows) can be given too', async () => {
+    const c = await machine(root, ['reports.v2/Export:*']);
+    const cfg = await discover(w.url, c.clientId, oidc.ClientSecretBasic(c.secret));
+    const { access_token: token } = await oidc.clientCredentialsGrant(cfg, { scope: 'reports.v2/Export:*' });
+    expect(await oidc.tokenIntrospection(cfg, token)).toMatchObject({ active: true, scope: 'reports.v2/Export:*' });
   });
 
   test('members cannot register clients at all (403)', async () => {
