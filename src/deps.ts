@@ -167,6 +167,7 @@ export async function createDeps(config: Config, log: Logger, clock: Clock = sys
     issuer: publicUrl,
     cookieKey: deriveKey(secret, 'oauth-cookies'),
     ...config.oauth,
+    downstream: config.gateway.policy,
     accessTokenTtlSeconds: config.accessTokenTtlSeconds,
     refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
   });

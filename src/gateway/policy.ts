@@ -56,6 +56,11 @@ export class GatewayPolicy {
     }
   }
 
+  /** The downstream scopes the policy's roles grant (`role`'s, or any role's); none without `roles`. */
+  downstreamScopes(role: Role = 'root_admin'): string[] {
+    return [...(this.roleScopes?.[role] ?? [])].filter((s) => !isLatchkeyScope(s));
+  }
+
   /**
    * Downstream scopes after the role cap: a scoped credential keeps those of its scopes the role grants,
    * an unscoped one (a session) gets all the role grants. Latchkey's own scopes are left as they are.

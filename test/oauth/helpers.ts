@@ -49,7 +49,8 @@ class Jar {
 
 /**
  * The code flow without a browser, for tests about storage rather than pages: the user's consent is
- * given through CompleteOAuthInteraction (what the console page calls) with their session cookie.
+ * given through CompleteOAuthInteraction (what the console page calls) with their session cookie,
+ * acting in `organizationId` when given; `beforeConsent` sees the interaction's uid first.
  */
 export async function authorizeOverHttp(
   baseUrl: string,
@@ -57,17 +58,25 @@ export async function authorizeOverHttp(
   user: TestUser,
   redirectUri: string,
   scope: string,
-  resource = baseUrl,
+  opts: { resource?: string; organizationId?: string; beforeConsent?: (uid: string) => Promise<void> } = {},
 ): Promise<{ callback: URL; verifier: string; state: string }> {
   const verifier = oidc.randomPKCECodeVerifier();
   const state = oidc.randomState();
-  const url = oidc.buildAuthorizationUrl(config, { redirect_uri: redirectUri, scope, code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', state, resource });
+  const url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: redirectUri,
+    scope,
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state,
+    resource: opts.resource ?? baseUrl,
+  });
   const jar = new Jar();
   const first = await fetch(url, { redirect: 'manual' });
   jar.take(first);
   const consent = new URL(first.headers.get('location')!, baseUrl);
   const uid = consent.pathname.split('/').pop()!;
-  const done = await rest(baseUrl, 'POST', `/api/oauth/interactions/${uid}`, { body: { approve: true }, headers: { cookie: user.cookie } });
+  await opts.beforeConsent?.(uid);
+  const done = await rest(baseUrl, 'POST', `/api/oauth/interactions/${uid}`, { body: { approve: true, organizationId: opts.organizationId }, headers: { cookie: user.cookie } });
   if (done.status !== 200) throw new Error(`consent: ${done.status} ${JSON.stringify(done.body)}`);
   const back = await fetch(done.body.data.redirectTo, { redirect: 'manual', headers: { cookie: jar.header() } });
   if (!back.headers.get('location')) throw new Error(`resume: ${back.status} ${(await back.text()).slice(0, 300)} cookies=${jar.header()}`);

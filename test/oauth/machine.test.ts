@@ -151,4 +151,16 @@ describe('client management', () => {
     });
     expect(none.status).toBe(400);
   });
+
+  test('without a gateway policy, a downstream scope (projects:read) is unknown and not in discovery', async () => {
+    const r = await rest(s.url, 'POST', '/api/oauth/clients', {
+      headers: { cookie: admin.cookie, 'x-organization-id': admin.organizationId },
+      body: { name: 'Projects', type: 'O_AUTH_CLIENT_TYPE_MACHINE', scopes: ['projects:read'] },
+    });
+    expect(r.status).toBe(400);
+    expect(r.body.message).toMatch(/unknown scope "projects:read"/);
+    const meta = (await (await fetch(`${s.url}/.well-known/openid-configuration`)).json()) as { scopes_supported: string[] };
+    expect(meta.scopes_supported).toContain('members:read');
+    expect(meta.scopes_supported).not.toContain('projects:read');
+  });
 });

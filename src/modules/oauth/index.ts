@@ -9,7 +9,7 @@ import type { Clock } from '../common/clock.js';
 import type { OrgService } from '../org/org.service.js';
 import type { SigningKeys } from '../token/signing-keys.js';
 import { OAuthStore } from './adapter.js';
-import { OAuthService } from './oauth.service.js';
+import { type DownstreamScopes, OAuthService } from './oauth.service.js';
 import { OAuthProvider, type RegistrationMode } from './provider.js';
 import { OAuthTokenVerifier } from './verifier.js';
 
@@ -37,6 +37,8 @@ export interface OAuthDeps {
   registration: RegistrationMode;
   registrationToken?: string;
   resources: string[];
+  /** GATEWAY_POLICY, when set: the downstream scopes its roles grant are OAuth scopes too. */
+  downstream?: DownstreamScopes;
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
 }
@@ -53,6 +55,7 @@ export function createOAuth(d: OAuthDeps): OAuth {
     registration: d.registration,
     registrationToken: d.registrationToken,
     resources: d.resources,
+    downstreamScopes: d.downstream?.downstreamScopes() ?? [],
     accessTokenTtlSeconds: d.accessTokenTtlSeconds,
     refreshTokenTtlSeconds: d.refreshTokenTtlSeconds,
     account: async (userId) => {
@@ -68,7 +71,7 @@ export function createOAuth(d: OAuthDeps): OAuth {
     inContext: (fn) => RequestContext.create(d.em, fn),
     clientOrganization: async (clientId) => (await store.find('Client', 'id', clientId))?.organization_id as string | undefined,
   });
-  const service = new OAuthService({ em: d.em, store, provider, verifier, orgs: d.orgs, audit: d.audit, clock: d.clock });
+  const service = new OAuthService({ em: d.em, store, provider, verifier, orgs: d.orgs, audit: d.audit, clock: d.clock, downstream: d.downstream });
   const sweep = setInterval(() => void store.sweep().catch((err) => d.log.warn({ err }, 'oauth sweep failed')), SWEEP_EVERY_MS);
   sweep.unref();
   return { provider, verifier, service, close: () => clearInterval(sweep) };

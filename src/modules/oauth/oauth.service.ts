@@ -64,6 +64,13 @@ export interface Actor {
   userAgent: string;
 }
 
+/** GATEWAY_POLICY's downstream scopes (its roles'): OAuth clients may hold and ask for them too. */
+export interface DownstreamScopes {
+  downstreamScopes(role?: Role): string[];
+  /** Those of `scopes` the policy's roles let `role` have (Latchkey's own pass). */
+  capDownstream(scopes: readonly string[], role: Role): string[];
+}
+
 export interface OAuthServiceDeps {
   em: EntityManager;
   store: OAuthStore;
@@ -72,6 +79,8 @@ export interface OAuthServiceDeps {
   orgs: OrgService;
   audit: AuditLog;
   clock: Clock;
+  /** The gateway policy, when one is configured. */
+  downstream?: DownstreamScopes;
 }
 
 const epoch = (d: Date) => Math.floor(d.getTime() / 1000);
@@ -108,20 +117,30 @@ function checkUris(field: string, uris: string[], required: boolean): void {
 }
 
 export class OAuthService {
-  constructor(private readonly d: OAuthServiceDeps) {}
+  /** The resource's scopes: Latchkey's own and the gateway policy's downstream ones. */
+  private readonly api: ReadonlySet<string>;
 
-  /** The scopes a role may grant to a client: Latchkey's own are capped by it; OpenID's pass. */
-  private capped(scopes: string[], role: Role): { allowed: string[]; refused: string[] } {
-    const latchkey = scopes.filter((s) => OAUTH_SCOPES.includes(s));
-    const allowed = capScopes(latchkey, role);
-    return { allowed: [...scopes.filter((s) => !OAUTH_SCOPES.includes(s)), ...allowed], refused: latchkey.filter((s) => !allowed.includes(s)) };
+  constructor(private readonly d: OAuthServiceDeps) {
+    this.api = new Set(d.provider.apiScopes);
   }
 
-  /** The scopes a client may be given by `role`: known ones only (Latchkey's for a machine client), none above the role. */
+  /**
+   * The scopes a role may grant to a client: Latchkey's own are capped by it, the gateway's downstream
+   * ones by the policy's roles (as the gateway caps an API key's); OpenID's pass.
+   */
+  private capped(scopes: string[], role: Role): { allowed: string[]; refused: string[] } {
+    const api = scopes.filter((s) => this.api.has(s));
+    const own = api.filter((s) => OAUTH_SCOPES.includes(s));
+    const downstream = api.filter((s) => !OAUTH_SCOPES.includes(s));
+    const allowed = [...capScopes(own, role), ...(this.d.downstream?.capDownstream(downstream, role) ?? [])];
+    return { allowed: [...scopes.filter((s) => !this.api.has(s)), ...allowed], refused: api.filter((s) => !allowed.includes(s)) };
+  }
+
+  /** The scopes a client may be given by `role`: known ones only (the resource's for a machine client), none above the role. */
   private grantable(requested: string[], machine: boolean, role: Role): string[] {
     const scopes = [...new Set(requested)];
-    for (const s of scopes) if (!OAUTH_SCOPES.includes(s) && !['openid', 'offline_access', 'profile', 'email'].includes(s)) throw invalid('scopes', `unknown scope "${s.slice(0, 64)}"`);
-    if (machine && scopes.some((s) => !OAUTH_SCOPES.includes(s))) throw invalid('scopes', 'a machine client gets Latchkey scopes only (no openid, offline_access, profile, email)');
+    for (const s of scopes) if (!this.api.has(s) && !['openid', 'offline_access', 'profile', 'email'].includes(s)) throw invalid('scopes', `unknown scope "${s.slice(0, 64)}"`);
+    if (machine && scopes.some((s) => !this.api.has(s))) throw invalid('scopes', 'a machine client gets API scopes only (no openid, offline_access, profile, email)');
     const { refused } = this.capped(scopes, role);
     if (refused.length) throw forbidden(`Your role cannot grant ${refused.join(', ')}`, 'SCOPE_MISSING');
     return scopes;
@@ -320,8 +339,8 @@ export class OAuthService {
     else {
       const existing = i.grantId && i.session?.accountId === userId ? await provider.Grant.find(i.grantId) : undefined;
       const grant = existing ?? new provider.Grant({ accountId: userId, clientId: client.clientId });
-      // Latchkey's scopes are both provider scopes (asked in `scope`) and the resource's (in the token).
-      const api = scopes.filter((s) => OAUTH_SCOPES.includes(s));
+      // Latchkey's scopes and the gateway's are both provider scopes (asked in `scope`) and the resource's (in the token).
+      const api = scopes.filter((s) => this.api.has(s));
       if (scopes.length) grant.addOIDCScope(scopes.join(' '));
       const resources = i.params.resource ? [i.params.resource].flat().map(String) : [this.d.provider.resource()];
       for (const r of resources) if (api.length) grant.addResourceScope(r, api.join(' '));

@@ -8,7 +8,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import Provider, { type Configuration, errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Logger } from 'pino';
 import { sha256 } from '../common/secrets.js';
-import { isLatchkeyScope } from '../org/roles.js';
 import type { SigningKeys } from '../token/signing-keys.js';
 import type { OAuthStore } from './adapter.js';
 import { isOAuthJwt, type OAuthTokenVerifier } from './verifier.js';
@@ -49,6 +48,8 @@ export interface OAuthProviderOptions {
   refreshTokenTtlSeconds: number;
   /** Extra resource indicators (RFC 8707) tokens may be issued for, besides PUBLIC_URL itself. */
   resources: string[];
+  /** The gateway policy's downstream scopes (GATEWAY_POLICY's roles), asked for and granted as Latchkey's are. */
+  downstreamScopes: string[];
   /** A client's owner: the organization whose client_credentials tokens it gets. */
   clientOrganization(clientId: string): Promise<string | undefined>;
   /** Runs a provider request in its own ORM context (a forked EntityManager), as RPCs run. */
@@ -64,7 +65,12 @@ export class OAuthProvider {
   private current?: { key: string; provider: Provider; callback: ReturnType<Provider['callback']> };
   private building?: Promise<Provider>;
 
-  constructor(private readonly o: OAuthProviderOptions) {}
+  /** The scopes of the resource (Latchkey's API and the gateway's routes): Latchkey's own, then the policy's downstream ones. */
+  readonly apiScopes: readonly string[];
+
+  constructor(private readonly o: OAuthProviderOptions) {
+    this.apiScopes = [...new Set([...OAUTH_SCOPES, ...o.downstreamScopes])];
+  }
 
   /** The provider for the current issuer and signing key (built on first use and after a rotation). */
   async provider(): Promise<Provider> {
@@ -99,7 +105,7 @@ export class OAuthProvider {
       resource: issuer,
       authorization_servers: [issuer],
       jwks_uri: `${issuer}/.well-known/jwks.json`,
-      scopes_supported: OAUTH_SCOPES,
+      scopes_supported: this.apiScopes,
       bearer_methods_supported: ['header'],
       resource_signing_alg_values_supported: ['EdDSA'],
     });
@@ -125,6 +131,7 @@ export class OAuthProvider {
     const o = this.o;
     const store = o.store;
     const resources = new Set([o.issuer(), ...o.resources]);
+    const api = this.apiScopes;
     return {
       adapter: (name: string) => store.adapter(name),
       jwks: { keys: [jwk as never] },
@@ -134,7 +141,7 @@ export class OAuthProvider {
         return claims && { accountId: sub, claims: () => ({ ...claims }) };
       },
       claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
-      scopes: [...OIDC_SCOPES, ...OAUTH_SCOPES],
+      scopes: [...OIDC_SCOPES, ...this.apiScopes],
       responseTypes: ['code'],
       pkce: { required: () => true },
       clientAuthMethods: ['none', 'client_secret_basic', 'client_secret_post'],
@@ -180,7 +187,7 @@ export class OAuthProvider {
           useGrantedResource: () => true,
           getResourceServerInfo: (_ctx, resource) => {
             if (!resources.has(resource)) throw new errors.InvalidTarget();
-            return { scope: OAUTH_SCOPES.join(' '), audience: resource, accessTokenFormat: 'jwt', accessTokenTTL: o.accessTokenTtlSeconds, jwt: { sign: { alg: 'EdDSA' } } };
+            return { scope: api.join(' '), audience: resource, accessTokenFormat: 'jwt', accessTokenTTL: o.accessTokenTtlSeconds, jwt: { sign: { alg: 'EdDSA' } } };
           },
         },
       },
@@ -195,7 +202,7 @@ export class OAuthProvider {
         const org = (ctx.oidc?.client?.metadata().organization_id as string | undefined) ?? (await o.clientOrganization(token.clientId!));
         return org ? { org_id: org } : undefined;
       },
-      issueRefreshToken: async (_ctx, client, code) => client.grantTypeAllowed('refresh_token') && [...code.scopes].some((s) => s === 'offline_access' || s === 'openid' || isLatchkeyScope(s)),
+      issueRefreshToken: async (_ctx, client, code) => client.grantTypeAllowed('refresh_token') && [...code.scopes].some((s) => s === 'offline_access' || s === 'openid' || api.includes(s)),
       rotateRefreshToken: true,
       expiresWithSession: async () => false,
       // Consent granted once is remembered: a grant of this user for this client is reused from any browser.
