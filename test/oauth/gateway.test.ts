@@ -225,6 +225,11 @@ describe('user clients asking for downstream scopes', () => {
     expect(r.status).toBe(200);
     expect(seen(r)).toMatchObject({ 'x-latchkey-user-id': member.userId, 'x-latchkey-organization-id': org, 'x-latchkey-scopes': 'projects:read' });
     expect((await rest(w.url, 'POST', projects(), { headers: bearer(tokens.access_token), body: {} })).status).toBe(403);
+    // It acts in the organization chosen on the consent page only: not in the member's own one.
+    expect(await oidc.tokenIntrospection(config, tokens.access_token)).toMatchObject({ active: true, org_id: org, sub: member.userId });
+    const own = await rest(w.url, 'GET', projects(member.organizationId), { headers: bearer(tokens.access_token) });
+    expect(own.status).toBe(403);
+    expect(own.body.message).toMatch(/another organization/);
   });
 
   test('an admin may consent to projects:write, and the token writes', async () => {

@@ -345,6 +345,8 @@ export class OAuthService {
       const resources = i.params.resource ? [i.params.resource].flat().map(String) : [this.d.provider.resource()];
       for (const r of resources) if (api.length) grant.addResourceScope(r, api.join(' '));
       const grantId = await grant.save();
+      // The organization chosen on the consent page: the grant's tokens carry it (org_id) and act only there.
+      await this.d.store.upsert('GrantOrganization', grantId, { grantId, organization_id: acting.organizationId });
       const organizationId = client.metadata().organization_id as string | undefined;
       if (organizationId)
         this.d.audit.record(this.d.em, {
