@@ -164,6 +164,7 @@ export async function createDeps(config: Config, log: Logger, clock: Clock = sys
     clock,
     log,
     caches,
+    bus,
     issuer: publicUrl,
     cookieKey: deriveKey(secret, 'oauth-cookies'),
     ...config.oauth,

@@ -1,8 +1,9 @@
 // Revocation everywhere: three replicas share one PostgreSQL database and one Redis (a private
 // redis-server child). What ends on replica A — a sign-out, a revoked session, a password reset, a
-// suspension, a deleted organization, a revoked key — is refused on B and C within 1 s while Redis is
-// up, and within the trust bound (CACHE_TRUST_WITHOUT_BUS_SECONDS, 5 s) while Redis is down. Every
-// wait polls the condition against a deadline. Needs TEST_DATABASE_URL and TEST_REDIS_URL.
+// suspension, a deleted organization, a revoked key, a revoked OAuth token or a deleted OAuth client —
+// is refused on B and C within 1 s while Redis is up, and within the trust bound
+// (CACHE_TRUST_WITHOUT_BUS_SECONDS, 5 s) while Redis is down. Every wait polls the condition against
+// a deadline. Needs TEST_DATABASE_URL and TEST_REDIS_URL.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiKeyService } from '../../gen/latchkey/v1/api_key_pb.js';
 import { User } from '../../src/modules/account/user.entity.js';
@@ -143,6 +144,42 @@ describe.skipIf(!onRealPostgres || !testRedisUrl)('three replicas: revocation re
       for (const w of others()) expect((await members(w)).status).toBe(200);
       expect((await rest(a.url, 'DELETE', `/api/user/organizations/${orgId}`, { headers: cookie(u) })).status).toBe(200);
       await refusedOnOthers('organization deletion (key)', 1_000, [async (w) => (await members(w)).status === 401]);
+    });
+  });
+
+  describe('OAuth with Redis up: within 1 s', () => {
+    /** A machine client of `u`'s organization and a client_credentials token from A's token endpoint. */
+    async function machineToken(u: TestUser) {
+      const created = await rest(a.url, 'POST', '/api/oauth/clients', {
+        body: { name: 'Replica sync', type: 'O_AUTH_CLIENT_TYPE_MACHINE', scopes: ['members:read'] },
+        headers: { cookie: u.cookie, 'x-organization-id': u.organizationId },
+      });
+      expect(created.status).toBe(200);
+      const { clientId } = created.body.data.client;
+      const basic = `Basic ${Buffer.from(`${clientId}:${created.body.data.clientSecret}`).toString('base64')}`;
+      const form = (body: Record<string, string>) => ({ method: 'POST', headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(body) });
+      const t = await fetch(`${a.url}/oauth/token`, form({ grant_type: 'client_credentials', scope: 'members:read' }));
+      expect(t.status).toBe(200);
+      const token = ((await t.json()) as { access_token: string }).access_token;
+      return { clientId, token, revoke: () => fetch(`${a.url}/oauth/revoke`, form({ token })) };
+    }
+    const membersWith = (w: World, u: TestUser, token: string) => rest(w.url, 'GET', `/api/user/organizations/${u.organizationId}/members`, { headers: { authorization: `Bearer ${token}` } });
+
+    it('an access token revoked on A (RFC 7009) is refused on B and C', async () => {
+      const u = await newUser(a, 'OAuth Revoke');
+      const m = await machineToken(u);
+      for (const w of others()) expect((await membersWith(w, u, m.token)).status).toBe(200); // warm: "not revoked" cached
+      expect((await m.revoke()).status).toBe(200);
+      await refusedOnOthers('OAuth token revoke', 1_000, [async (w) => (await membersWith(w, u, m.token)).status === 401]);
+    });
+
+    it('an OAuth client deleted on A: its tokens are refused on B and C', async () => {
+      const u = await newUser(a, 'OAuth Client Owner');
+      const m = await machineToken(u);
+      for (const w of others()) expect((await membersWith(w, u, m.token)).status).toBe(200);
+      const del = await rest(a.url, 'DELETE', `/api/oauth/clients/${m.clientId}`, { headers: { cookie: u.cookie, 'x-organization-id': u.organizationId } });
+      expect(del.status).toBe(200);
+      await refusedOnOthers('OAuth client deletion', 1_000, [async (w) => (await membersWith(w, u, m.token)).status === 401]);
     });
   });
 

@@ -47,7 +47,7 @@ export class KeyCache {
       this.hashOfId.clear();
       return;
     }
-    if ('sessionId' in inv) return;
+    if ('sessionId' in inv || 'oauth' in inv) return;
     // Negative entries cannot become valid through these changes (a new secret is a new hash).
     const match =
       'keyId' in inv

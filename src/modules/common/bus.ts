@@ -12,7 +12,20 @@ import type { Clock } from './clock.js';
 import type { RedisConnections } from './redis.js';
 
 /** What changed: a key, a session, everything about a user or an organization, or anything at all. */
-export type Invalidation = { keyId: string } | { sessionId: string } | { userId: string } | { organizationId: string } | { all: true };
+export type Invalidation =
+  | { keyId: string }
+  | { sessionId: string }
+  | { userId: string }
+  | { organizationId: string }
+  /** An OAuth grant, client or access token (by its jti) revoked or deleted. */
+  | { oauth: OAuthInvalidation }
+  | { all: true };
+
+export interface OAuthInvalidation {
+  grantId?: string;
+  clientId?: string;
+  jti?: string;
+}
 
 type InvalidationListener = (inv: Invalidation) => void;
 

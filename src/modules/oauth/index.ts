@@ -4,6 +4,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import type { Profiles } from '../account/profiles.js';
 import type { AuditLog } from '../audit/audit.service.js';
+import type { InvalidationBus } from '../common/bus.js';
 import type { CacheContext } from '../common/cache.js';
 import type { Clock } from '../common/clock.js';
 import type { OrgService } from '../org/org.service.js';
@@ -32,6 +33,8 @@ export interface OAuthDeps {
   clock: Clock;
   log: Logger;
   caches: CacheContext;
+  /** The invalidation bus: revocations reach every replica's verifier. */
+  bus: InvalidationBus;
   issuer: () => string;
   cookieKey: Buffer;
   registration: RegistrationMode;
@@ -45,7 +48,8 @@ export interface OAuthDeps {
 
 export function createOAuth(d: OAuthDeps): OAuth {
   const store = new OAuthStore(d.em);
-  const verifier = new OAuthTokenVerifier(d.keys, store, d.clock, d.issuer, d.caches);
+  const verifier = new OAuthTokenVerifier(d.keys, store, d.clock, d.issuer, d.caches, (inv) => d.bus.invalidate(inv));
+  d.bus.subscribe((inv) => verifier.apply(inv));
   const provider = new OAuthProvider({
     store,
     keys: d.keys,

@@ -3,6 +3,7 @@
 // token's grant (user tokens) or client (machine tokens) must still stand, and a token revoked at
 // the revocation endpoint is refused; each of those is cached, so a warm token costs no database read.
 import { errors, type JWTPayload, jwtVerify } from 'jose';
+import type { Invalidation, OAuthInvalidation } from '../common/bus.js';
 import { Cache, type CacheContext } from '../common/cache.js';
 import type { Clock } from '../common/clock.js';
 import { DomainError, unauthorized } from '../common/errors.js';
@@ -63,6 +64,8 @@ export class OAuthTokenVerifier implements BearerVerifier {
     private readonly clock: Clock,
     private readonly issuer: () => string,
     caches: CacheContext,
+    /** Puts an invalidation on the bus for the other replicas. */
+    private readonly publish?: (inv: Invalidation) => void,
   ) {
     this.verified = new Cache(caches, { max: 50_000, ttlMs: VERIFIED_CACHE_MS, ttlOf: (v) => v.expiresAt * 1000 - this.clock.now().getTime() });
     this.grants = new Cache(caches, { max: 50_000, ttlMs: STATE_CACHE_MS });
@@ -124,11 +127,28 @@ export class OAuthTokenVerifier implements BearerVerifier {
     this.forget({ jti: t.jti });
   }
 
-  /** Forget what is known of a grant, a client or a token (revoked, deleted) so the next request sees it. */
-  forget(what: { grantId?: string; clientId?: string; jti?: string }): void {
-    if (what.grantId) this.grants.delete(what.grantId);
-    if (what.clientId) this.clients.delete(what.clientId);
-    if (what.jti) this.revoked.delete(what.jti);
+  /**
+   * Forget what is known of a grant, a client or a token (revoked, deleted) so the next request sees
+   * it, here and, through the invalidation bus, on every other replica.
+   */
+  forget(what: OAuthInvalidation): void {
+    // The bus applies it here too.
+    if (this.publish) this.publish({ oauth: what });
+    else this.apply({ oauth: what });
+  }
+
+  /** An invalidation from this replica or another (from the bus: not published again). */
+  apply(inv: Invalidation): void {
+    if ('all' in inv) {
+      this.grants.clear();
+      this.clients.clear();
+      this.revoked.clear();
+    } else if ('oauth' in inv) {
+      const what = inv.oauth;
+      if (what.grantId) this.grants.delete(what.grantId);
+      if (what.clientId) this.clients.delete(what.clientId);
+      if (what.jti) this.revoked.delete(what.jti);
+    }
   }
 
   private client(clientId: string): Promise<ClientState | null> {

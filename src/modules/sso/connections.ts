@@ -94,7 +94,8 @@ export class SsoConnections {
 
   /** From the bus: an organization (or everything) changed; the domain answers are few, so all go. */
   apply(inv: Invalidation): void {
-    if (!('userId' in inv)) this.routed.clear();
+    // Where an email signs in changes with an organization's connections and domains only.
+    if ('organizationId' in inv || 'all' in inv) this.routed.clear();
   }
 
   private changed(organizationId: string): void {
