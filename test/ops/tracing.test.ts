@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const onPostgres = !!process.env.TEST_DATABASE_URL;
@@ -176,9 +176,9 @@ describe('tracing on (OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
     }
 
     // The log lines written during the request carry its trace id: the verification email (written
-    // to the log without SMTP_URL) and any line with the request's id.
-    const mail = main.logs.filter((l) => l.to === email);
-    expect(mail.length).toBeGreaterThan(0);
+    // to the log without SMTP_URL) and any line with the request's id. The lines come through the
+    // child's stdout, a channel of their own: wait for the email's (bounded, polled).
+    const mail = await logLinesTo(main, email);
     for (const l of [...mail, ...main.logs.filter((l) => l.reqId === requestId)]) expect(l.trace_id).toBe(traceId);
   });
 
@@ -192,6 +192,12 @@ describe('tracing on (OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
     expect(attr(span, 'latchkey.outcome')).toBe('ok');
   });
 });
+
+/** The server's log lines about an email to `to`, once at least one has come through its stdout. */
+async function logLinesTo(main: { logs: Record<string, unknown>[] }, to: string): Promise<Record<string, unknown>[]> {
+  await vi.waitFor(() => expect(main.logs.some((l) => l.to === to)).toBe(true), { timeout: 10_000, interval: 20 });
+  return main.logs.filter((l) => l.to === to);
+}
 
 describe('tracing off', () => {
   it('loads no OpenTelemetry module and adds no trace fields to the logs', async () => {
@@ -209,8 +215,7 @@ describe('tracing off', () => {
       });
       expect(res.status).toBe(200);
       await res.text();
-      const mail = main.logs.filter((l) => l.to === email);
-      expect(mail.length).toBeGreaterThan(0);
+      const mail = await logLinesTo(main, email);
       for (const l of mail) expect(l.trace_id).toBeUndefined();
       const loaded = main.stderr.filter((l) => l.startsWith('OTEL-MODULE') && !l.includes('/@opentelemetry/api/'));
       expect(loaded).toEqual([]);
