@@ -359,7 +359,12 @@ describe('console: keys, partner, audit', () => {
     await check(page, 'audit');
     await page.getByLabel('Event type').selectOption('api_key.revoked');
     await page.getByRole('button', { name: 'Apply filters' }).click();
-    await page.waitForFunction(() => [...(globalThis as any).document.querySelectorAll('li.item .item-title')].every((e: { textContent: string }) => e.textContent === 'api_key.revoked'));
+    // The filtered list has arrived when it shows items and all are of that type (an empty list, while
+    // it loads, is not the answer).
+    await page.waitForFunction(() => {
+      const titles = [...(globalThis as any).document.querySelectorAll('li.item .item-title')];
+      return titles.length > 0 && titles.every((e: { textContent: string }) => e.textContent === 'api_key.revoked');
+    });
     expect(await events.locator('li.item').count()).toBe(1);
   });
 

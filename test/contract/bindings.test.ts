@@ -167,11 +167,12 @@ describe('partner APIs refuse client keys on every partner binding', () => {
       }
     }
     const keys = client(ApiKeyService, w.url, 'grpc');
+    // One call at a time: a second call started alongside rejects before anything awaits it.
     for (const call of [
-      keys.updateApiKey({ keyId: partnerKey.id, name: 'taken over' }, { headers: xApiKey(clientKey.key) }),
-      keys.regenerateApiKey({ keyId: partnerKey.id }, { headers: xApiKey(clientKey.key) }),
+      () => keys.updateApiKey({ keyId: partnerKey.id, name: 'taken over' }, { headers: xApiKey(clientKey.key) }),
+      () => keys.regenerateApiKey({ keyId: partnerKey.id }, { headers: xApiKey(clientKey.key) }),
     ]) {
-      await expect(call).rejects.toSatisfy((e) => ConnectError.from(e).code === Code.NotFound);
+      await expect(call()).rejects.toSatisfy((e) => ConnectError.from(e).code === Code.NotFound);
     }
     // Both secrets still work and the partner key kept its name.
     const got = await rest(w.url, 'GET', `/api-key/${partnerKey.id}`, { headers: cookie(admin, { orgid: partner }) });

@@ -10,7 +10,18 @@ export function codeAt(s: TestServer, secret: string, steps = 0): string {
   return totp.generate({ timestamp: s.clock.now().getTime() + steps * 30_000 });
 }
 
+/**
+ * Move the server's clock forward to 1 s into a TOTP step: the 29 s that follow stay in that one
+ * step, so a test comparing "the code now" with codes already used is not cut by a step boundary.
+ */
+export function startOfStep(s: TestServer): void {
+  const into = s.clock.now().getTime() % 30_000;
+  s.clock.advance((30_000 - into + 1_000) / 1000);
+}
+
+/** Enrol and confirm TOTP at the start of a step (startOfStep): the confirmation spends that step. */
 export async function enrolTotp(s: TestServer, cookie: string): Promise<{ secret: string; recoveryCodes: string[]; uri: string; qr: string }> {
+  startOfStep(s);
   const e = await rest(s.url, 'POST', '/api/user/mfa/totp', { headers: { cookie }, body: {} });
   if (e.status !== 200) throw new Error(`enrol: ${JSON.stringify(e.body)}`);
   const c = await rest(s.url, 'POST', '/api/user/mfa/totp/confirm', { headers: { cookie }, body: { code: codeAt(s, e.body.data.secret) } });
