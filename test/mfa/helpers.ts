@@ -14,7 +14,7 @@ export function codeAt(s: TestServer, secret: string, steps = 0): string {
  * Move the server's clock forward to 1 s into a TOTP step: the 29 s that follow stay in that one
  * step, so a test comparing "the code now" with codes already used is not cut by a step boundary.
  */
-export function startOfStep(s: TestServer): void {
+function startOfStep(s: TestServer): void {
   const into = s.clock.now().getTime() % 30_000;
   s.clock.advance((30_000 - into + 1_000) / 1000);
 }
