@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/audit.service.js';
 import { SYSTEM } from '../audit/events.js';
 import type { Clock } from '../common/clock.js';
+import { Periodic } from '../common/periodic.js';
 import type { Email } from '../mail/index.js';
 
 /** The marker of a notice given: (key, threshold, the expiry it was for). A new expiry gets new notices. */
@@ -66,9 +67,7 @@ export interface ExpirySettings {
 }
 
 export class ExpiryNotices {
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
-  private stopped = false;
+  private readonly job: Periodic;
 
   constructor(
     private readonly forkEm: () => EntityManager,
@@ -76,27 +75,21 @@ export class ExpiryNotices {
     private readonly audit: AuditLog,
     private readonly mail: ExpiryMail,
     private readonly log: Logger,
-    private readonly s: ExpirySettings,
-  ) {}
-
-  start(): void {
-    const loop = () => {
-      if (this.stopped) return;
-      this.running = this.check()
-        .then(() => undefined)
-        .catch((err) => this.log.warn({ err: (err as Error).message }, 'API key expiry check failed'))
-        .finally(() => {
-          this.running = undefined;
-          if (!this.stopped) this.timer = setTimeout(loop, this.s.intervalMs).unref();
-        });
-    };
-    this.timer = setTimeout(loop, this.s.intervalMs).unref();
+    s: ExpirySettings,
+  ) {
+    this.job = new Periodic(
+      () => this.check(),
+      s.intervalMs,
+      (err) => this.log.warn({ err: err.message }, 'API key expiry check failed'),
+    );
   }
 
-  async close(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
+  start(): void {
+    this.job.start();
+  }
+
+  close(): Promise<void> {
+    return this.job.stop();
   }
 
   /** Give every notice that is due now; returns how many this replica gave. */

@@ -14,6 +14,7 @@ import { Webhook } from 'standardwebhooks';
 import { Agent, fetch } from 'undici';
 import type { Clock } from '../common/clock.js';
 import { ulid } from '../common/ids.js';
+import { Periodic } from '../common/periodic.js';
 import { checkAddress, publicOnlyLookup } from './address.js';
 import type { WebhookEndpoints } from './endpoints.js';
 import { matchesFilter } from './events.js';
@@ -76,8 +77,7 @@ function retryDelayMs(attempt: number, s: Pick<WorkerSettings, 'retryBaseMs' | '
 
 export class DeliveryWorker {
   private readonly agent: Agent;
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
+  private readonly job: Periodic;
   private stopped = false;
   private prunedAt = 0;
   /** Requests this replica sent (every attempt), for operators and tests. */
@@ -92,25 +92,20 @@ export class DeliveryWorker {
   ) {
     // Never follow redirects (fetch below says manual); connect only to public addresses unless allowed.
     this.agent = new Agent({ connect: s.allowPrivate ? {} : { lookup: publicOnlyLookup }, keepAliveTimeout: 10_000 });
+    this.job = new Periodic(
+      () => this.tick(),
+      s.intervalMs,
+      (err) => this.log.warn({ err: err.message }, 'webhook worker tick failed'),
+    );
   }
 
   start(): void {
-    const loop = () => {
-      if (this.stopped) return;
-      this.running = this.tick()
-        .catch((err) => this.log.warn({ err: (err as Error).message }, 'webhook worker tick failed'))
-        .finally(() => {
-          this.running = undefined;
-          if (!this.stopped) this.timer = setTimeout(loop, this.s.intervalMs).unref();
-        });
-    };
-    this.timer = setTimeout(loop, this.s.intervalMs).unref();
+    this.job.start();
   }
 
   async close(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
+    this.stopped = true; // a round under way sends no further batch
+    await this.job.stop();
     await this.agent.close();
   }
 
