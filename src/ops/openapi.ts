@@ -2,10 +2,11 @@
 // access rules and status table the transcoder serves with; the proto comments (gen/openapi/,
 // written by `npm run gen`) are the prose. Nothing here lists routes by hand except the few plain
 // HTTP endpoints that are not RPCs (openapi-raw.ts).
-import { type DescEnum, type DescField, type DescMessage, type DescMethod, type DescService, getOption, hasOption, ScalarType } from '@bufbuild/protobuf';
+import { type DescEnum, type DescField, type DescMessage, type DescMethod, type DescService, getExtension, getOption, hasExtension, hasOption, ScalarType } from '@bufbuild/protobuf';
 import { Code } from '@connectrpc/connect';
 import { type FieldRules, Ignore, message as messageRules, field as validateField } from '../../gen/buf/validate/validate_pb.js';
 import { http } from '../../gen/google/api/annotations_pb.js';
+import { id as idRule } from '../../gen/latchkey/v1/validate_pb.js';
 import { COMMENTS } from '../../gen/openapi/comments.js';
 import { type ErrorCode, REASONS, type Reason } from '../modules/common/errors.js';
 import { type AccessRule, accessOf } from '../transport/access.js';
@@ -122,6 +123,8 @@ function ruleSchema(r: FieldRules | undefined): Schema {
       if (sr.pattern) out.pattern = sr.pattern;
       if (sr.wellKnown.case === 'email') out.format = 'email';
       if (sr.wellKnown.case === 'uuid') out.format = 'uuid';
+      // Latchkey's predefined id rule (latchkey/v1/validate.proto), said as JSON Schema can.
+      if (hasExtension(sr, idRule) && getExtension(sr, idRule)) Object.assign(out, { maxLength: 64, pattern: '^[A-Za-z0-9_-]*$' });
       break;
     }
     case 'int32':

@@ -58,6 +58,16 @@ describe('validation errors name the JSON field', () => {
       expect(r.body, `${path} ${JSON.stringify(body)}`).toMatchObject({ success: false, code: 'VALIDATION_ERROR', reason: 'VALIDATION_FAILED', field });
       expect(r.body.message).toContain(field);
     }
+    // The one id rule (latchkey/v1/validate.proto), on every service that takes ids.
+    for (const [path, field] of [
+      ['/api/user/organizations/bad!id', 'organizationId'],
+      [`/api/organizations/${root.organizationId}/sso/connections/bad.id`, 'connectionId'],
+      [`/api/organizations/${root.organizationId}/webhooks/${'w'.repeat(65)}`, 'endpointId'],
+    ]) {
+      const r = await rest(w.url, 'GET', path, { headers: cookie(root) });
+      expect(r.body, path).toMatchObject({ status: 400, code: 'VALIDATION_ERROR', field });
+      expect(r.body.message, path).toContain('must be an id: letters, digits, _ and -, at most 64');
+    }
     const both = await rest(w.url, 'POST', '/api/auth/api-key/create', { body: { name: 'k', expiresIn: 60, expiresAt: '2030-01-01T00:00:00Z' }, headers: cookie(root) });
     expect(both.body).toMatchObject({ status: 400, code: 'VALIDATION_ERROR' });
   });

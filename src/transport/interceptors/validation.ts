@@ -3,16 +3,18 @@
 // and timestamp in it (map keys and Struct values included), so a NUL, a lone surrogate or an
 // absurd date can never reach PostgreSQL whichever field carries it. Header values need no walk:
 // the HTTP/1.1 and HTTP/2 parsers refuse NUL and control bytes, and latin1 has no surrogates.
-import { create, type DescMessage, type Message, ScalarType } from '@bufbuild/protobuf';
+import { create, createRegistry, type DescMessage, type Message, ScalarType } from '@bufbuild/protobuf';
 import { isFieldError, type Path, type ReflectMessage, reflect } from '@bufbuild/protobuf/reflect';
 import { createValidator, type Violation } from '@bufbuild/protovalidate';
 import { Code, ConnectError, type HandlerContext, type Interceptor } from '@connectrpc/connect';
 import { BadRequestSchema, ErrorInfoSchema } from '../../../gen/google/rpc/error_details_pb.js';
+import { file_latchkey_v1_validate } from '../../../gen/latchkey/v1/validate_pb.js';
 import { DomainError } from '../../modules/common/errors.js';
 import { jsonPathTo } from '../rest/request-json.js';
 import { ERROR_DOMAIN } from './errors.js';
 
-const validator = createValidator();
+// Latchkey's predefined rules (latchkey/v1/validate.proto) must be known to the validator by their extension.
+const validator = createValidator({ registry: createRegistry(file_latchkey_v1_validate) });
 
 /** Timestamps a client may send: from the epoch to before year 3000 (a year-9999 filter is a 400, not a 500). */
 const MIN_SECONDS = 0n;
