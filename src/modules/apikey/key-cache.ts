@@ -47,14 +47,16 @@ export class KeyCache {
       this.hashOfId.clear();
       return;
     }
-    if ('sessionId' in inv || 'oauth' in inv) return;
+    // Each kind names what it drops; kinds about other credentials (sessions, OAuth) drop no key.
     // Negative entries cannot become valid through these changes (a new secret is a new hash).
-    const match =
-      'keyId' in inv
-        ? (r: KeyRecord) => r.id === inv.keyId
-        : 'userId' in inv
-          ? (r: KeyRecord) => r.userId === inv.userId
-          : (r: KeyRecord) => r.organizationId === inv.organizationId || r.clientOrganizationId === inv.organizationId || r.pinnedOrganizationId === inv.organizationId;
+    let match: ((r: KeyRecord) => boolean) | undefined;
+    if ('keyId' in inv) match = (r) => r.id === inv.keyId;
+    else if ('userId' in inv) match = (r) => r.userId === inv.userId;
+    else if ('organizationId' in inv) {
+      const org = inv.organizationId;
+      match = (r) => r.organizationId === org || r.clientOrganizationId === org || r.pinnedOrganizationId === org;
+    }
+    if (!match) return;
     this.byHash.deleteWhere((r) => r !== null && match(r));
   }
 
