@@ -9,6 +9,7 @@ import { generateKeyPairSync, sign } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { signUpAndIn } from '../helpers/accounts.js';
 import { startServer, type TestServer } from '../helpers/server.js';
+import { type CreatedClient, createClient } from '../oauth/helpers.js';
 import type { RequestSpec } from './mutations.js';
 import { finding, Sender } from './send.js';
 
@@ -20,6 +21,9 @@ const ID = '01HZZZZZZZZZZZZZZZZZZZZZZZ';
 let s: TestServer;
 let cookie = '';
 let orgId = '';
+let machine: CreatedClient;
+let web: CreatedClient;
+const REDIRECT = 'http://127.0.0.1:9/callback';
 
 beforeAll(async () => {
   const pem = github.publicKey.export({ type: 'spki', format: 'pem' }).toString();
@@ -27,6 +31,8 @@ beforeAll(async () => {
   const u = await signUpAndIn(s.url, 'Routes Fuzz');
   cookie = u.cookie;
   orgId = u.organizationId;
+  machine = await createClient(s.url, u, { name: 'Fuzz machine', type: 'O_AUTH_CLIENT_TYPE_MACHINE', scopes: ['orgs:read'] });
+  web = await createClient(s.url, u, { name: 'Fuzz web', type: 'O_AUTH_CLIENT_TYPE_CONFIDENTIAL', redirectUris: [REDIRECT], scopes: ['openid', 'email'] });
 }, 120_000);
 afterAll(() => s?.stop());
 
@@ -131,6 +137,50 @@ function specs(): RequestSpec[] {
     out.push(req('oauth well-known', 'GET', `/.well-known/oauth-protected-resource?resource=${q}`));
     out.push(req('oauth well-known', 'GET', `/.well-known/${q}`));
     out.push(req('oauth other', 'GET', `/oauth/${q}`));
+  }
+  // With real clients, so hostile values get past the client lookup into what the provider stores.
+  const basic = (c: CreatedClient) => ({ ...FORM, authorization: `Basic ${Buffer.from(`${c.clientId}:${c.secret}`).toString('base64')}` });
+  for (const q of HOSTILE_QUERY) {
+    out.push(req('oauth token', 'POST', '/oauth/token', basic(machine), form({ grant_type: 'client_credentials', scope: q, resource: q })));
+    out.push(req('oauth introspect', 'POST', '/oauth/introspect', basic(machine), form({ token: q, token_type_hint: q })));
+    out.push(req('oauth revoke', 'POST', '/oauth/revoke', basic(machine), form({ token: q })));
+    out.push(
+      req(
+        'oauth par',
+        'POST',
+        '/oauth/par',
+        basic(web),
+        form({
+          response_type: 'code',
+          redirect_uri: encodeURIComponent(REDIRECT),
+          scope: 'openid',
+          state: q,
+          nonce: q,
+          code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+          code_challenge_method: 'S256',
+          login_hint: q,
+        }),
+      ),
+    );
+    out.push(
+      req(
+        'oauth authorize',
+        'POST',
+        '/oauth/authorize',
+        { ...FORM, cookie },
+        form({
+          client_id: web.clientId,
+          response_type: 'code',
+          redirect_uri: encodeURIComponent(REDIRECT),
+          scope: 'openid',
+          state: q,
+          nonce: q,
+          code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+          code_challenge_method: 'S256',
+        }),
+      ),
+    );
+    out.push(req('oauth token', 'POST', '/oauth/token', basic(web), form({ grant_type: 'authorization_code', code: q, redirect_uri: encodeURIComponent(REDIRECT), code_verifier: q })));
   }
   for (const b of JSON_BODIES) {
     out.push(req('oauth register', 'POST', '/oauth/register', { ...JSONH, cookie }, b));
