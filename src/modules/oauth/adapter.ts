@@ -7,6 +7,11 @@ import type { Adapter, AdapterPayload } from 'oidc-provider';
 // Models whose records hang off a grant: revoking the grant removes them all at once.
 const GRANTABLE = new Set(['GrantOrganization', 'AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest', 'PreAuthorizedCode']);
 
+// PostgreSQL text and jsonb cannot hold U+0000: no stored record has one, so a lookup by such a
+// value (a client_id, token or uid the client sent) finds nothing instead of failing in the driver.
+const NUL = '\u0000';
+const storable = (...values: string[]) => values.every((v) => typeof v !== 'string' || !v.includes(NUL));
+
 type Row = { payload: AdapterPayload | string; consumed_at: Date | string | null; expires_at: Date | string | null };
 
 export class OAuthStore {
@@ -38,6 +43,7 @@ export class OAuthStore {
   }
 
   async find(model: string, where: 'id' | 'user_code' | 'uid', value: string): Promise<AdapterPayload | undefined> {
+    if (!storable(value)) return undefined;
     const rows = await this.exec<Row[]>(`select payload, consumed_at, expires_at from oauth_records where model = ? and ${where} = ? limit 1`, [model, value]);
     const r = rows[0];
     if (!r) return undefined;
@@ -47,24 +53,29 @@ export class OAuthStore {
   }
 
   async consume(model: string, id: string): Promise<void> {
+    if (!storable(id)) return;
     await this.exec('update oauth_records set consumed_at = now() where model = ? and id = ?', [model, id]);
   }
 
   async destroy(model: string, id: string): Promise<void> {
+    if (!storable(id)) return;
     await this.exec('delete from oauth_records where model = ? and id = ?', [model, id]);
   }
 
   async revokeByGrantId(grantId: string): Promise<void> {
+    if (!storable(grantId)) return;
     await this.exec('delete from oauth_records where grant_id = ?', [grantId]);
   }
 
   /** Everything issued to a client (grants, codes, refresh tokens, sessions' records of it). */
   async destroyOfClient(clientId: string): Promise<void> {
+    if (!storable(clientId)) return;
     await this.exec(`delete from oauth_records where model <> 'Client' and payload->>'clientId' = ?`, [clientId]);
   }
 
   /** Rows of a model whose payload field equals a value (clients of an organization, grants of a user). */
   async findByPayload(model: string, field: 'organization_id' | 'accountId', value: string): Promise<{ id: string; payload: AdapterPayload }[]> {
+    if (!storable(value)) return [];
     const rows = await this.exec<{ id: string; payload: AdapterPayload | string }[]>(
       `select id, payload from oauth_records where model = ? and payload->>'${field}' = ? and (expires_at is null or expires_at > now()) order by id`,
       [model, value],
