@@ -1,7 +1,8 @@
 // One authorisation decision for a product request, shared by forward-auth, Envoy's Check and the
 // built-in gateway. It uses Latchkey's own rules: the Authenticator (which also counts per-key rate
 // limits, credits and last use), KeyReach for pins and portfolios, TenantRoles for the role in the
-// tenant, and capScopes for Latchkey's scopes. Warm, it touches no database and writes nothing.
+// tenant, the organization's policy gate (as the tenancy interceptor), and capScopes for Latchkey's
+// scopes. Warm, it touches no database and writes nothing.
 import type { Config } from '../config.js';
 import { isWellFormedKey } from '../modules/apikey/index.js';
 import { DomainError, forbidden, unauthorized } from '../modules/common/errors.js';
@@ -12,6 +13,7 @@ import { capScopes, type Role, scopesOfRole } from '../modules/org/roles.js';
 import type { Authenticator } from '../modules/session/credentials.js';
 import type { Assertions } from '../modules/token/index.js';
 import { readCookie, SESSION_COOKIE } from '../transport/cookies.js';
+import type { TenantPolicyCheck } from '../transport/interceptors/tenancy.js';
 import { missingTenantHeader, tenantHeaderOf } from '../transport/tenant-header.js';
 import type { GatewayPolicy, PolicyRoute } from './policy.js';
 
@@ -59,6 +61,8 @@ export interface AuthorizerDeps {
   orgs: Pick<OrgService, 'accessOf'>;
   assertions: Assertions;
   config: Pick<Config, 'publicUrl' | 'corsOrigins'>;
+  /** The organization's security policy (second factor, session lifetime), as the tenancy interceptor applies it. */
+  tenantPolicy?: TenantPolicyCheck;
 }
 
 export class Authorizer {
@@ -87,6 +91,7 @@ export class Authorizer {
       const access = await this.d.orgs.accessOf(principal.userId, organizationId);
       if (!access) throw forbidden('Not a member of this organization', 'TENANT_FORBIDDEN');
       role = access.role;
+      await this.d.tenantPolicy?.check(principal, organizationId, role);
     }
     const scopes = this.scopesOf(principal, role);
     for (const s of route.scopes) if (!scopes.includes(s)) throw forbidden(`Missing scope ${s}`, 'SCOPE_MISSING');

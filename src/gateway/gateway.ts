@@ -24,6 +24,7 @@ export function gatewayOf(deps: Deps): Gateway | undefined {
             authenticator: deps.authenticator,
             reach: deps.apiKeys.reach,
             orgs: deps.orgs,
+            tenantPolicy: deps.policyGate,
             assertions: new Assertions(deps.signingKeys, deps.clock, () => deps.config.publicUrl, assertionAudience),
             config: deps.config,
           }),

@@ -6,6 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
+import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiKeyService } from '../../gen/latchkey/v1/api_key_pb.js';
 import { loadConfig } from '../../src/config.js';
@@ -16,7 +17,8 @@ import type { TestUser } from '../helpers/accounts.js';
 import { signUpAndIn } from '../helpers/accounts.js';
 import { client, rest } from '../helpers/clients.js';
 import { onRealPostgres } from '../helpers/server.js';
-import { cookie, countQueries, createKey, newUser, startWorld, type World, xApiKey } from './fixtures.js';
+import { createClient, discover } from '../oauth/helpers.js';
+import { accessTokenOf, cookie, countQueries, createKey, newUser, startWorld, type World, xApiKey } from './fixtures.js';
 
 let w: World;
 let u: TestUser;
@@ -74,6 +76,38 @@ describe('database round trips', () => {
     expect(first.count).toBe(1);
     const again = await countQueries(w, () => verify(k.key));
     expect(again.count).toBe(0);
+  });
+});
+
+describe('every credential on a tenant-scoped call, warm', () => {
+  // GetOrgPolicy reads only the policy cache, so what it sends warm is what the request path sends:
+  // authentication, the tenant and role (tenancy interceptor) and the organization's policy gate.
+  it('sends no SQL for a session, a sign-in JWT, an API key and an OAuth access token, with a policy in force', async () => {
+    const o = await newUser(w, 'Warm Tenant');
+    const policyPath = `/api/user/organizations/${o.organizationId}/policy`;
+    const set = await rest(w.url, 'PUT', policyPath, {
+      headers: cookie(o),
+      body: { requireSecondFactor: 'none', allowedInvitationDomains: [], maxSessionSeconds: 86400, maxApiKeyLifetimeSeconds: 0, apiKeysMustExpire: false },
+    });
+    expect(set.status).toBe(200);
+    const jwt = await accessTokenOf(w, o);
+    const key = (await createKey(w, cookie(o, { orgid: o.organizationId }), { scopes: ['orgs:read'] })).key;
+    const machine = await createClient(w.url, o, { name: 'Warm probe', type: 'O_AUTH_CLIENT_TYPE_MACHINE', scopes: ['orgs:read'] });
+    const config = await discover(w.url, machine.clientId, oidc.ClientSecretBasic(machine.secret));
+    const oauthToken = (await oidc.clientCredentialsGrant(config, { scope: 'orgs:read' })).access_token;
+    const credentials: Record<string, Record<string, string>> = {
+      session: cookie(o),
+      jwt: { authorization: `Bearer ${jwt}` },
+      'jwt with tenant header': { authorization: `Bearer ${jwt}`, 'x-organization-id': o.organizationId },
+      'api key': xApiKey(key),
+      oauth: { authorization: `Bearer ${oauthToken}` },
+    };
+    for (const [name, headers] of Object.entries(credentials)) {
+      expect((await rest(w.url, 'GET', policyPath, { headers })).status, name).toBe(200); // warm it
+      const warm = await countQueries(w, () => rest(w.url, 'GET', policyPath, { headers }));
+      expect(warm.result.status, name).toBe(200);
+      expect(warm.sql, name).toEqual([]);
+    }
   });
 });
 

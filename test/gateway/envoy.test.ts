@@ -7,7 +7,8 @@ import { createGrpcTransport } from '@connectrpc/connect-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HeaderValueOption_HeaderAppendAction } from '../../gen/envoy/config/core/v3/base_pb.js';
 import { Authorization } from '../../gen/envoy/service/auth/v3/external_auth_pb.js';
-import { countQueries, startWorld, type World } from '../apikey/fixtures.js';
+import { cookie, countQueries, newUser, startWorld, type World } from '../apikey/fixtures.js';
+import { rest } from '../helpers/clients.js';
 import { gatewayEnv, verifyAssertion, writePolicy } from './fixtures.js';
 import { type SeedKeys, seedKeys } from './seeds.js';
 
@@ -119,6 +120,30 @@ describe('Envoy ext_authz Check over gRPC', () => {
     });
     expect(sql).toEqual([]);
     expect(count).toBe(0);
+  });
+
+  it("forward-auth applies the organization's policy like Latchkey's own API: a session older than its lifetime is 401", async () => {
+    const o = await newUser(w, 'Policy Gate');
+    const asked = {
+      cookie: o.cookie,
+      'x-forwarded-method': 'GET',
+      'x-forwarded-uri': `/api/user/organizations/${o.organizationId}/projects`,
+      'x-forwarded-host': 'api.example.com',
+      'x-forwarded-proto': 'https',
+    };
+    expect((await forwardAuth(asked)).status).toBe(200);
+    const policy = { requireSecondFactor: 'none', allowedInvitationDomains: [], maxSessionSeconds: 60, maxApiKeyLifetimeSeconds: 0, apiKeysMustExpire: false };
+    expect((await rest(w.url, 'PUT', `/api/user/organizations/${o.organizationId}/policy`, { headers: cookie(o), body: policy })).status).toBe(200);
+    expect((await forwardAuth(asked)).status).toBe(200);
+    w.server.clock.advance(61);
+    try {
+      expect((await rest(w.url, 'GET', `/api/user/organizations/${o.organizationId}/policy`, { headers: cookie(o) })).status).toBe(401);
+      const r = await forwardAuth(asked);
+      expect(r.status).toBe(401);
+      expect(((await r.json()) as { reason: string }).reason).toBe('SESSION_EXPIRED');
+    } finally {
+      w.server.clock.advance(-61);
+    }
   });
 
   it('forward-auth: forwarded headers only from TRUSTED_PROXIES; without them a clear 400', async () => {

@@ -5,7 +5,7 @@
 import type { Clock } from '../common/clock.js';
 import { DomainError, unauthorized } from '../common/errors.js';
 import type { Principal } from '../common/principal.js';
-import type { OrgPolicies } from '../org/policy.js';
+import { type OrgPolicies, secondFactorRequired } from '../org/policy.js';
 import type { Role } from '../org/roles.js';
 import type { SecondFactors } from './second-factors.js';
 
@@ -29,7 +29,7 @@ export class PolicyGate {
 
   async check(p: Principal, organizationId: string, role: Role): Promise<void> {
     const policy = await this.policies.get(organizationId);
-    if (policy.requireSecondFactor !== 'none' && (await this.policies.secondFactorRequired(organizationId, role)) && !(await this.mfa.hasSecondFactor(p.userId))) {
+    if (secondFactorRequired(policy, role) && !(await this.mfa.hasSecondFactor(p.userId))) {
       throw new DomainError('SECOND_FACTOR_ENROLMENT_REQUIRED', "The organization's policy requires a second factor: enrol TOTP or a passkey (profile → Two-factor authentication), then retry");
     }
     const sessionId = p.kind === 'apiKey' ? undefined : p.sessionId;

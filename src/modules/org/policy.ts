@@ -112,12 +112,6 @@ export class OrgPolicies {
     return viewOf(row);
   }
 
-  /** True when the policy wants a second factor of someone with `role` in the organization. */
-  async secondFactorRequired(organizationId: string, role: Role): Promise<boolean> {
-    const { requireSecondFactor: r } = await this.get(organizationId);
-    return r === 'all' || (r === 'admins' && roleAtLeast(role, 'admin'));
-  }
-
   /** True when some organization of the user requires a second factor of them (sign-in sends them to enrol). */
   async anyRequiresSecondFactor(userId: string): Promise<boolean> {
     return this.requiredOf.get(userId, async () => {
@@ -150,6 +144,11 @@ export class OrgPolicies {
       throw invalid('expiresIn', `exceeds the organization's maximum API-key lifetime of ${max} seconds`);
     }
   }
+}
+
+/** True when the policy wants a second factor of someone with `role` in its organization. */
+export function secondFactorRequired({ requireSecondFactor: r }: PolicyView, role: Role): boolean {
+  return r === 'all' || (r === 'admins' && roleAtLeast(role, 'admin'));
 }
 
 function viewOf(row: OrgPolicy): PolicyView {
